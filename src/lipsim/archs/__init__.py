@@ -1,0 +1,8 @@
+"""The 1-Lipschitz architectures (design.md, section 5)."""
+
+from .backbone import Backbone
+from .efficient import Efficient
+from .paper_small import PaperSmall
+from .registry import DEFAULT_ARCH, ArchSpec, build_arch, get_arch_spec, list_archs
+
+__all__ = ["ArchSpec", "Backbone", "DEFAULT_ARCH", "Efficient", "PaperSmall", "build_arch", "get_arch_spec", "list_archs"]

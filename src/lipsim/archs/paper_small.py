@@ -1,0 +1,56 @@
+"""``paper-small``: the architecture of the LipSim authors' released checkpoints (design.md, section 5).
+
+Input 3x224x224 in [0, 1] (no normalisation) -> zero-pad channels 3 -> 45 -> 20 SLL convs (45 channels,
+inner width 5, 3x3, the conv-q quirk) -> two 4x4 window-sum/4 pools (224 -> 56 -> 14) -> channel-major
+flatten (45*14*14 = 8820) -> 7 SLL dense layers (inner width 1024) -> first 1792 coordinates.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..layers import FirstK, SLLConv2d, SLLLinear, WindowSumPool, ZeroChannelPad
+from .backbone import Backbone
+
+__all__ = ["PaperSmall"]
+
+
+class PaperSmall(Backbone):
+    """The LipSim paper's small network (63.3 M parameters, about 4.2 GMAC per image)."""
+
+    def __init__(
+        self,
+        channels: int = 45,
+        conv_inner: int = 5,
+        depth_conv: int = 20,
+        depth_linear: int = 7,
+        linear_inner: int = 1024,
+        embed_dim: int = 1792,
+        image_size: int = 224,
+        paper_q_quirk: bool = True,
+    ) -> None:
+        super().__init__()
+        side = image_size // 16
+        if side * 16 != image_size:
+            raise ValueError(f"paper-small needs an image_size divisible by 16, got {image_size}")
+        features = channels * side * side
+        self.arch = "paper-small"
+        self.config = dict(
+            channels=channels, conv_inner=conv_inner, depth_conv=depth_conv, depth_linear=depth_linear,
+            linear_inner=linear_inner, embed_dim=embed_dim, image_size=image_size, paper_q_quirk=paper_q_quirk,
+        )
+        self.embed_dim = embed_dim
+        self.image_size = image_size
+        self.input_size = (image_size, image_size)
+        self.pad = ZeroChannelPad(channels)
+        self.convs = nn.Sequential(
+            *[SLLConv2d(channels, conv_inner, 3, paper_q_quirk=paper_q_quirk) for _ in range(depth_conv)]
+        )
+        self.pool = nn.Sequential(WindowSumPool(4), WindowSumPool(4))
+        self.linear = nn.Sequential(*[SLLLinear(features, linear_inner) for _ in range(depth_linear)])
+        self.project = FirstK(embed_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.convs(self.pad(x)))
+        return self.project(self.linear(x.flatten(1)))

@@ -1,0 +1,24 @@
+"""1-Lipschitz building blocks (design.md, section 4)."""
+
+from .activations import MaxMin, max_min
+from .aol import AOLConv2d, AOLLinear
+from .channels import Center, FirstK, ZeroChannelPad
+from .pooling import GlobalSumPool, SpaceToDepth, WindowSumPool
+from .sll import SLLConv2d, SLLLinear
+from ._reparam import Reparametrized
+
+__all__ = [
+    "AOLConv2d",
+    "AOLLinear",
+    "Center",
+    "FirstK",
+    "GlobalSumPool",
+    "MaxMin",
+    "Reparametrized",
+    "SLLConv2d",
+    "SLLLinear",
+    "SpaceToDepth",
+    "WindowSumPool",
+    "ZeroChannelPad",
+    "max_min",
+]

@@ -1,0 +1,114 @@
+"""Almost-Orthogonal Lipschitz layers (AOL; Prach & Lampert, ECCV 2022), convolutional and dense.
+
+    W' = W diag(d),   d_j = (sum_i |(W^T W)_ij|)^{-1/2}                      (design.md, section 4)
+
+diag(d) W^T W diag(d) has row sums of absolute values <= 1, so ||W'||_2 <= 1. For convolutions
+(W^T W)_ij is the l1 norm of the autocorrelation of the kernels over output channels. At inference the
+rescaled kernel is cached and the layer is a single convolution.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._reparam import Reparametrized
+
+__all__ = ["AOLConv2d", "AOLLinear", "aol_scale"]
+
+
+def aol_scale(gram_abs: torch.Tensor) -> torch.Tensor:
+    """Return d_j = (sum_i |G_ij|)^{-1/2}, with 1/0 taken as 0 (an all-zero column stays zero)."""
+    s = gram_abs.sum(dim=0)
+    safe = torch.where(s > 0, s, torch.ones_like(s))
+    return torch.where(s > 0, safe.rsqrt(), torch.zeros_like(s))
+
+
+def _orthogonal_(w: torch.Tensor) -> torch.Tensor:
+    """Near-isometric initialisation: a (semi-)orthogonal matrix, so AOL's rescaling starts close to 1."""
+    return nn.init.orthogonal_(w)
+
+
+class AOLConv2d(Reparametrized):
+    """1-Lipschitz convolution (stride 1, zero padding ``kernel_size // 2``) rescaled by AOL.
+
+    Args:
+        in_channels: input channels.
+        out_channels: output channels.
+        kernel_size: odd kernel size.
+        bias: add a learnable bias (does not change the Lipschitz constant).
+
+    Example:
+        >>> layer = AOLConv2d(8, 16)
+        >>> layer(torch.rand(2, 8, 10, 12)).shape
+        torch.Size([2, 16, 10, 12])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, bias: bool = True) -> None:
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.kernel = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # Orthogonal centre tap plus small off-centre noise: close to an isometry at initialisation.
+        with torch.no_grad():
+            self.kernel.normal_(0.0, 0.01)
+            c = self.kernel_size // 2
+            self.kernel[:, :, c, c] = _orthogonal_(torch.empty(self.out_channels, self.in_channels))
+            if self.bias is not None:
+                self.bias.zero_()
+        self.invalidate_cache()
+
+    def compute_weights(self) -> tuple[torch.Tensor, ...]:
+        kt = self.kernel.transpose(0, 1)  # (in, out, k, k)
+        gram = F.conv2d(kt, kt, padding=self.kernel_size - 1)  # (in, in, 2k-1, 2k-1)
+        d = aol_scale(gram.abs().sum(dim=(2, 3)))
+        return (self.kernel * d.view(1, -1, 1, 1),)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (kernel,) = self.effective_weights()
+        return F.conv2d(x, kernel, self.bias, padding=self.kernel_size // 2)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, bias={self.bias is not None}"
+
+
+class AOLLinear(Reparametrized):
+    """1-Lipschitz dense layer ``x -> W' x + b`` with AOL rescaling.
+
+    Example:
+        >>> layer = AOLLinear(16, 8)
+        >>> layer(torch.rand(4, 16)).shape
+        torch.Size([4, 8])
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            _orthogonal_(self.weight)
+            if self.bias is not None:
+                self.bias.zero_()
+        self.invalidate_cache()
+
+    def compute_weights(self) -> tuple[torch.Tensor, ...]:
+        w = self.weight
+        d = aol_scale((w.T @ w).abs())
+        return (w * d.view(1, -1),)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (weight,) = self.effective_weights()
+        return F.linear(x, weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,78 @@
+"""Norm-non-increasing spatial downsampling.
+
+- SpaceToDepth: pixel_unshuffle, a permutation (norm preserving), after zero padding to a multiple.
+- WindowSumPool: sum over non-overlapping w x w windows divided by sqrt(w*w) = w; by Cauchy-Schwarz
+  |sum of n values| <= sqrt(n) * l2 norm, so the map is 1-Lipschitz.
+- GlobalSumPool: sum over all H*W positions divided by sqrt(H*W), the same bound.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["SpaceToDepth", "WindowSumPool", "GlobalSumPool", "pad_to_multiple"]
+
+
+def pad_to_multiple(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Zero-pad the last two dims (bottom/right) up to a multiple of ``factor`` (an isometry)."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % factor, (-w) % factor
+    return F.pad(x, [0, pw, 0, ph]) if ph or pw else x
+
+
+class SpaceToDepth(nn.Module):
+    """``pixel_unshuffle`` by ``factor`` for any input size (zero-padded to a multiple first).
+
+    Example:
+        >>> SpaceToDepth(2)(torch.rand(1, 3, 5, 6)).shape
+        torch.Size([1, 12, 3, 3])
+    """
+
+    def __init__(self, factor: int) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_unshuffle(pad_to_multiple(x, self.factor), self.factor)
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
+class WindowSumPool(nn.Module):
+    """Sum over ``window x window`` blocks (stride = window) divided by ``window``.
+
+    Inputs whose size is not a multiple of ``window`` are zero-padded at the bottom/right.
+
+    Example:
+        >>> WindowSumPool(2)(torch.ones(1, 1, 4, 4))
+        tensor([[[[2., 2.],
+                  [2., 2.]]]])
+    """
+
+    def __init__(self, window: int) -> None:
+        super().__init__()
+        self.window = window
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.window
+        # mean * w^2 / sqrt(w^2) = mean * w
+        return F.avg_pool2d(pad_to_multiple(x, w), w, stride=w) * w
+
+    def extra_repr(self) -> str:
+        return f"window={self.window}"
+
+
+class GlobalSumPool(nn.Module):
+    """(N, C, H, W) -> (N, C): sum over positions divided by sqrt(H*W).
+
+    Example:
+        >>> GlobalSumPool()(torch.ones(1, 2, 3, 3))
+        tensor([[3., 3.]])
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        return x.sum(dim=(-2, -1)) / (h * w) ** 0.5

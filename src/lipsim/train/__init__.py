@@ -1,0 +1,1 @@
+"""Training and evaluation (``pip install lipsim[train]``): distillation, 2AFC fine-tuning, evaluation."""
