@@ -1,0 +1,24 @@
+"""lipsim: a provably robust perceptual image similarity metric."""
+
+__version__ = "0.1.0"
+
+from .archs import build_arch, list_archs
+from .certificates import DistanceCertificate, TwoAFCResult
+from .errors import WeightsError
+from .functional import distance
+from .image_io import load_image
+from .model import LipSim
+from .pretrained import list_weights
+
+__all__ = [
+    "DistanceCertificate",
+    "LipSim",
+    "TwoAFCResult",
+    "WeightsError",
+    "__version__",
+    "build_arch",
+    "distance",
+    "list_archs",
+    "list_weights",
+    "load_image",
+]

@@ -1,0 +1,1 @@
+"""Command-line entry points: ``lipsim-compare`` (compare.py) and ``lipsim`` (main.py)."""

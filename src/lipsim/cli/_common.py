@@ -1,0 +1,58 @@
+"""Shared CLI plumbing: one-line errors with exit code 2, model construction from flags."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, NoReturn
+
+__all__ = ["fail", "run_cli", "add_model_args", "model_from_args"]
+
+USAGE_ERROR = 2
+
+
+def fail(prog: str, message: str) -> NoReturn:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(USAGE_ERROR)
+
+
+def run_cli(prog: str, body: Callable[[], int]) -> int:
+    """Run ``body``; expected failures (bad input, unreadable files, bad weights) exit 2 with one line."""
+    from ..errors import WeightsError
+
+    try:
+        return body()
+    except (ValueError, TypeError, WeightsError, OSError) as e:
+        fail(prog, str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except KeyboardInterrupt:  # pragma: no cover
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", help="safetensors file, save_pretrained directory, registered name or Hub repo id")
+    p.add_argument("--arch", help="architecture (see `lipsim list-archs`)")
+    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--batch-size", type=int, default=16, help="images per forward pass (default: 16)")
+    p.add_argument(
+        "--constant-coordinate", choices=["append", "none"], help="override the weights' constant-coordinate variant"
+    )
+
+
+def model_from_args(args: argparse.Namespace):  # -> LipSim
+    import torch
+
+    from ..model import LipSim
+
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as e:
+        raise ValueError(f"--device {args.device!r}: {e}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device!r}: CUDA is not available on this machine")
+    return LipSim(
+        pretrained=True, arch=args.arch, weights=args.weights, device=device,
+        constant_coordinate=args.constant_coordinate,
+    )

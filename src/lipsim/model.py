@@ -1,0 +1,264 @@
+"""The LipSim metric: a 1-Lipschitz embedding, its distance and certificates."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .archs import Backbone, build_arch
+from .certificates import (
+    DistanceCertificate,
+    EmbeddingBatch,
+    Perturb,
+    TwoAFCResult,
+    certify_pair,
+    certify_two_afc,
+)
+from .errors import WeightsError
+from .inputs import ImageInput, to_batch
+from .pretrained.resolve import CONFIG_NAME, FORMAT, WEIGHTS_NAME, resolve_weights
+from .pretrained.safetensors_io import check_state_dict, write_safetensors
+from .resize import resize, resize_operator_norm
+
+__all__ = ["LipSim", "DEFAULT_EPS"]
+
+DEFAULT_EPS = 36 / 255
+
+
+class LipSim(nn.Module):
+    """Perceptual distance d(x, y) = 1 - <phi(x), phi(y)> with certified robustness.
+
+    phi(x) = g(x) / ||g(x)||, g(x) = [f(x); 1], f a 1-Lipschitz network (design.md, section 2). d is in
+    [0, 2]; lower means more similar. Images are float tensors in [0, 1] (CHW or NCHW), uint8 tensors,
+    PIL images or paths. By default every image is resized (bilinear, antialiased) to the model resolution;
+    all radii and budgets are in the caller's pixel space (l2 over pixels in [0, 1]): a radius measured on
+    the network input is divided by the resize operator norm (design.md, section 3).
+
+    Args:
+        pretrained: load weights (``weights`` or the registered default of ``arch``); False builds a freshly
+            initialised model of ``arch`` for training.
+        arch: architecture name (:func:`lipsim.list_archs`); default "efficient".
+        weights: a safetensors file, a :meth:`save_pretrained` directory, a registered name
+            (:func:`lipsim.list_weights`) or a Hub repo id.
+        device: device to move the model to.
+        constant_coordinate: "append" (phi = [f; 1] / norm, 1-Lipschitz) or "none" (phi = f / ||f||, used by
+            some paper checkpoints; certificates then use a lower bound on ||f|| over the ball). Default: what
+            the weights' config says, else "append".
+        resize: resize inputs to the model resolution (required by fixed-size archs such as paper-small).
+        expand_gray: accept one-channel images and replicate them to RGB.
+        **arch_config: architecture options for ``pretrained=False`` (e.g. ``embed_dim=768``).
+
+    Example:
+        >>> model = LipSim(pretrained=False).eval()
+        >>> x = torch.rand(2, 3, 64, 64)
+        >>> model(x, x).abs().max() < 1e-6
+        tensor(True)
+    """
+
+    def __init__(
+        self,
+        pretrained: bool = True,
+        arch: str | None = None,
+        weights: Any = None,
+        device: str | torch.device | None = None,
+        *,
+        constant_coordinate: str | None = None,
+        resize: bool = True,
+        expand_gray: bool = False,
+        **arch_config: Any,
+    ) -> None:
+        super().__init__()
+        if constant_coordinate not in (None, "append", "none"):
+            raise ValueError(f"constant_coordinate must be 'append' or 'none', got {constant_coordinate!r}")
+        self.source: str | None = None
+        if pretrained:
+            if arch_config:
+                raise ValueError(f"architecture options {sorted(arch_config)} apply only with pretrained=False")
+            resolved = resolve_weights(weights, arch)
+            if arch is not None and resolved.config["arch"] != arch:
+                raise WeightsError(
+                    f"weights {resolved.source!r} are for arch {resolved.config['arch']!r}, not {arch!r}"
+                )
+            backbone = build_arch(resolved.config["arch"], **resolved.config.get("arch_config", {}))
+            check_state_dict(backbone.state_dict(), resolved.state_dict, resolved.source, backbone.arch)
+            backbone.load_state_dict(resolved.state_dict)
+            cc = constant_coordinate or resolved.config.get("constant_coordinate", "append")
+            self.source = resolved.source
+            self.provenance = {k: v for k, v in resolved.config.items() if k not in ("arch", "arch_config")}
+        else:
+            if weights is not None:
+                raise ValueError("weights= was given with pretrained=False; pass pretrained=True to load them")
+            backbone = build_arch(arch, **arch_config)
+            cc = constant_coordinate or "append"
+            self.provenance = {}
+        self.backbone: Backbone = backbone
+        self.constant_coordinate = cc
+        self.resize = resize
+        self.expand_gray = expand_gray
+        if pretrained:
+            self.eval()
+            self.requires_grad_(False)
+        if device is not None:
+            self.to(device)
+
+    # ------------------------------------------------------------------ config and persistence
+    @property
+    def arch(self) -> str:
+        return self.backbone.arch
+
+    @property
+    def image_size(self) -> int:
+        return self.backbone.image_size
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What :meth:`save_pretrained` writes to config.json (without the file checksum)."""
+        from . import __version__
+
+        cfg = {
+            "format": FORMAT,
+            "arch": self.backbone.arch,
+            "arch_config": dict(self.backbone.config),
+            "constant_coordinate": self.constant_coordinate,
+            "lipsim_version": __version__,
+        }
+        cfg.update({k: v for k, v in self.provenance.items() if k not in cfg and k != "weights_sha256"})
+        return cfg
+
+    def save_pretrained(self, directory: str | os.PathLike[str], extra_config: dict[str, Any] | None = None) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` (its sha256 recorded in the config).
+
+        Example:
+            >>> path = LipSim(pretrained=False).save_pretrained("/tmp/lipsim-doc")  # doctest: +SKIP
+            >>> LipSim.from_pretrained(path)  # doctest: +SKIP
+        """
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        config = self.config
+        if extra_config:
+            config.update(extra_config)
+        sha = write_safetensors(d / WEIGHTS_NAME, self.backbone.state_dict(), config)
+        config["weights_sha256"] = sha
+        tmp = d / (CONFIG_NAME + ".tmp")
+        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, d / CONFIG_NAME)
+        return d
+
+    @classmethod
+    def from_pretrained(
+        cls, path_or_repo_id: str | os.PathLike[str], device: str | torch.device | None = None, **kwargs: Any
+    ) -> "LipSim":
+        """Load a :meth:`save_pretrained` directory or a Hub repo holding one (HF_HUB_OFFLINE respected)."""
+        return cls(pretrained=True, weights=path_or_repo_id, device=device, **kwargs)
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        out = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        self.backbone.invalidate_cache()
+        return out
+
+    # ------------------------------------------------------------------ embeddings
+    def _prepare(self, image: ImageInput, name: str) -> tuple[torch.Tensor, float]:
+        x = to_batch(image, name, self.expand_gray)
+        p = next(self.parameters())
+        x = x.to(device=p.device, dtype=p.dtype if p.is_floating_point() else torch.float32)
+        size = (self.image_size, self.image_size)
+        if self.resize:
+            return resize(x, size), resize_operator_norm(tuple(x.shape[-2:]), size)
+        need = self.backbone.input_size
+        if need is not None and tuple(x.shape[-2:]) != tuple(need):
+            raise ValueError(f"{name}: arch {self.arch!r} needs {need[0]}x{need[1]} images, got "
+                             f"{x.shape[-2]}x{x.shape[-1]}; use resize=True")
+        return x, 1.0
+
+    def embed_prepared(self, x: torch.Tensor, pnorm: float | torch.Tensor = 1.0) -> EmbeddingBatch:
+        """Embeddings of an already prepared (validated, resized) batch, with certificate metadata."""
+        f = self.backbone(x)
+        fnorm = f.norm(dim=1)
+        if self.constant_coordinate == "append":
+            g = torch.cat([f, torch.ones_like(f[:, :1])], dim=1)
+            phi = g / g.norm(dim=1, keepdim=True)  # ||g|| >= 1: never divides by ~0
+        else:
+            phi = F.normalize(f, dim=1)
+        pn = torch.as_tensor(pnorm, dtype=phi.dtype, device=phi.device).expand(phi.shape[0])
+        return EmbeddingBatch(phi, fnorm, pn, self.constant_coordinate == "append")
+
+    def embeddings(self, image: ImageInput, name: str = "image") -> EmbeddingBatch:
+        """Validate, resize and embed ``image``; returns phi with what certificates need."""
+        x, pnorm = self._prepare(image, name)
+        return self.embed_prepared(x, pnorm)
+
+    def embed(self, x: ImageInput) -> torch.Tensor:
+        """(N, k+1) unit-norm embeddings phi(x) ((N, k) with ``constant_coordinate="none"``)."""
+        return self.embeddings(x, "x").phi
+
+    def _pair(self, a: ImageInput, b: ImageInput, na: str, nb: str) -> tuple[EmbeddingBatch, EmbeddingBatch]:
+        xa, pa = self._prepare(a, na)
+        xb, pb = self._prepare(b, nb)
+        if xa.shape[0] != xb.shape[0]:
+            raise ValueError(f"batch sizes differ: {na} has {xa.shape[0]} images, {nb} has {xb.shape[0]}")
+        if pa == pb:  # one forward pass for both
+            e = self.embed_prepared(torch.cat([xa, xb]), pa)
+            n = xa.shape[0]
+            split = lambda t: (t[:n], t[n:])  # noqa: E731
+            (p0, p1), (f0, f1), (q0, q1) = split(e.phi), split(e.fnorm), split(e.pnorm)
+            cc = e.constant_coordinate
+            return EmbeddingBatch(p0, f0, q0, cc), EmbeddingBatch(p1, f1, q1, cc)
+        return self.embed_prepared(xa, pa), self.embed_prepared(xb, pb)
+
+    # ------------------------------------------------------------------ the metric
+    def forward(self, img0: ImageInput, img1: ImageInput) -> torch.Tensor:
+        """(N,) distances d = 1 - <phi0, phi1> = ||phi0 - phi1||^2 / 2, differentiable (finite at img0 == img1)."""
+        e0, e1 = self._pair(img0, img1, "img0", "img1")
+        return 0.5 * (e0.phi - e1.phi).pow(2).sum(dim=1)
+
+    @torch.no_grad()
+    def certify(
+        self,
+        img0: ImageInput,
+        img1: ImageInput,
+        eps: float = DEFAULT_EPS,
+        threshold: float | None = None,
+        perturb: Perturb = "either",
+    ) -> DistanceCertificate:
+        """Distance with its certified interval and, given ``threshold``, the radius of ``d <= threshold``.
+
+        Args:
+            img0: first images.
+            img1: second images.
+            eps: l2 budget in the caller's pixel space (pixels in [0, 1]); default 36/255.
+            threshold: tau of the "same image" decision d <= tau.
+            perturb: "either" (one of the two images moves by <= eps) or "both" (each does).
+
+        Example:
+            >>> model = LipSim(pretrained=False).eval()
+            >>> cert = model.certify(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64), threshold=0.1)
+            >>> bool(cert.lower <= cert.distance) and bool(cert.distance <= cert.upper)
+            True
+        """
+        e0, e1 = self._pair(img0, img1, "img0", "img1")
+        return certify_pair(e0, e1, eps, threshold, perturb)
+
+    @torch.no_grad()
+    def two_afc(self, ref: ImageInput, x0: ImageInput, x1: ImageInput) -> TwoAFCResult:
+        """Which of ``x0``, ``x1`` is closer to ``ref``, with the certified radius for perturbations of ``ref``.
+
+        Example:
+            >>> model = LipSim(pretrained=False).eval()
+            >>> r = model.two_afc(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32))
+            >>> r.choice.shape, bool((r.radius >= 0).all())
+            (torch.Size([2]), True)
+        """
+        er = self.embeddings(ref, "ref")
+        e0, e1 = self._pair(x0, x1, "x0", "x1")
+        if er.phi.shape[0] != e0.phi.shape[0]:
+            raise ValueError(f"batch sizes differ: ref has {er.phi.shape[0]} images, x0/x1 have {e0.phi.shape[0]}")
+        return certify_two_afc(er, e0, e1)
+
+    def extra_repr(self) -> str:
+        return f"arch={self.arch!r}, image_size={self.image_size}, constant_coordinate={self.constant_coordinate!r}"

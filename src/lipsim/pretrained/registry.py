@@ -1,0 +1,91 @@
+"""Registry of named weights (timm-style): what each file is, where it lives and how to check it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import WeightsError
+
+__all__ = ["WeightsSpec", "get_weights_spec", "default_weights_for", "list_weights", "register_weights"]
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """One published set of weights.
+
+    Attributes:
+        name: registry name, e.g. ``"efficient-photos-v1"``.
+        arch: architecture name (see :func:`lipsim.list_archs`).
+        arch_config: keyword arguments of the architecture.
+        file: file name of the safetensors file (bundled in the wheel and/or in the Hub repo).
+        sha256: hex digest of that file; loading refuses any other content.
+        hub_repo: Hugging Face Hub repository id holding ``file``.
+        hub_revision: pinned commit (or tag) of ``hub_repo``.
+        license: licence of the weights.
+        description: one line on what they were trained on and how.
+        constant_coordinate: "append" (phi = [f; 1] / norm) or "none" (phi = f / ||f||).
+        image_size: resolution images are resized to.
+        bundled: whether the file ships inside the wheel.
+        default: whether ``LipSim(pretrained=True, arch=arch)`` picks this entry.
+        conversion_hint: for weights that exist only in another format, how to make them.
+    """
+
+    name: str
+    arch: str
+    arch_config: dict[str, Any]
+    file: str
+    sha256: str | None
+    hub_repo: str | None
+    hub_revision: str | None
+    license: str
+    description: str
+    constant_coordinate: str = "append"
+    image_size: int = 224
+    bundled: bool = False
+    default: bool = False
+    conversion_hint: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, WeightsSpec] = {}
+
+
+def register_weights(spec: WeightsSpec) -> WeightsSpec:
+    """Add ``spec`` to the registry (names are unique)."""
+    if spec.name in _REGISTRY:
+        raise ValueError(f"weights {spec.name!r} are already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def list_weights(arch: str | None = None) -> list[str]:
+    """Names of the registered weights, optionally only those of ``arch``.
+
+    Example:
+        >>> isinstance(list_weights(), list)
+        True
+    """
+    return sorted(n for n, s in _REGISTRY.items() if arch is None or s.arch == arch)
+
+
+def get_weights_spec(name: str) -> WeightsSpec:
+    """The :class:`WeightsSpec` called ``name``; WeightsError naming the known ones otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise WeightsError(f"unknown weights {name!r}; registered: {list_weights()}") from None
+
+
+def default_weights_for(arch: str) -> WeightsSpec:
+    """The default weights of ``arch``, or a WeightsError saying that none exist yet."""
+    for spec in _REGISTRY.values():
+        if spec.arch == arch and spec.default:
+            return spec
+    others = list_weights(arch)
+    raise WeightsError(
+        f"no default pretrained weights are registered for arch {arch!r}"
+        + (f" (registered for it: {others}; pass weights=NAME)" if others else "")
+        + ". Use LipSim(pretrained=False) for a freshly initialised model to train, or weights=PATH"
+        " for a safetensors file or save_pretrained directory"
+    )

@@ -1,0 +1,507 @@
+"""Random multi-scale square crops from a folder of photos, and the two LipSim training views.
+
+Every random choice is drawn from a ``torch.Generator`` seeded from the item's coordinates
+(``seed``, ``epoch``, ``index``), so an item is a pure function of them: training resumed at any
+step reproduces the same batches bit for bit, whatever the number of DataLoader workers.
+
+Unreadable files: at construction every candidate file's header is read (and, with ``verify=True``,
+the whole image decoded). With ``on_error="raise"`` (default) the first unreadable file raises a
+``ValueError`` naming it; with ``on_error="skip"`` it is dropped with a ``UserWarning`` naming it.
+A file that breaks later, while an item is decoded, always raises a ``ValueError`` naming the file.
+
+Example:
+    >>> ds = ImageFolderCrops("/work/photos", size=224, seed=0, two_views=True)  # doctest: +SKIP
+    >>> ds.set_epoch(3)  # doctest: +SKIP
+    >>> view_a, view_b = ds[5]  # float (3, 224, 224) in [0, 1], a pure function of (5, seed 0, epoch 3)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import Tensor
+from torch.utils.data import Dataset
+from torchvision.transforms.v2 import functional as TF
+
+_ON_ERROR = ("raise", "skip")
+_EXIF_ORIENTATION = 0x0112
+
+
+def seeded_generator(*parts: object) -> torch.Generator:
+    """Return a CPU generator seeded from a hash of ``parts`` (independent streams per tuple).
+
+    Args:
+        *parts: Values whose ``str`` identifies the stream, e.g. ``("crop", seed, epoch, index)``.
+
+    Returns:
+        A fresh ``torch.Generator`` on the CPU.
+
+    Example:
+        >>> a = torch.rand(2, generator=seeded_generator("crop", 0, 0, 7))
+        >>> torch.equal(a, torch.rand(2, generator=seeded_generator("crop", 0, 0, 7)))
+        True
+    """
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    gen = torch.Generator()
+    gen.manual_seed(int.from_bytes(digest[:8], "little") & ((1 << 63) - 1))
+    return gen
+
+
+def image_extensions() -> frozenset[str]:
+    """Lower-case file extensions (with the dot) that the installed Pillow can open."""
+    return frozenset(ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN)
+
+
+def list_images(root: str | os.PathLike) -> list[Path]:
+    """List files with an image extension under ``root``, recursively, sorted by relative path.
+
+    Hidden files and folders (name starting with ``.``) are ignored; symlinks are followed.
+
+    Args:
+        root: Folder to search.
+
+    Returns:
+        Sorted list of paths.
+
+    Raises:
+        ValueError: If ``root`` is not a directory.
+
+    Example:
+        >>> list_images("/work/photos")[:1]  # doctest: +SKIP
+        [PosixPath('/work/photos/mate_Aqua.jpg')]
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"image folder {str(root)!r} does not exist or is not a directory")
+    exts = image_extensions()
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in exts:
+                found.append(Path(dirpath) / name)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def load_rgb(path: str | os.PathLike) -> Image.Image:
+    """Decode an image file as an RGB PIL image (EXIF orientation applied).
+
+    Grayscale, palette, CMYK and RGBA images are converted with Pillow's ``convert("RGB")``,
+    which drops any alpha channel.
+
+    Args:
+        path: Image file.
+
+    Returns:
+        A loaded ``PIL.Image`` in mode ``"RGB"``.
+
+    Raises:
+        ValueError: If Pillow cannot read or decode the file (the message names it).
+
+    Example:
+        >>> load_rgb("photo.png").mode  # doctest: +SKIP
+        'RGB'
+    """
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            if img.mode == "P" and "transparency" in img.info:
+                img = img.convert("RGBA")
+            return img.convert("RGB")
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        raise ValueError(f"cannot read image file {str(path)!r}: {exc}") from exc
+
+
+def pil_to_uint8(img: Image.Image) -> Tensor:
+    """Convert an RGB PIL image to a uint8 tensor (3, H, W)."""
+    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+
+
+def read_image(path: str | os.PathLike, image_size: int | tuple[int, int] | None = None) -> Tensor:
+    """Read an image file as a float tensor (3, H, W) in [0, 1], optionally resized.
+
+    Args:
+        path: Image file (any format Pillow opens; converted to RGB).
+        image_size: ``None`` keeps the size; an int gives a square; a pair is (height, width).
+            Resizing is bicubic with antialiasing, then clamped to [0, 1].
+
+    Returns:
+        Float32 tensor (3, H, W).
+
+    Example:
+        >>> read_image("ref.png", image_size=224).shape  # doctest: +SKIP
+        torch.Size([3, 224, 224])
+    """
+    x = pil_to_uint8(load_rgb(path)).float().div_(255.0)
+    if image_size is None:
+        return x
+    hw = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    if tuple(x.shape[-2:]) == hw:
+        return x
+    x = F.interpolate(x[None], size=hw, mode="bicubic", align_corners=False, antialias=True)[0]
+    return x.clamp_(0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class CropBox:
+    """Where a square crop comes from: pixel box ``(left, top, side)`` and whether it was mirrored."""
+
+    left: int
+    top: int
+    side: int
+    flipped: bool
+
+
+def sample_crop_box(
+    width: int, height: int, scale: tuple[float, float], generator: torch.Generator, flip: bool = True
+) -> CropBox:
+    """Draw a square crop: area a share in ``scale`` of the largest square, uniform position.
+
+    Always draws exactly four numbers from ``generator`` so later draws do not depend on the image.
+
+    Args:
+        width: Image width in pixels.
+        height: Image height in pixels.
+        scale: (low, high) share of ``min(width, height) ** 2`` covered by the crop, in (0, 1].
+        generator: Source of randomness.
+        flip: Whether a horizontal flip may be drawn (probability 0.5).
+
+    Returns:
+        The crop box.
+
+    Example:
+        >>> sample_crop_box(640, 480, (0.25, 1.0), seeded_generator(0)).side <= 480
+        True
+    """
+    u = torch.rand(4, generator=generator, dtype=torch.float64).tolist()
+    short = min(width, height)
+    lo, hi = scale
+    side = min(short, max(1, round(short * math.sqrt(lo + (hi - lo) * u[0]))))
+    left = min(width - side, int(u[1] * (width - side + 1)))
+    top = min(height - side, int(u[2] * (height - side + 1)))
+    return CropBox(left, top, side, flip and u[3] < 0.5)
+
+
+def crop_resize(img: Image.Image, box: CropBox, size: int) -> Tensor:
+    """Cut ``box`` out of ``img``, resize it to ``size`` (bicubic, antialiased) and apply the flip.
+
+    Returns:
+        uint8 tensor (3, size, size).
+    """
+    region = (box.left, box.top, box.left + box.side, box.top + box.side)
+    out = img.resize((size, size), Image.Resampling.BICUBIC, box=region)
+    if box.flipped:
+        out = ImageOps.mirror(out)
+    return pil_to_uint8(out)
+
+
+def _validate_scale(scale: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = (float(v) for v in scale)
+    if not 0.0 < lo <= hi <= 1.0:
+        raise ValueError(f"scale must be (low, high) with 0 < low <= high <= 1, got {scale!r}")
+    return lo, hi
+
+
+def jitter_view(
+    view_a: Tensor,
+    generator: torch.Generator,
+    brightness: float = 0.4,
+    contrast: float = 0.4,
+    saturation: float = 0.2,
+    hue: float = 0.1,
+    p_jitter: float = 0.8,
+    p_gray: float = 0.2,
+) -> Tensor:
+    """LipSim view B from view A: ColorJitter (applied with ``p_jitter``) then RandomGrayscale.
+
+    Mirrors torchvision's ``ColorJitter`` (factors uniform in ``[1-b, 1+b]``, hue in ``[-h, h]``,
+    the four adjustments in a random order) but draws from ``generator``, always the same count
+    of numbers.
+
+    Args:
+        view_a: Float tensor (3, H, W) in [0, 1].
+        generator: Source of randomness.
+        brightness: Brightness jitter amount.
+        contrast: Contrast jitter amount.
+        saturation: Saturation jitter amount.
+        hue: Hue jitter amount (at most 0.5).
+        p_jitter: Probability of applying the colour jitter.
+        p_gray: Probability of converting to (3-channel) grayscale.
+
+    Returns:
+        Float tensor (3, H, W) in [0, 1].
+
+    Example:
+        >>> b = jitter_view(torch.rand(3, 8, 8), seeded_generator(1))
+        >>> b.shape
+        torch.Size([3, 8, 8])
+    """
+    u = torch.rand(6, generator=generator, dtype=torch.float64).tolist()
+    order = torch.randperm(4, generator=generator).tolist()
+    out = view_a
+    if u[0] < p_jitter:
+        factors = (
+            1.0 + brightness * (2.0 * u[1] - 1.0),
+            1.0 + contrast * (2.0 * u[2] - 1.0),
+            1.0 + saturation * (2.0 * u[3] - 1.0),
+            hue * (2.0 * u[4] - 1.0),
+        )
+        ops = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue)
+        for k in order:
+            out = ops[k](out, factors[k])
+    if u[5] < p_gray:
+        out = TF.rgb_to_grayscale(out, num_output_channels=3)
+    return out.clamp(0.0, 1.0)
+
+
+def lipsim_views(crop: Tensor, generator: torch.Generator, flip: bool = True) -> tuple[Tensor, Tensor]:
+    """The two LipSim distillation views (design.md section 6) of one crop.
+
+    A = crop, mirrored with probability 0.5 (if ``flip``); B = A + ColorJitter(0.4, 0.4, 0.2, 0.1)
+    with p=0.8 + RandomGrayscale(p=0.2).
+
+    Args:
+        crop: uint8 tensor (3, H, W) or float tensor in [0, 1].
+        generator: Source of randomness (one flip draw, then :func:`jitter_view`'s draws).
+        flip: Whether to draw the horizontal flip here (pass ``False`` if the crop is already flipped).
+
+    Returns:
+        ``(A, B)``, float tensors (3, H, W) in [0, 1].
+
+    Example:
+        >>> a, b = lipsim_views(torch.rand(3, 16, 16), seeded_generator("views", 0))
+        >>> a.shape == b.shape
+        True
+    """
+    if crop.ndim != 3 or crop.shape[0] != 3:
+        raise ValueError(f"crop must have shape (3, H, W), got {tuple(crop.shape)}")
+    a = crop.float().div(255.0) if crop.dtype == torch.uint8 else crop.float()
+    do_flip = torch.rand(1, generator=generator).item() < 0.5
+    if flip and do_flip:
+        a = a.flip(-1)
+    return a, jitter_view(a, generator)
+
+
+class _Folder:
+    """The image files of a folder, their sizes, and decoding with an optional cache."""
+
+    def __init__(self, root: str | os.PathLike, on_error: str, verify: bool, cache: bool) -> None:
+        if on_error not in _ON_ERROR:
+            raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
+        self.root = Path(root)
+        self.files: list[Path] = []
+        self.sizes: list[tuple[int, int]] = []
+        self._cache: dict[int, Image.Image] | None = {} if cache else None
+        for path in list_images(self.root):
+            try:
+                if verify:
+                    size = load_rgb(path).size
+                else:
+                    with Image.open(path) as img:
+                        size = img.size
+                        if img.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # rotated by 90 degrees
+                            size = size[::-1]
+            except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+                msg = f"cannot read image file {str(path)!r}: {exc}"
+                if on_error == "raise":
+                    raise ValueError(msg + " (pass on_error='skip' to leave it out)") from exc
+                warnings.warn(msg + "; skipped", UserWarning, stacklevel=3)
+                continue
+            self.files.append(path)
+            self.sizes.append(size)
+        if not self.files:
+            raise ValueError(
+                f"no readable images under {str(self.root)!r} "
+                f"(searched recursively for extensions {sorted(image_extensions())[:12]}...)"
+            )
+
+    def image(self, i: int) -> Image.Image:
+        if self._cache is not None and i in self._cache:
+            return self._cache[i]
+        img = load_rgb(self.files[i])
+        if self._cache is not None:
+            self._cache[i] = img
+        return img
+
+
+class ImageFolderCrops(Dataset):
+    """Random multi-scale square crops of the photos under a folder (LipSim view A, optionally B).
+
+    Item ``index`` of epoch ``e`` comes from file ``index % len(files)``; its crop box, flip and
+    colour jitter are drawn from ``seeded_generator("crop", seed, e, index)``.
+
+    Args:
+        root: Folder searched recursively for images (any format Pillow opens).
+        size: Output side in pixels.
+        scale: (low, high) share of the image's largest square covered by a crop.
+        seed: Base seed.
+        crops_per_image: Items per file per epoch (``len = files * crops_per_image``).
+        two_views: Return ``(A, B)`` (see :func:`lipsim_views`) instead of A alone.
+        flip: Mirror crops with probability 0.5.
+        on_error: ``"raise"`` or ``"skip"`` for files Pillow cannot read (see module docstring).
+        verify: Fully decode every file at construction (slower; catches truncated files).
+        cache: Keep decoded images in memory (per process / DataLoader worker).
+
+    Example:
+        >>> ds = ImageFolderCrops("/work/photos", size=224, seed=0)  # doctest: +SKIP
+        >>> ds[0].shape  # doctest: +SKIP
+        torch.Size([3, 224, 224])
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        size: int = 224,
+        scale: tuple[float, float] = (0.08, 1.0),
+        seed: int = 0,
+        crops_per_image: int = 1,
+        two_views: bool = False,
+        flip: bool = True,
+        on_error: str = "raise",
+        verify: bool = False,
+        cache: bool = False,
+    ) -> None:
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"size must be a positive int, got {size!r}")
+        if not isinstance(crops_per_image, int) or crops_per_image < 1:
+            raise ValueError(f"crops_per_image must be a positive int, got {crops_per_image!r}")
+        self._folder = _Folder(root, on_error, verify, cache)
+        self.root = self._folder.root
+        self.size = size
+        self.scale = _validate_scale(scale)
+        self.seed = int(seed)
+        self.crops_per_image = crops_per_image
+        self.two_views = two_views
+        self.flip = flip
+        self.epoch = 0
+
+    @property
+    def files(self) -> list[Path]:
+        """The image files used, sorted by relative path."""
+        return list(self._folder.files)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose crops ``__getitem__`` returns."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self._folder.files) * self.crops_per_image
+
+    def _check_index(self, index: int) -> int:
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for a dataset of {n} crops")
+        return index % n
+
+    def crop_box(self, index: int, epoch: int | None = None) -> tuple[Path, CropBox]:
+        """The file and crop box of item ``index`` (of ``epoch``, default the current one)."""
+        index = self._check_index(index)
+        epoch = self.epoch if epoch is None else int(epoch)
+        file_idx = index % len(self._folder.files)
+        width, height = self._folder.sizes[file_idx]
+        gen = seeded_generator("crop", self.seed, epoch, index)
+        return self._folder.files[file_idx], sample_crop_box(width, height, self.scale, gen, self.flip)
+
+    def _item(self, index: int, epoch: int) -> tuple[Tensor, torch.Generator]:
+        file_idx = index % len(self._folder.files)
+        width, height = self._folder.sizes[file_idx]
+        gen = seeded_generator("crop", self.seed, epoch, index)
+        box = sample_crop_box(width, height, self.scale, gen, self.flip)
+        img = self._folder.image(file_idx)
+        if img.size != (width, height):
+            raise ValueError(
+                f"image file {str(self._folder.files[file_idx])!r} changed size since the dataset was built "
+                f"(was {width}x{height}, now {img.size[0]}x{img.size[1]})"
+            )
+        return crop_resize(img, box, self.size), gen
+
+    def crop(self, index: int, epoch: int | None = None) -> Tensor:
+        """View A of item ``index`` as a uint8 tensor (3, size, size)."""
+        index = self._check_index(index)
+        return self._item(index, self.epoch if epoch is None else int(epoch))[0]
+
+    def __getitem__(self, index: int) -> Tensor | tuple[Tensor, Tensor]:
+        index = self._check_index(index)
+        crop, gen = self._item(index, self.epoch)
+        view_a = crop.float().div_(255.0)
+        if not self.two_views:
+            return view_a
+        return view_a, jitter_view(view_a, gen)
+
+
+class FixedCropPool:
+    """A fixed, seeded list of ``n`` crops from a folder, held as one uint8 tensor (N, 3, S, S).
+
+    Crop ``i`` comes from file ``i % len(files)`` with box and flip drawn from
+    ``seeded_generator("pool", seed, i)``, so a pool of ``n`` crops is the prefix of a larger one.
+    Meant for caching teacher embeddings of view A.
+
+    Args:
+        root: Folder searched recursively for images.
+        n: Number of crops.
+        size: Crop side in pixels.
+        seed: Seed of the pool.
+        scale: (low, high) share of the image's largest square covered by a crop.
+        flip: Mirror crops with probability 0.5.
+        on_error: ``"raise"`` or ``"skip"`` for unreadable files.
+
+    Attributes:
+        images: uint8 tensor (N, 3, size, size).
+        records: One ``(path, CropBox)`` per crop.
+
+    Example:
+        >>> pool = FixedCropPool("/work/photos", n=1000, size=224, seed=0)  # doctest: +SKIP
+        >>> pool.images.shape, pool.fingerprint()[:8]  # doctest: +SKIP
+        (torch.Size([1000, 3, 224, 224]), '3f0c...')
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        n: int,
+        size: int = 224,
+        seed: int = 0,
+        scale: tuple[float, float] = (0.08, 1.0),
+        flip: bool = True,
+        on_error: str = "raise",
+    ) -> None:
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"size must be a positive int, got {size!r}")
+        folder = _Folder(root, on_error, verify=False, cache=False)
+        self.size = size
+        self.seed = int(seed)
+        scale = _validate_scale(scale)
+        n_files = len(folder.files)
+        self.records: list[tuple[Path, CropBox]] = []
+        for i in range(n):
+            width, height = folder.sizes[i % n_files]
+            box = sample_crop_box(width, height, scale, seeded_generator("pool", self.seed, i), flip)
+            self.records.append((folder.files[i % n_files], box))
+        self.images = torch.empty((n, 3, size, size), dtype=torch.uint8)
+        for file_idx in range(min(n, n_files)):  # decode each file once
+            img = folder.image(file_idx)
+            for i in range(file_idx, n, n_files):
+                self.images[i] = crop_resize(img, self.records[i][1], size)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index: int) -> Tensor:
+        return self.images[index]
+
+    def fingerprint(self) -> str:
+        """SHA-256 hex digest of the pool's shape and pixels (a cache key for teacher embeddings)."""
+        h = hashlib.sha256(str(tuple(self.images.shape)).encode())
+        h.update(self.images.numpy().tobytes())
+        return h.hexdigest()

