@@ -1,0 +1,172 @@
+"""Step 1 of the LipSim recipe: distil a teacher embedding into a 1-Lipschitz student (design.md, section 6).
+
+Data: a fixed, seeded pool of multi-scale crops (view A, flip included) whose teacher embeddings t(A) are
+computed once and cached; each step samples a batch from the pool and makes view B (colour jitter +
+grayscale) on the fly. Every random draw comes from generators seeded by (seed, step, item), so a run
+resumed from a checkpoint continues bit for bit (on CPU) as if it had never stopped.
+Loss: 0.5 * [RMSE(f(A), t(A)) + RMSE(f(B), t(A))]; Adam with warm-up + cosine; gradient clipping.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm.auto import tqdm
+
+from ..model import LipSim
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .csv_log import CSVLog
+from .data.image_folder import FixedCropPool, jitter_view, seeded_generator
+from .distributed import setup_distributed
+from .losses import distillation_loss
+from .schedule import warmup_cosine
+from .teacher_cache import cached_teacher_embeddings
+
+__all__ = ["DistillConfig", "distill"]
+
+
+@dataclass
+class DistillConfig:
+    """Options of :func:`distill` (the CLI flags of ``lipsim-train distill``)."""
+
+    images: str
+    out: str
+    teacher: str | None = None  # None: the measured default teacher
+    teacher_kwargs: dict[str, Any] = field(default_factory=dict)
+    arch: str | None = None
+    arch_config: dict[str, Any] = field(default_factory=dict)
+    image_size: int = 224
+    steps: int = 1000
+    batch_size: int = 32
+    lr: float = 0.01
+    betas: tuple[float, float] = (0.5, 0.9)
+    weight_decay: float = 0.0
+    warmup_steps: int = -1  # -1: 5% of steps
+    grad_clip: float = 1.0
+    pool_size: int = 2048
+    crop_scale: tuple[float, float] = (0.08, 1.0)
+    seed: int = 0
+    checkpoint_every: int = 200
+    log_every: int = 10
+    device: str | None = None
+    amp: bool | None = None  # None: on for CUDA
+    channels_last: bool | None = None  # None: on for CUDA
+    resume: bool = False
+    teacher_batch_size: int = 32
+    progress: bool = True
+
+
+def _student_inputs(pool: torch.Tensor, cfg: DistillConfig, step: int, rank: int, world: int):
+    """Indices and the two views of this rank's share of the global batch at ``step`` (pure function)."""
+    g = seeded_generator("batch", cfg.seed, step)
+    idx = torch.randint(pool.shape[0], (cfg.batch_size,), generator=g)
+    mine = idx[rank::world]
+    a = pool[mine].float().div_(255.0)
+    b = torch.stack([jitter_view(a[j], seeded_generator("viewB", cfg.seed, step, int(k))) for j, k in enumerate(mine)])
+    return mine, a, b
+
+
+def distill(cfg: DistillConfig) -> Path:
+    """Run distillation; returns the save_pretrained directory ``cfg.out/model``."""
+    from .teachers import DEFAULT_TEACHER, DEFAULT_TEACHER_KWARGS, get_teacher
+
+    ctx = setup_distributed(cfg.device)
+    dev = ctx.device
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    teacher_name = cfg.teacher or DEFAULT_TEACHER
+    teacher_kwargs = dict(cfg.teacher_kwargs) or (DEFAULT_TEACHER_KWARGS if teacher_name == DEFAULT_TEACHER else {})
+    amp = (dev.type == "cuda") if cfg.amp is None else cfg.amp
+    channels_last = (dev.type == "cuda") if cfg.channels_last is None else cfg.channels_last
+    if cfg.batch_size % ctx.world_size:
+        raise ValueError(f"--batch-size {cfg.batch_size} must be divisible by the {ctx.world_size} processes")
+
+    pool = FixedCropPool(cfg.images, n=cfg.pool_size, size=cfg.image_size, seed=cfg.seed, scale=cfg.crop_scale)
+    key = f"{pool.fingerprint()[:16]}-{teacher_name}-" + "-".join(f"{k}{v}" for k, v in sorted(teacher_kwargs.items()))
+    if ctx.is_main:
+        teacher = get_teacher(teacher_name, **teacher_kwargs)
+        targets = cached_teacher_embeddings(
+            teacher, pool.images, key, out, cfg.teacher_batch_size, dev, cfg.progress
+        )
+        del teacher
+    ctx.barrier()
+    if not ctx.is_main:
+        targets = cached_teacher_embeddings(None, pool.images, key, out, progress=False)  # type: ignore[arg-type]
+    embed_dim = targets.shape[1]
+
+    arch_config = {"embed_dim": embed_dim, "image_size": cfg.image_size, **cfg.arch_config}
+    torch.manual_seed(cfg.seed)
+    model = LipSim(pretrained=False, arch=cfg.arch, **arch_config).to(dev)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    model.train()
+    student = model.backbone
+    net = DDP(student, device_ids=[dev.index] if dev.type == "cuda" else None) if ctx.world_size > 1 else student
+    opt = torch.optim.Adam(student.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    warmup = cfg.warmup_steps if cfg.warmup_steps >= 0 else max(1, cfg.steps // 20)
+    sched = warmup_cosine(opt, cfg.steps, warmup)
+
+    start = 0
+    ckpt_path = out / CHECKPOINT_NAME
+    log = CSVLog(out / "log.csv", ["step", "loss", "lr", "images_per_s", "elapsed_s"]) if ctx.is_main else None
+    if cfg.resume:
+        state = load_checkpoint(ckpt_path)
+        if state.get("kind") != "distill":
+            raise ValueError(f"{ckpt_path} is a {state.get('kind')!r} checkpoint, not a distillation one")
+        student.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        start = int(state["step"])
+        if log is not None:
+            log.truncate_after(start)
+    if ctx.is_main:
+        (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+
+    t0 = time.perf_counter()
+    bar = tqdm(range(start, cfg.steps), desc="distill", disable=not (cfg.progress and ctx.is_main), initial=start,
+               total=cfg.steps)
+    for step in bar:
+        idx, a, b = _student_inputs(pool.images, cfg, step, ctx.rank, ctx.world_size)
+        x = torch.cat([a, b]).to(dev)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        t = targets[idx].to(dev)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+            f = net(x)
+        f = f.float()
+        loss = distillation_loss(f[: a.shape[0]], f[a.shape[0] :], t)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.grad_clip)
+        opt.step()
+        sched.step()
+        done = step + 1
+        if log is not None and (done % cfg.log_every == 0 or done == cfg.steps):
+            mean_loss = float(ctx.all_reduce_mean(loss.detach()))
+            elapsed = time.perf_counter() - t0
+            ips = (done - start) * cfg.batch_size * 2 / max(elapsed, 1e-9)
+            log.log(step=done, loss=f"{mean_loss:.6f}", lr=f"{sched.get_last_lr()[0]:.6g}",
+                    images_per_s=f"{ips:.1f}", elapsed_s=f"{elapsed:.1f}")
+            bar.set_postfix(loss=f"{mean_loss:.4f}")
+        if ctx.is_main and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
+            save_checkpoint(ckpt_path, {
+                "kind": "distill", "step": done, "model": student.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "config": json.loads(json.dumps(asdict(cfg))),
+            })
+    model.eval()
+    target = out / "model"
+    if ctx.is_main:
+        model.save_pretrained(target, extra_config={
+            "training": {"stage": "distill", "teacher": teacher_name, "teacher_kwargs": teacher_kwargs,
+                         "steps": cfg.steps, "batch_size": cfg.batch_size, "pool_size": cfg.pool_size,
+                         "images": str(cfg.images), "seed": cfg.seed},
+        })
+    ctx.barrier()
+    return target

@@ -1,0 +1,39 @@
+"""Training losses of the LipSim recipe (design.md, section 6)."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["rmse", "distillation_loss", "hinge_2afc_loss", "labels_from_judgements"]
+
+
+def rmse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample root mean squared error over the feature dim, averaged over the batch."""
+    return (pred - target).pow(2).mean(dim=1).sqrt().mean()
+
+
+def distillation_loss(f_a: torch.Tensor, f_b: torch.Tensor, t_a: torch.Tensor) -> torch.Tensor:
+    """0.5 * [RMSE(f(A), t(A)) + RMSE(f(B), t(A))]: both views regress the teacher's embedding of view A.
+
+    Example:
+        >>> t = torch.ones(2, 4)
+        >>> distillation_loss(t, t, t)
+        tensor(0.)
+    """
+    return 0.5 * (rmse(f_a, t_a) + rmse(f_b, t_a))
+
+
+def labels_from_judgements(p: torch.Tensor) -> torch.Tensor:
+    """y = 2 * round(p) - 1: +1 when people judged x1 closer (p = share preferring x1), else -1."""
+    return 2.0 * torch.round(p) - 1.0
+
+
+def hinge_2afc_loss(d0: torch.Tensor, d1: torch.Tensor, p: torch.Tensor, margin: float) -> torch.Tensor:
+    """mean(max(0, m - y * (d0 - d1))) with y from :func:`labels_from_judgements`.
+
+    Example:
+        >>> hinge_2afc_loss(torch.tensor([0.5]), torch.tensor([0.1]), torch.tensor([1.0]), margin=0.2)
+        tensor(0.)
+    """
+    y = labels_from_judgements(p)
+    return torch.clamp(margin - y * (d0 - d1), min=0).mean()
