@@ -45,7 +45,7 @@ def _noise(img: Tensor, s: float, gen: torch.Generator) -> Tensor:
 def _blur(img: Tensor, s: float, gen: torch.Generator) -> Tensor:
     sigma = 4.0 * s
     radius = max(1, math.ceil(3.0 * sigma))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float32, device=img.device)
+    t = torch.arange(-radius, radius + 1, dtype=img.dtype, device=img.device)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     k = k / k.sum()
     x = img[None]

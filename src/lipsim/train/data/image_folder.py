@@ -12,7 +12,9 @@ A file that breaks later, while an item is decoded, always raises a ``ValueError
 Example:
     >>> ds = ImageFolderCrops("/work/photos", size=224, seed=0, two_views=True)  # doctest: +SKIP
     >>> ds.set_epoch(3)  # doctest: +SKIP
-    >>> view_a, view_b = ds[5]  # float (3, 224, 224) in [0, 1], a pure function of (5, seed 0, epoch 3)
+    >>> view_a, view_b = ds[5]  # doctest: +SKIP
+
+Each view is a float tensor (3, 224, 224) in [0, 1], a pure function of (index 5, seed 0, epoch 3).
 """
 
 from __future__ import annotations
@@ -291,10 +293,24 @@ def lipsim_views(crop: Tensor, generator: torch.Generator, flip: bool = True) ->
     return a, jitter_view(a, generator)
 
 
-class _Folder:
-    """The image files of a folder, their sizes, and decoding with an optional cache."""
+class ImageFiles:
+    """The readable image files under a folder, their (width, height) and cached decoding.
 
-    def __init__(self, root: str | os.PathLike, on_error: str, verify: bool, cache: bool) -> None:
+    Args:
+        root: Folder searched recursively (see :func:`list_images`).
+        on_error: ``"raise"`` or ``"skip"`` for files Pillow cannot read.
+        verify: Fully decode each file at construction.
+        cache: Keep decoded images in memory.
+
+    Example:
+        >>> files = ImageFiles("/work/photos")  # doctest: +SKIP
+        >>> files.sizes[0]  # doctest: +SKIP
+        (2560, 1600)
+    """
+
+    def __init__(
+        self, root: str | os.PathLike, on_error: str = "raise", verify: bool = False, cache: bool = False
+    ) -> None:
         if on_error not in _ON_ERROR:
             raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
         self.root = Path(root)
@@ -374,7 +390,7 @@ class ImageFolderCrops(Dataset):
             raise ValueError(f"size must be a positive int, got {size!r}")
         if not isinstance(crops_per_image, int) or crops_per_image < 1:
             raise ValueError(f"crops_per_image must be a positive int, got {crops_per_image!r}")
-        self._folder = _Folder(root, on_error, verify, cache)
+        self._folder = ImageFiles(root, on_error, verify, cache)
         self.root = self._folder.root
         self.size = size
         self.scale = _validate_scale(scale)
@@ -478,7 +494,7 @@ class FixedCropPool:
             raise ValueError(f"n must be a positive int, got {n!r}")
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"size must be a positive int, got {size!r}")
-        folder = _Folder(root, on_error, verify=False, cache=False)
+        folder = ImageFiles(root, on_error, verify=False, cache=False)
         self.size = size
         self.seed = int(seed)
         scale = _validate_scale(scale)
