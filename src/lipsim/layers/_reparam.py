@@ -3,7 +3,9 @@
 The scaling that makes a layer 1-Lipschitz (SLL's ``T``, AOL's ``d``) depends only on the weights.
 In train mode it is recomputed every call so gradients flow through it; in eval mode it is computed once
 and reused until a parameter changes (in-place update, ``load_state_dict``, ``.to()``), detected through
-each parameter's storage pointer and version counter.
+each parameter's storage pointer, version counter and a checksum of its bits. The checksum catches writes
+through ``p.data`` (e.g. ``p.data.add_(...)``), which do not bump the parameter's version counter; it costs
+one read of the parameters per eval call, far less than recomputing the re-parameterisation.
 """
 
 from __future__ import annotations
@@ -14,6 +16,16 @@ import torch
 from torch import nn
 
 __all__ = ["Reparametrized"]
+
+_INT_VIEW = {8: torch.int64, 4: torch.int32, 2: torch.int16, 1: torch.uint8}
+
+
+def _fingerprint(p: torch.Tensor) -> int | None:
+    """Sum of the parameter's bit patterns (as integers): changes when any single value changes."""
+    if p.device.type == "meta" or p.numel() == 0 or p.element_size() not in _INT_VIEW:
+        return None
+    bits = p.detach().reshape(-1).view(_INT_VIEW[p.element_size()])
+    return int(bits.sum(dtype=torch.int64))
 
 
 class Reparametrized(nn.Module):
@@ -28,7 +40,9 @@ class Reparametrized(nn.Module):
         raise NotImplementedError
 
     def _cache_key(self) -> tuple[Any, ...]:
-        return tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in self.parameters(recurse=False))
+        return tuple(
+            (p.data_ptr(), p._version, p.dtype, p.device, _fingerprint(p)) for p in self.parameters(recurse=False)
+        )
 
     def _needs_grad_through_weights(self) -> bool:
         return torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters(recurse=False))

@@ -1,0 +1,105 @@
+"""SpaceToDepth, WindowSumPool, GlobalSumPool: values, exact operator norms (incl. non-multiple sizes)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lipsim.layers import GlobalSumPool, SpaceToDepth, WindowSumPool
+from lipsim.layers.pooling import pad_to_multiple
+from tests._lipschitz import check_lipschitz, operator_matrix, record
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+SIZES = [(8, 8), (5, 6), (7, 3), (1, 1), (4, 9)]
+
+
+def _singular_values(layer, c, h, w):
+    m = operator_matrix(layer, torch.zeros(1, c, h, w, dtype=torch.float64))
+    return torch.linalg.svdvals(m)
+
+
+# ---------------------------------------------------------------------------------------------- SpaceToDepth
+def test_space_to_depth_shapes():
+    assert SpaceToDepth(2)(torch.rand(1, 3, 5, 6)).shape == (1, 12, 3, 3)
+    assert SpaceToDepth(4)(torch.rand(2, 3, 16, 16)).shape == (2, 48, 4, 4)
+    assert SpaceToDepth(3)(torch.rand(1, 2, 1, 1)).shape == (1, 18, 1, 1)
+
+
+def test_space_to_depth_equals_pixel_unshuffle_on_multiples():
+    x = torch.randn(2, 3, 8, 12)
+    torch.testing.assert_close(SpaceToDepth(4)(x), F.pixel_unshuffle(x, 4), rtol=0, atol=0)
+
+
+def test_space_to_depth_pads_with_zeros_at_the_bottom_right():
+    x = torch.arange(1.0, 16.0).view(1, 1, 3, 5)
+    y = SpaceToDepth(2)(x)
+    torch.testing.assert_close(y, F.pixel_unshuffle(F.pad(x, [0, 1, 0, 1]), 2), rtol=0, atol=0)
+    assert y.sum() == x.sum()
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+@pytest.mark.parametrize("size", SIZES)
+def test_space_to_depth_is_norm_preserving(factor, size):
+    x = torch.randn(3, 2, *size, dtype=torch.float64)
+    y = SpaceToDepth(factor)(x)
+    torch.testing.assert_close(y.flatten(1).norm(dim=1), x.flatten(1).norm(dim=1), rtol=1e-15, atol=0)
+    s = _singular_values(SpaceToDepth(factor), 2, *size)
+    torch.testing.assert_close(s, torch.ones_like(s), rtol=0, atol=1e-12)  # an isometry: every sigma is 1
+
+
+# ---------------------------------------------------------------------------------------------- WindowSumPool
+def test_window_sum_pool_values():
+    torch.testing.assert_close(WindowSumPool(2)(torch.ones(1, 1, 4, 4)), torch.full((1, 1, 2, 2), 2.0))
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    expected = x.unfold(2, 4, 4).unfold(3, 4, 4).sum(dim=(-1, -2)) / 4
+    torch.testing.assert_close(WindowSumPool(4)(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_window_sum_pool_non_multiple_sizes():
+    x = torch.randn(1, 2, 5, 7, dtype=torch.float64)
+    y = WindowSumPool(2)(x)
+    assert y.shape == (1, 2, 3, 4)
+    # the last row/column windows hold the remaining pixels only (zero padding), still divided by 2
+    torch.testing.assert_close(y[..., -1, -1], x[..., 4, 6] / 2, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(y.sum(), x.sum() / 2, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("window", [2, 3, 4])
+@pytest.mark.parametrize("size", SIZES)
+def test_window_sum_pool_operator_norm(window, size):
+    s = _singular_values(WindowSumPool(window), 2, *size)
+    record("WindowSumPool [exact operator norm]", s.max())
+    assert s.max() <= 1 + 1e-12
+    if size[0] % window == 0 and size[1] % window == 0:
+        torch.testing.assert_close(s, torch.ones_like(s), rtol=0, atol=1e-12)  # full windows: sigma = 1 exactly
+
+
+# ---------------------------------------------------------------------------------------------- GlobalSumPool
+def test_global_sum_pool_values():
+    torch.testing.assert_close(GlobalSumPool()(torch.ones(1, 2, 3, 3)), torch.tensor([[3.0, 3.0]]))
+    x = torch.randn(2, 3, 4, 5, dtype=torch.float64)
+    torch.testing.assert_close(GlobalSumPool()(x), x.sum(dim=(2, 3)) / 20 ** 0.5, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_global_sum_pool_operator_norm(size):
+    s = _singular_values(GlobalSumPool(), 3, *size)
+    torch.testing.assert_close(s, torch.ones_like(s), rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------- Lipschitz
+@pytest.mark.parametrize(
+    "layer", [SpaceToDepth(2), SpaceToDepth(3), WindowSumPool(2), WindowSumPool(4), GlobalSumPool()], ids=repr
+)
+def test_is_1_lipschitz(layer):
+    x = torch.randn(3, 2, 7, 5, dtype=torch.float64)
+    power, adv = check_lipschitz(f"{type(layer).__name__}({layer.extra_repr()})", layer, x)
+    assert power > 0.99 and adv > 0.99  # norm 1 for all three (some window or channel is full)
+
+
+def test_pad_to_multiple_is_a_no_op_on_multiples():
+    x = torch.randn(1, 1, 4, 6)
+    assert pad_to_multiple(x, 2) is x
+    assert pad_to_multiple(x, 4).shape == (1, 1, 4, 8)
