@@ -12,10 +12,11 @@ from lipsim.layers import AOLConv2d, AOLLinear, SLLConv2d, SLLLinear
 # Reduced configs of both architectures (same layer types, small enough for exact numerics on CPU).
 EFFICIENT_TINY = dict(widths=(8, 16), stem_factor=2, head_width=16, embed_dim=8, image_size=16)
 EFFICIENT_SMALL = dict(widths=(8, 16), stem_factor=2, head_width=16, embed_dim=8, image_size=32)
+# image_size 16 leaves 6 * 1 * 1 = 6 dense features, so k = 4 there; at 32 there are 6 * 2 * 2 = 24 (k = 8).
 PAPER_SMALL_TINY = dict(
-    channels=6, conv_inner=3, depth_conv=2, depth_linear=2, linear_inner=16, embed_dim=8, image_size=16
+    channels=6, conv_inner=3, depth_conv=2, depth_linear=2, linear_inner=16, embed_dim=4, image_size=16
 )
-PAPER_SMALL_REDUCED = dict(PAPER_SMALL_TINY, image_size=32)
+PAPER_SMALL_REDUCED = dict(PAPER_SMALL_TINY, embed_dim=8, image_size=32)
 TINY = {"efficient": EFFICIENT_TINY, "paper-small": PAPER_SMALL_TINY}
 
 
