@@ -1,0 +1,133 @@
+"""Architectures: registry, full-size shapes and parameter counts, and 1-Lipschitz end to end and per layer."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from lipsim import build_arch, list_archs
+from lipsim.archs import DEFAULT_ARCH, Efficient, PaperSmall, get_arch_spec
+from lipsim.layers import MaxMin, SLLConv2d, SLLLinear
+from tests._helpers import EFFICIENT_SMALL, PAPER_SMALL_REDUCED, TINY, randomize_
+from tests._lipschitz import check_lipschitz, exact_jacobian_norm, record
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+REDUCED = {"efficient": EFFICIENT_SMALL, "paper-small": PAPER_SMALL_REDUCED}
+
+
+def _net(arch: str, config: dict, random: bool, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    net = build_arch(arch, **config).double().eval().requires_grad_(False)
+    return randomize_(net, seed) if random else net
+
+
+# ---------------------------------------------------------------------------------------------- registry
+def test_list_and_default():
+    assert list_archs() == ["efficient", "paper-small"]
+    assert DEFAULT_ARCH == "efficient"
+    assert isinstance(build_arch(**EFFICIENT_SMALL), Efficient)
+    assert isinstance(build_arch("paper-small", **PAPER_SMALL_REDUCED), PaperSmall)
+    assert "SLL" in get_arch_spec("paper-small").description
+
+
+def test_unknown_arch():
+    with pytest.raises(ValueError, match=r"^unknown arch 'resnet'; expected one of \['efficient', 'paper-small'\]$"):
+        build_arch("resnet")
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match=r"^bad config for arch 'efficient': .*unexpected keyword argument 'depth'"):
+        build_arch("efficient", depth=3)
+    with pytest.raises(ValueError, match=r"^paper-small needs an image_size divisible by 16, got 100$"):
+        build_arch("paper-small", image_size=100)
+    with pytest.raises(ValueError, match=r"^efficient: widths and head_width must be even \(MaxMin\), got 7$"):
+        build_arch("efficient", widths=(8, 7))
+
+
+@pytest.mark.parametrize("arch", list_archs())
+def test_config_rebuilds_the_same_architecture(arch):
+    net = build_arch(arch, **REDUCED[arch])
+    again = build_arch(net.arch, **net.config)
+    assert again.config == net.config
+    assert {k: v.shape for k, v in again.state_dict().items()} == {k: v.shape for k, v in net.state_dict().items()}
+
+
+# ---------------------------------------------------------------------------------------------- full size
+def test_paper_small_full_config_size_and_shape():
+    """63.3 M parameters, 3x224x224 -> 1792, built on the meta device (no memory, no compute)."""
+    with torch.device("meta"):
+        net = build_arch("paper-small")
+        out = net(torch.empty(2, 3, 224, 224))
+    conv = 20 * (5 * 45 * 3 * 3 + 5 + 5)  # kernel, bias, q of each SLL conv
+    dense = 7 * (1024 * 8820 + 1024 + 1024)  # 45 * 14 * 14 = 8820 features
+    n = sum(p.numel() for p in net.parameters())
+    assert n == conv + dense == 63_276_796
+    assert round(n / 1e6, 1) == 63.3
+    assert out.shape == (2, 1792)
+    assert (net.embed_dim, net.input_size, net.image_size) == (1792, (224, 224), 224)
+    assert len(net.convs) == 20 and len(net.linear) == 7
+    assert all(c.paper_q_quirk for c in net.convs)
+
+
+def test_efficient_default_config_shape():
+    with torch.device("meta"):
+        net = build_arch("efficient")
+        assert net(torch.empty(2, 3, 224, 224)).shape == (2, 512)
+        assert net(torch.empty(1, 3, 97, 131)).shape == (1, 512)  # any input size
+    assert net.input_size is None and net.image_size == 224
+
+
+@pytest.mark.parametrize("size", [(16, 16), (13, 21), (40, 8)])
+def test_efficient_accepts_any_size(size):
+    net = _net("efficient", EFFICIENT_SMALL, random=False)
+    assert net(torch.rand(2, 3, *size, dtype=torch.float64)).shape == (2, 8)
+
+
+# ---------------------------------------------------------------------------------------------- Lipschitz
+@pytest.mark.parametrize("random", [False, True], ids=["init", "random"])
+@pytest.mark.parametrize("arch", list_archs())
+def test_backbone_is_1_lipschitz(arch, random):
+    net = _net(arch, REDUCED[arch], random)
+    x = torch.rand(3, 3, 32, 32, dtype=torch.float64)
+    power, adv = check_lipschitz(f"{arch} backbone ({'random' if random else 'init'})", net, x, iters=30, steps=40)
+    assert power > 1e-3  # the network does respond: the check is not vacuous
+
+
+def _layer_sequence(net: nn.Module) -> list[nn.Module]:
+    """The backbone as a flat list of 1-Lipschitz layers, in forward order."""
+    if isinstance(net, Efficient):
+        return [*net.features, net.pool, *net.head]
+    if isinstance(net, PaperSmall):
+        return [net.pad, *net.convs, *net.pool, nn.Flatten(1), *net.linear, net.project]
+    raise TypeError(type(net))
+
+
+@pytest.mark.parametrize("random", [False, True], ids=["init", "random"])
+@pytest.mark.parametrize("arch", list_archs())
+def test_product_of_per_layer_bounds(arch, random):
+    """Each layer's exact ||J||_2 (for linear layers: the exact norm of the effective operator) at sample
+    points is <= 1, and so is their product; the layer list reproduces the backbone exactly."""
+    config = dict(TINY[arch], channels=4) if arch == "paper-small" else TINY[arch]  # 4*16*16 = 1024 dims
+    net = _net(arch, config, random)
+    layers = _layer_sequence(net)
+    x = torch.rand(2, 3, 16, 16, dtype=torch.float64)
+    h = x
+    bounds = []
+    for layer in layers:
+        if isinstance(layer, (SLLConv2d, SLLLinear, MaxMin)):  # nonlinear: the Jacobian varies; max over points
+            kind, points = type(layer).__name__, range(h.shape[0])
+        else:  # linear (or affine): one point gives the exact operator norm
+            kind, points = f"{type(layer).__name__} (linear)", range(1)
+        b = max(exact_jacobian_norm(layer, h[i : i + 1]) for i in points)
+        record(f"{arch} per-layer: {kind}", b)
+        assert b <= 1 + 1e-9, f"{layer}: ||J|| = {b}"
+        bounds.append(b)
+        h = layer(h)
+    torch.testing.assert_close(h, net(x), rtol=0, atol=0)
+    product = math.prod(bounds)
+    record(f"{arch} product of per-layer bounds", product)
+    assert product <= 1 + 1e-9
