@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .archs import Backbone, build_arch
+from .archs import Backbone, build_arch, get_arch_spec
 from .certificates import (
     DistanceCertificate,
     EmbeddingBatch,
@@ -76,6 +76,8 @@ class LipSim(nn.Module):
         super().__init__()
         if constant_coordinate not in (None, "append", "none"):
             raise ValueError(f"constant_coordinate must be 'append' or 'none', got {constant_coordinate!r}")
+        if arch is not None:
+            get_arch_spec(arch)  # an unknown name fails here, naming the known ones
         self.source: str | None = None
         if pretrained:
             if arch_config:
