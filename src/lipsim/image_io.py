@@ -12,8 +12,15 @@ from PIL import Image, UnidentifiedImageError
 __all__ = ["load_image", "pil_to_tensor"]
 
 
+_GRAY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
-    """(C, H, W) float32 tensor in [0, 1] from a PIL image of mode RGB or L."""
+    """(C, H, W) float32 tensor in [0, 1] from a PIL image of mode RGB, L or 16-bit grayscale (I;16)."""
+    if image.mode in _GRAY16_MODES:
+        # Pillow's convert("L"/"RGB") clips 16-bit values at 255 instead of rescaling: scale by hand.
+        arr16 = np.asarray(image).astype(np.float32) / 65535.0
+        return torch.from_numpy(arr16.copy())[None]
     arr = np.asarray(image, dtype=np.uint8)
     if arr.ndim == 2:
         arr = arr[:, :, None]
@@ -23,7 +30,7 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
 def load_image(path: str | os.PathLike[str]) -> torch.Tensor:
     """Read an image file as a (3, H, W) float32 tensor in [0, 1].
 
-    Grayscale and palette images are converted to RGB; an alpha channel is composited on white.
+    Grayscale (8- or 16-bit) and palette images are converted to RGB; an alpha channel is composited on white.
 
     Args:
         path: any file format Pillow reads.
@@ -49,6 +56,8 @@ def load_image(path: str | os.PathLike[str]) -> torch.Tensor:
                 rgba = im.convert("RGBA")
                 background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 rgb = Image.alpha_composite(background, rgba).convert("RGB")
+            elif im.mode in _GRAY16_MODES:
+                return pil_to_tensor(im).expand(3, -1, -1).contiguous()
             else:
                 rgb = im.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
