@@ -1,0 +1,288 @@
+"""Weights: save_pretrained / from_pretrained, the offline Hub cache, registered specs, and every corruption."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from lipsim import LipSim, WeightsError, list_weights
+from lipsim.pretrained import WeightsSpec, register_weights, registry, sha256_file
+from tests._helpers import TINY, structured_images, tiny_model
+from tests.pretrained._hub_cache import COMMIT, populate_hub_cache
+
+X = structured_images(3, 16, seed=1, dtype=torch.float32)
+Y = structured_images(3, 16, seed=2, dtype=torch.float32)
+
+
+def _model(arch="efficient", **kw) -> LipSim:
+    return tiny_model(arch, dtype=torch.float32, **kw)
+
+
+@pytest.fixture
+def saved(tmp_path) -> tuple[LipSim, Path]:
+    m = _model()
+    return m, m.save_pretrained(tmp_path / "eff")
+
+
+@pytest.fixture
+def offline_hub(tmp_path, monkeypatch) -> Path:
+    """An empty Hub cache under tmp_path; HF_HOME, HF_HUB_CACHE and HF_HUB_OFFLINE point at it / are set."""
+    home = tmp_path / "hf-home"
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return home / "hub"
+
+
+@pytest.fixture
+def temp_spec():
+    added: list[str] = []
+
+    def add(**kw) -> WeightsSpec:
+        s = WeightsSpec(**{"license": "MIT", "description": "test", "hub_revision": None, **kw})
+        register_weights(s)
+        added.append(s.name)
+        return s
+
+    yield add
+    for name in added:
+        registry._REGISTRY.pop(name, None)
+
+
+def _same(a: LipSim, b: LipSim) -> None:
+    torch.testing.assert_close(a(X, Y), b(X, Y), rtol=0, atol=0)
+
+
+def _rx(text: str) -> str:
+    return re.escape(text)
+
+
+# ---------------------------------------------------------------------------------------------- round trip
+def test_save_and_load_round_trip(saved):
+    m, d = saved
+    assert sorted(p.name for p in d.iterdir()) == ["config.json", "model.safetensors"]
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["format"] == "lipsim" and cfg["arch"] == "efficient" and cfg["constant_coordinate"] == "append"
+    assert cfg["arch_config"] == {**TINY["efficient"], "widths": list(TINY["efficient"]["widths"])}
+    assert cfg["weights_sha256"] == sha256_file(d / "model.safetensors")
+    loaded = LipSim.from_pretrained(d)
+    assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
+    assert loaded.source == str(d / "model.safetensors")
+    _same(m, loaded)
+    for k, v in m.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v)
+    _same(m, LipSim(weights=str(d / "model.safetensors")))  # the file alone carries its config as metadata
+    _same(m, LipSim(weights=d, device="cpu"))
+
+
+def test_round_trip_keeps_options_and_provenance(tmp_path):
+    m = _model("paper-small", constant_coordinate="none")
+    d = m.save_pretrained(tmp_path / "ps", extra_config={"teacher": "dreamsim", "steps": 10})
+    loaded = LipSim.from_pretrained(d)
+    assert loaded.arch == "paper-small" and loaded.constant_coordinate == "none"
+    assert loaded.provenance["teacher"] == "dreamsim" and loaded.config["steps"] == 10
+    _same(m, loaded)
+    assert LipSim.from_pretrained(d, constant_coordinate="append").constant_coordinate == "append"
+    again = loaded.save_pretrained(tmp_path / "again")  # provenance survives a second save
+    assert json.loads((again / "config.json").read_text())["teacher"] == "dreamsim"
+
+
+def test_raw_safetensors_without_metadata(tmp_path):
+    m = _model()
+    save_file({k: v.contiguous() for k, v in m.backbone.state_dict().items()}, str(tmp_path / "raw.safetensors"))
+    with pytest.raises(WeightsError, match=r"do not fit arch 'efficient' with this config: .*shape mismatches"):
+        LipSim(weights=tmp_path / "raw.safetensors")  # no config: the default efficient config is assumed
+
+
+# ---------------------------------------------------------------------------------------------- Hub cache
+def test_offline_hub_cache(saved, offline_hub):
+    m, d = saved
+    snap = populate_hub_cache(offline_hub, "lipsim-test/tiny", {"config.json": d / "config.json",
+                                                                "model.safetensors": d / "model.safetensors"})
+    loaded = LipSim.from_pretrained("lipsim-test/tiny")
+    assert Path(loaded.source).parent == snap
+    _same(m, loaded)
+
+
+def test_offline_hub_cache_from_hf_home_only(saved, offline_hub, monkeypatch):
+    m, d = saved
+    monkeypatch.delenv("HF_HUB_CACHE")  # HF_HOME/hub is then the cache
+    populate_hub_cache(offline_hub, "lipsim-test/tiny2", {"config.json": d / "config.json",
+                                                          "model.safetensors": d / "model.safetensors"})
+    _same(m, LipSim.from_pretrained("lipsim-test/tiny2"))
+
+
+def test_offline_hub_cache_miss(offline_hub):
+    msg = ("could not get 'config.json' from the Hugging Face Hub repo 'lipsim-test/absent' "
+           "(HF_HUB_OFFLINE is set and the file is not in the local cache: ")
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}"):
+        LipSim.from_pretrained("lipsim-test/absent")
+
+
+def test_registered_spec_from_the_offline_cache(saved, offline_hub, temp_spec):
+    m, d = saved
+    populate_hub_cache(offline_hub, "lipsim-test/specs", {"tiny-eff.safetensors": d / "model.safetensors"})
+    sha = sha256_file(d / "model.safetensors")
+    common = dict(arch="efficient", arch_config=TINY["efficient"], file="tiny-eff.safetensors", sha256=sha,
+                  hub_repo="lipsim-test/specs")
+    temp_spec(name="zz-test-hub", **common)
+    loaded = LipSim(weights="zz-test-hub")
+    assert loaded.source.startswith("zz-test-hub (") and str(offline_hub) in loaded.source
+    _same(m, loaded)
+    temp_spec(name="zz-test-hub-pinned", hub_revision=COMMIT, **common)  # a pinned commit resolves directly
+    _same(m, LipSim(weights="zz-test-hub-pinned"))
+    if not any(s.default for s in registry._REGISTRY.values() if s.arch == "efficient"):
+        temp_spec(name="zz-test-hub-default", default=True, **common)  # LipSim() picks the arch's default
+        _same(m, LipSim())
+        _same(m, LipSim(arch="efficient"))
+
+
+def test_registered_spec_detects_a_tampered_cache_file(saved, offline_hub, temp_spec):
+    m, d = saved
+    sha = sha256_file(d / "model.safetensors")
+    snap = populate_hub_cache(offline_hub, "lipsim-test/tampered", {"w.safetensors": d / "model.safetensors"})
+    blob = (snap / "w.safetensors").resolve()
+    data = bytearray(blob.read_bytes())
+    data[-3] ^= 0x01  # one bit of one weight
+    blob.write_bytes(bytes(data))
+    temp_spec(name="zz-test-tampered", arch="efficient", arch_config=TINY["efficient"], file="w.safetensors",
+              sha256=sha, hub_repo="lipsim-test/tampered")
+    found = sha256_file(blob)
+    with pytest.raises(WeightsError, match=rf"^weights file '.*w\.safetensors' failed its sha256 check: expected {sha}, "
+                                           rf"found {found} \({len(data)} bytes\); the file is corrupt"):
+        LipSim(weights="zz-test-tampered")
+
+
+# ---------------------------------------------------------------------------------------------- corruption
+def _set_sha(d: Path, sha: str) -> None:
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["weights_sha256"] = sha
+    (d / "config.json").write_text(json.dumps(cfg))
+
+
+def test_checksum_mismatch(saved):
+    _, d = saved
+    actual = sha256_file(d / "model.safetensors")
+    _set_sha(d, "ab" * 32)
+    size = (d / "model.safetensors").stat().st_size
+    msg = (f"weights file {str(d / 'model.safetensors')!r} failed its sha256 check: expected {'ab' * 32}, "
+           f"found {actual} ({size} bytes); the file is corrupt, truncated or not the registered weights")
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+        LipSim.from_pretrained(d)
+
+
+def test_truncated_file(saved):
+    _, d = saved
+    w = d / "model.safetensors"
+    expected = sha256_file(w)
+    data = w.read_bytes()
+    w.write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match=rf"^weights file {_rx(repr(str(w)))} failed its sha256 check: expected "
+                                           rf"{expected}, found {sha256_file(w)} \({len(data) // 2} bytes\)"):
+        LipSim.from_pretrained(d)
+    # the file on its own (no recorded checksum): safetensors itself refuses it
+    with pytest.raises(WeightsError, match=rf"^weights file {_rx(repr(str(w)))} is not a valid safetensors file "
+                                           rf"\({len(data) // 2} bytes\): "):
+        LipSim(weights=w)
+
+
+def test_tampered_byte(saved):
+    _, d = saved
+    w = d / "model.safetensors"
+    expected = sha256_file(w)
+    data = bytearray(w.read_bytes())
+    data[len(data) - 10] ^= 0x40
+    w.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match=rf"^weights file {_rx(repr(str(w)))} failed its sha256 check: expected "
+                                           rf"{expected}, found {sha256_file(w)}"):
+        LipSim.from_pretrained(d)
+
+
+def test_not_safetensors(tmp_path, saved):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"PK\x03\x04 this is a zip, not safetensors" * 10)
+    size = bad.stat().st_size
+    with pytest.raises(WeightsError, match=rf"^weights file {_rx(repr(str(bad)))} is not a valid safetensors file "
+                                           rf"\({size} bytes\): "):
+        LipSim(weights=bad)
+    _, d = saved
+    (d / "model.safetensors").write_bytes(bad.read_bytes())
+    _set_sha(d, sha256_file(bad))  # even with a matching checksum, the format is checked
+    with pytest.raises(WeightsError, match=rf"is not a valid safetensors file \({size} bytes\)"):
+        LipSim.from_pretrained(d)
+
+
+def test_efficient_weights_as_paper_small(saved):
+    _, d = saved
+    msg = f"weights {str(d / 'model.safetensors')!r} are for arch 'efficient', not 'paper-small'"
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+        LipSim(weights=d, arch="paper-small")
+
+
+def test_paper_small_weights_as_efficient(tmp_path):
+    d = _model("paper-small").save_pretrained(tmp_path / "ps")
+    msg = f"weights {str(d / 'model.safetensors')!r} are for arch 'paper-small', not 'efficient'"
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+        LipSim(weights=d, arch="efficient")
+    # the same tensors with no config at all are checked against the default efficient network
+    raw = tmp_path / "ps-raw.safetensors"
+    save_file(_model("paper-small").backbone.state_dict(), str(raw))
+    with pytest.raises(WeightsError, match=rf"^weights {_rx(repr(str(raw)))} do not fit arch 'efficient' with this "
+                                           r"config: \d+ missing keys \(.*\); \d+ unexpected keys \(convs\.0\.bias, "):
+        LipSim(weights=raw)
+
+
+def test_different_embed_dim(saved, tmp_path):
+    _, d = saved
+    other = _model(embed_dim=6).save_pretrained(tmp_path / "k6")
+    (d / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
+    _set_sha(d, sha256_file(d / "model.safetensors"))  # config says k=8, tensors are for k=6
+    msg = (f"weights {str(d / 'model.safetensors')!r} do not fit arch 'efficient' with this config: "
+           "2 shape mismatches (head.2.bias: expected (8,), found (6,), head.2.weight: expected (8, 16), found (6, 16)). "
+           "Are they weights for another architecture or config?")
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+        LipSim.from_pretrained(d)
+
+
+def test_bad_directories_and_names(tmp_path, saved):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(WeightsError, match=f"^{_rx(repr(str(empty)))} is not a lipsim pretrained directory: "
+                                           "missing config.json$"):
+        LipSim(weights=empty)
+    _, d = saved
+    (d / "config.json").write_text("{not json")
+    with pytest.raises(WeightsError, match=f"^{_rx(repr(str(d / 'config.json')))} is not valid JSON: "):
+        LipSim(weights=d)
+    (d / "config.json").write_text(json.dumps({"format": "lipsim"}))
+    with pytest.raises(WeightsError, match=r"config must be a JSON object with at least 'arch'"):
+        LipSim(weights=d)
+    (d / "config.json").write_text(json.dumps({"arch": "efficient", "constant_coordinate": "prepend"}))
+    with pytest.raises(WeightsError, match=r"constant_coordinate must be 'append' or 'none', got 'prepend'$"):
+        LipSim(weights=d)
+    msg = (f"weights 'no-such-weights' is not an existing file or directory, a registered name ({list_weights()}) "
+           "or a Hub repo id of the form 'org/name'")
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+        LipSim(weights="no-such-weights")
+    with pytest.raises(TypeError, match=r"^weights must be a path, registered name or Hub repo id, got int$"):
+        LipSim(weights=3)
+
+
+def test_pretrained_without_default_weights():
+    if any(s.default for s in registry._REGISTRY.values() if s.arch == "efficient"):
+        pytest.skip("default efficient weights are registered: the error path no longer exists")
+    msg = ("no default pretrained weights are registered for arch 'efficient'. Use LipSim(pretrained=False) for a "
+           "freshly initialised model to train, or weights=PATH for a safetensors file or save_pretrained directory")
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}"):
+        LipSim()
+
+
+def test_pretrained_false_with_weights(saved):
+    _, d = saved
+    with pytest.raises(ValueError, match=r"^weights= was given with pretrained=False; pass pretrained=True"):
+        LipSim(pretrained=False, weights=d)

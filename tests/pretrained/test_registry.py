@@ -1,0 +1,107 @@
+"""The weights registry: registration, lookup, defaults, and the errors of each lookup."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from lipsim import LipSim, WeightsError, list_weights
+from lipsim.pretrained import WeightsSpec, default_weights_for, get_weights_spec, register_weights
+from lipsim.pretrained import _hub, registry, sha256_file
+from tests._helpers import TINY, structured_images, tiny_model
+
+
+def spec(name: str, arch: str = "efficient", **kw) -> WeightsSpec:
+    base = dict(
+        name=name, arch=arch, arch_config={}, file=f"{name}.safetensors", sha256=None, hub_repo=None,
+        hub_revision=None, license="MIT", description="test entry",
+    )
+    return WeightsSpec(**{**base, **kw})
+
+
+@pytest.fixture
+def temp_registry():
+    """register_weights() for the test only: every name added is removed afterwards."""
+    added: list[str] = []
+
+    def add(s: WeightsSpec) -> WeightsSpec:
+        register_weights(s)
+        added.append(s.name)
+        return s
+
+    yield add
+    for name in added:
+        registry._REGISTRY.pop(name, None)
+
+
+def test_register_list_and_get(temp_registry):
+    before = list_weights()
+    a = temp_registry(spec("zz-test-b"))
+    temp_registry(spec("zz-test-a", arch="paper-small"))
+    assert get_weights_spec("zz-test-b") is a
+    assert list_weights() == sorted(before + ["zz-test-a", "zz-test-b"])
+    assert "zz-test-a" in list_weights("paper-small") and "zz-test-a" not in list_weights("efficient")
+    assert list_weights("no-such-arch") == []
+
+
+def test_registry_cleanup_left_nothing_behind():
+    assert not [n for n in list_weights() if n.startswith("zz-test-")]
+
+
+def test_duplicate_name(temp_registry):
+    temp_registry(spec("zz-test-dup"))
+    with pytest.raises(ValueError, match=r"^weights 'zz-test-dup' are already registered$"):
+        register_weights(spec("zz-test-dup"))
+
+
+def test_unknown_name():
+    msg = f"unknown weights 'nope'; registered: {list_weights()}"
+    with pytest.raises(WeightsError, match=f"^{re.escape(msg)}$"):
+        get_weights_spec("nope")
+
+
+def test_default_lookup(temp_registry):
+    if any(s.default for s in registry._REGISTRY.values() if s.arch == "paper-small"):
+        pytest.skip("default paper-small weights are registered")
+    with pytest.raises(WeightsError, match=r"^no default pretrained weights are registered for arch 'paper-small'\. "
+                                           r"Use LipSim\(pretrained=False\)"):
+        default_weights_for("paper-small")
+    temp_registry(spec("zz-test-ps", arch="paper-small"))
+    with pytest.raises(WeightsError, match=r"for arch 'paper-small' \(registered for it: \[.*'zz-test-ps'.*\]; "
+                                           r"pass weights=NAME\)"):
+        default_weights_for("paper-small")
+    d = temp_registry(spec("zz-test-ps-default", arch="paper-small", default=True))
+    assert default_weights_for("paper-small") is d
+
+
+def test_spec_without_a_published_file(temp_registry):
+    temp_registry(spec("zz-test-unpublished", conversion_hint="convert it with `lipsim convert-original`"))
+    with pytest.raises(WeightsError, match=r"^weights 'zz-test-unpublished' are registered but no published file "
+                                           r"exists yet: convert it with `lipsim convert-original`$"):
+        LipSim(weights="zz-test-unpublished")
+
+
+def test_spec_neither_bundled_nor_on_the_hub(temp_registry):
+    temp_registry(spec("zz-test-nowhere", sha256="0" * 64))
+    with pytest.raises(WeightsError, match=r"^weights 'zz-test-nowhere': 'zz-test-nowhere.safetensors' is not bundled "
+                                           r"and no Hub repo is registered$"):
+        LipSim(weights="zz-test-nowhere")
+
+
+def test_bundled_weights_are_found_and_verified(temp_registry, tmp_path, monkeypatch):
+    m = tiny_model("efficient", dtype=torch.float32)
+    m.save_pretrained(tmp_path / "saved")
+    monkeypatch.setattr(_hub, "_SOURCE_TREE_WEIGHTS", tmp_path / "saved")  # stands for the wheel's weights folder
+    sha = sha256_file(tmp_path / "saved" / "model.safetensors")
+    temp_registry(spec("zz-test-bundled", arch_config=TINY["efficient"], file="model.safetensors", sha256=sha,
+                       bundled=True))
+    loaded = LipSim(weights="zz-test-bundled")
+    x = structured_images(2, 16, dtype=torch.float32)
+    assert (loaded(x, x.flip(-1)) == m(x, x.flip(-1))).all()
+    assert loaded.source.startswith("zz-test-bundled (")
+    temp_registry(spec("zz-test-bundled-bad", arch_config=TINY["efficient"], file="model.safetensors",
+                       sha256="f" * 64, bundled=True))
+    with pytest.raises(WeightsError, match=r"failed its sha256 check: expected f{64}, found " + sha):
+        LipSim(weights="zz-test-bundled-bad")
