@@ -36,6 +36,7 @@ def _common_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda if available, else cpu)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--stop-after", type=int, help="end this invocation after N steps (checkpointed); continue with --resume")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -108,9 +109,9 @@ def _run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, lr=args.lr if args.lr is not None else 0.01, warmup_steps=args.warmup_steps,
             grad_clip=args.grad_clip, pool_size=args.pool_size, seed=args.seed,
             checkpoint_every=args.checkpoint_every or 200, log_every=args.log_every, device=args.device,
-            amp=args.amp, resume=args.resume, progress=not args.no_progress,
+            amp=args.amp, resume=args.resume, stop_after=args.stop_after, progress=not args.no_progress,
         )
-        print(distill(cfg))
+        _report(distill(cfg), args.out)
         return 0
     if args.command == "finetune":
         from .finetune import FinetuneConfig, finetune
@@ -120,9 +121,9 @@ def _run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, margin=args.margin, lr=args.lr if args.lr is not None else 1e-3,
             warmup_steps=args.warmup_steps, grad_clip=args.grad_clip, seed=args.seed,
             checkpoint_every=args.checkpoint_every or 100, log_every=args.log_every, device=args.device,
-            resume=args.resume, progress=not args.no_progress,
+            resume=args.resume, stop_after=args.stop_after, progress=not args.no_progress,
         )
-        print(finetune(cfg))
+        _report(finetune(cfg), args.out)
         return 0
     if args.command == "eval":
         from .evaluate import EvalConfig, evaluate
@@ -149,6 +150,13 @@ def _run(args: argparse.Namespace) -> int:
         print(args.out)
         return 0
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def _report(model_dir, out: str) -> None:
+    if model_dir is None:
+        print(f"stopped early; checkpoint in {out}; continue with the same command plus --resume")
+    else:
+        print(model_dir)
 
 
 def _print_summary(res: dict) -> None:

@@ -58,6 +58,7 @@ class DistillConfig:
     amp: bool | None = None  # None: on for CUDA
     channels_last: bool | None = None  # None: on for CUDA
     resume: bool = False
+    stop_after: int | None = None  # end this invocation after N steps (checkpoint kept): split long runs
     teacher_batch_size: int = 32
     progress: bool = True
 
@@ -72,7 +73,7 @@ def _student_inputs(pool: torch.Tensor, cfg: DistillConfig, step: int, rank: int
     return mine, a, b
 
 
-def distill(cfg: DistillConfig) -> Path:
+def distill(cfg: DistillConfig) -> Path | None:
     """Run distillation; returns the save_pretrained directory ``cfg.out/model``."""
     from .teachers import DEFAULT_TEACHER, DEFAULT_TEACHER_KWARGS, get_teacher
 
@@ -155,11 +156,15 @@ def distill(cfg: DistillConfig) -> Path:
             log.log(step=done, loss=f"{mean_loss:.6f}", lr=f"{sched.get_last_lr()[0]:.6g}",
                     images_per_s=f"{ips:.1f}", elapsed_s=f"{elapsed:.1f}")
             bar.set_postfix(loss=f"{mean_loss:.4f}")
-        if ctx.is_main and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
+        stop_now = cfg.stop_after is not None and done - start >= cfg.stop_after and done < cfg.steps
+        if ctx.is_main and (done % cfg.checkpoint_every == 0 or done == cfg.steps or stop_now):
             save_checkpoint(ckpt_path, {
                 "kind": "distill", "step": done, "model": student.state_dict(), "optimizer": opt.state_dict(),
                 "scheduler": sched.state_dict(), "config": json.loads(json.dumps(asdict(cfg))),
             })
+        if stop_now:
+            ctx.barrier()
+            return None  # stopped early on request; continue with resume=True
     model.eval()
     target = out / "model"
     if ctx.is_main:

@@ -49,6 +49,7 @@ class FinetuneConfig:
     log_every: int = 10
     device: str | None = None
     resume: bool = False
+    stop_after: int | None = None  # end this invocation after N steps (checkpoint kept): split long runs
     progress: bool = True
 
 
@@ -66,7 +67,7 @@ class _Metric(torch.nn.Module):
         return 0.5 * (r - a).pow(2).sum(1), 0.5 * (r - b).pow(2).sum(1)
 
 
-def finetune(cfg: FinetuneConfig) -> Path:
+def finetune(cfg: FinetuneConfig) -> Path | None:
     """Run hinge fine-tuning from ``cfg.init`` (a save_pretrained directory); returns ``cfg.out/model``."""
     ctx = setup_distributed(cfg.device)
     dev = ctx.device
@@ -119,12 +120,16 @@ def finetune(cfg: FinetuneConfig) -> Path:
             log.log(step=done, loss=f"{float(ctx.all_reduce_mean(loss.detach())):.6f}", accuracy=f"{acc:.4f}",
                     lr=f"{sched.get_last_lr()[0]:.6g}", elapsed_s=f"{time.perf_counter() - t0:.1f}")
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
-        if ctx.is_main and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
+        stop_now = cfg.stop_after is not None and done - start >= cfg.stop_after and done < cfg.steps
+        if ctx.is_main and (done % cfg.checkpoint_every == 0 or done == cfg.steps or stop_now):
             save_checkpoint(ckpt_path, {
                 "kind": "finetune", "step": done, "model": model.backbone.state_dict(),
                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "config": json.loads(json.dumps(asdict(cfg))),
             })
+        if stop_now:
+            ctx.barrier()
+            return None  # stopped early on request; continue with resume=True
     model.eval()
     model.requires_grad_(False)
     target = out / "model"

@@ -1,0 +1,154 @@
+"""End to end: every lipsim-train subcommand on tiny generated data (CPU, a few steps, offline)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lipsim import LipSim
+from lipsim.train.cli import main
+from lipsim.train.distill import DistillConfig, distill
+from lipsim.train.finetune import FinetuneConfig, finetune
+
+pytest.importorskip("lipsim.train.teachers")
+
+
+def _photo(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A smooth random 'photo': low-frequency colour field plus edges and mild noise."""
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    img = np.zeros((h, w, 3))
+    for c in range(3):
+        for _ in range(4):
+            fx, fy, ph = rng.uniform(1, 8, 2).tolist() + [rng.uniform(0, 6.3)]
+            img[..., c] += np.sin(2 * np.pi * (fx * xx + fy * yy) + ph) * rng.uniform(0.05, 0.2)
+    img += (xx > rng.uniform(0.3, 0.7))[..., None] * rng.uniform(-0.3, 0.3, 3)
+    img = 0.5 + img + rng.normal(0, 0.02, img.shape)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(_photo(rng, 96 + 16 * i, 80 + 8 * i)).save(d / f"p{i}.png")
+    return d
+
+
+@pytest.fixture(scope="module")
+def synthetic(photos, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("syn")
+    assert main(["make-2afc", "--images", str(photos), "--out", str(out), "--n", "14", "--seed", "0",
+                 "--size", "48", "--split", "train"]) == 0
+    return out
+
+
+def _distill_cfg(photos: Path, out: Path, **kw) -> DistillConfig:
+    base = dict(images=str(photos), out=str(out), teacher="alexnet", image_size=48, steps=4, batch_size=4,
+                pool_size=8, checkpoint_every=2, log_every=1, lr=0.01, device="cpu", progress=False,
+                arch_config={"widths": [8, 16, 16, 16], "head_width": 32})
+    base.update(kw)
+    return DistillConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def distilled(photos, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("distill")
+    model_dir = distill(_distill_cfg(photos, out))
+    assert model_dir is not None
+    return out
+
+
+def test_distill_outputs(distilled):
+    cfg = json.loads((distilled / "model" / "config.json").read_text())
+    assert cfg["arch"] == "efficient" and cfg["training"]["teacher"] == "alexnet"
+    log = (distilled / "log.csv").read_text().splitlines()
+    assert log[0] == "step,loss,lr,images_per_s,elapsed_s" and len(log) == 5
+    model = LipSim(weights=str(distilled / "model"))
+    x = torch.rand(2, 3, 48, 48)
+    assert model(x, x).abs().max() < 1e-6
+
+
+def test_distill_resume_is_bit_exact(photos, distilled, tmp_path):
+    out = tmp_path / "interrupted"
+    assert distill(_distill_cfg(photos, out, stop_after=3)) is None
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 3
+    assert distill(_distill_cfg(photos, out, resume=True)) is not None
+    a = LipSim(weights=str(distilled / "model")).backbone.state_dict()
+    b = LipSim(weights=str(out / "model")).backbone.state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    # the resumed log has each step once
+    steps = [line.split(",")[0] for line in (out / "log.csv").read_text().splitlines()[1:]]
+    assert steps == ["1", "2", "3", "4"]
+
+
+def test_resume_without_checkpoint_is_a_clear_error(photos, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
+        distill(_distill_cfg(photos, tmp_path / "none", resume=True))
+
+
+def test_finetune_and_resume(synthetic, distilled, tmp_path):
+    def cfg(out, **kw):
+        return FinetuneConfig(data=str(synthetic), format="bapps", split="train", init=str(distilled / "model"),
+                              out=str(out), steps=3, batch_size=4, margin=0.2, checkpoint_every=1,
+                              device="cpu", progress=False, **kw)
+
+    full = finetune(cfg(tmp_path / "full"))
+    assert finetune(cfg(tmp_path / "part", stop_after=2)) is None
+    resumed = finetune(cfg(tmp_path / "part", resume=True))
+    a, b = LipSim(weights=str(full)).backbone.state_dict(), LipSim(weights=str(resumed)).backbone.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    conf = json.loads((full / "config.json").read_text())
+    assert conf["training"]["finetune"]["margin"] == 0.2 and conf["training"]["teacher"] == "alexnet"
+    init = LipSim(weights=str(distilled / "model")).backbone.state_dict()
+    assert any(not torch.equal(a[k], init[k]) for k in a), "fine-tuning changed nothing"
+
+
+def test_eval_writes_json_and_plot(synthetic, distilled, tmp_path, capsys):
+    out = tmp_path / "eval" / "res.json"
+    rc = main(["eval", "--data", str(synthetic), "--format", "bapps", "--split", "train",
+               "--weights", str(distilled / "model"), "--out", str(out), "--reference", "lpips-alex",
+               "--attack-steps", "2", "--no-progress", "--retrieval-images", str(synthetic / "2afc" / "train" / "blur" / "ref"),
+               "--retrieval-n", "4"])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    total = res["lipsim"]["total"]
+    assert total["n"] == 14 and 0 <= total["natural"] <= 1
+    assert set(total["certified"]) == {"36/255", "72/255", "108/255"}
+    assert total["certified"]["36/255"] <= total["natural"] + 1e-9
+    assert len(total["certified_curve"]) == len(res["lipsim"]["curve_eps"])
+    assert "pgd_l2_2" in total and "lpips-alex" in res["references"]
+    assert res["retrieval"]["n"] == 4
+    png = out.with_suffix(".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "LipSim" in capsys.readouterr().out
+
+
+def test_make_2afc_is_deterministic(photos, synthetic, tmp_path):
+    again = tmp_path / "again"
+    assert main(["make-2afc", "--images", str(photos), "--out", str(again), "--n", "14", "--seed", "0",
+                 "--size", "48", "--split", "train"]) == 0
+    for f in sorted((synthetic / "2afc").rglob("*.png"))[:10]:
+        assert f.read_bytes() == (again / f.relative_to(synthetic)).read_bytes()
+
+
+@pytest.mark.parametrize("sub", ["distill", "finetune", "eval", "make-2afc"])
+def test_subcommand_help(sub):
+    r = subprocess.run([sys.executable, "-m", "lipsim.train.cli", sub, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "usage: lipsim-train " + sub in r.stdout
+
+
+def test_bad_data_exits_2_without_traceback(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "lipsim.train.cli", "finetune", "--data", str(tmp_path), "--format",
+                        "bapps", "--init", str(tmp_path), "--steps", "1", "--batch-size", "1", "--out",
+                        str(tmp_path / "o")], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("lipsim-train: error: ")
