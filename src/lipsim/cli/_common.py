@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Callable, NoReturn
 
-__all__ = ["fail", "run_cli", "add_model_args", "model_from_args"]
+__all__ = ["ArgumentParser", "fail", "run_cli", "add_model_args", "model_from_args"]
 
 USAGE_ERROR = 2
 
@@ -14,6 +14,13 @@ USAGE_ERROR = 2
 def fail(prog: str, message: str) -> NoReturn:
     print(f"{prog}: error: {message}", file=sys.stderr)
     raise SystemExit(USAGE_ERROR)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the package's error format: one line on stderr, exit code 2 (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(self.prog, f"{message} (see --help)")
 
 
 def run_cli(prog: str, body: Callable[[], int]) -> int:

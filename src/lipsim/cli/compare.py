@@ -8,14 +8,13 @@
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from ._common import add_model_args, fail, model_from_args, run_cli
+from ._common import ArgumentParser, add_model_args, fail, model_from_args, run_cli
 
 __all__ = ["main", "build_parser"]
 
@@ -23,8 +22,8 @@ PROG = "lipsim-compare"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(
         prog=PROG,
         description="LipSim distance (1 - cos, in [0, 2]; lower = more similar) with certified l2 bounds. "
         "Budgets and radii are l2 norms in the input image's pixel space, pixels scaled to [0, 1].",

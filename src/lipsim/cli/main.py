@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from ._common import run_cli
+from ._common import ArgumentParser, run_cli
 
 __all__ = ["main"]
 
@@ -19,7 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .compare import main as compare_main
 
         return compare_main(argv[1:])
-    p = argparse.ArgumentParser(prog=PROG, description="LipSim: certified perceptual image similarity.")
+    p = ArgumentParser(prog=PROG, description="LipSim: certified perceptual image similarity.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("compare", help="same as lipsim-compare (see lipsim-compare --help)")
     sub.add_parser("list-archs", help="print the available architectures")
