@@ -2,4 +2,60 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .registry import WeightsSpec, register_weights
+
+__all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT"]
+
+# ---------------------------------------------------------------------------------------------------------------
+# The LipSim paper's released paper-small checkpoints (Ghazanfari et al., ICLR 2024), converted with
+# `lipsim convert-original`. The authors distribute them as torch training checkpoints outside any package
+# index and published no licence. Until someone with the right to do so publishes the converted directories
+# on the Hub (then: set sha256 to the sha256 of model.safetensors and pin hub_revision to that commit),
+# loading them by name raises a WeightsError with the conversion_hint below.
+# Published NIGHTS 2AFC scores (clean / l_inf 4/255 / l2 3.0, APGD on the reference; design.md, section 6).
+# ---------------------------------------------------------------------------------------------------------------
+
+_PAPER_LICENSE = "unknown (the authors published no licence)"
+
+
+def _hint(name: str, which: str) -> str:
+    return (
+        f"lipsim cannot redistribute the paper's {which} checkpoint (its licence is unknown). If you have the "
+        f"authors' original .pth file, convert it once with `lipsim convert-original CKPT.pth ./{name}` "
+        f"(or lipsim.convert.convert_original) and load that directory: LipSim(weights='./{name}') "
+        f"or lipsim-compare --weights ./{name}"
+    )
+
+
+PAPER_CHECKPOINTS: dict[str, tuple[str, str]] = {
+    # name: (which release, published scores)
+    "paper-small-distilled": ("distilled-only", "86.6 / 8.6 / 26.5"),
+    "paper-small-margin0.2": ("fine-tuned (margin 0.2)", "88.5 / 23.1 / 46.6"),
+    "paper-small-margin0.5": ("fine-tuned (margin 0.5)", "85.1 / 32.8 / 53.1"),
+}
+
+PAPER_DEFAULT = "paper-small-margin0.2"
+
+for _name, (_which, _scores) in PAPER_CHECKPOINTS.items():
+    register_weights(
+        WeightsSpec(
+            name=_name,
+            arch="paper-small",
+            arch_config={},
+            file="model.safetensors",
+            sha256=None,  # not published yet
+            hub_repo=f"lipsim/{_name}",
+            hub_revision="main",  # pin the commit when publishing
+            license=_PAPER_LICENSE,
+            description=(
+                f"LipSim paper checkpoint, {_which}: DreamSim-distilled on ImageNet"
+                + (", then fine-tuned on NIGHTS" if "margin" in _name else "")
+                + f"; NIGHTS 2AFC clean / l_inf 4/255 / l2 3.0 = {_scores} (paper); not yet published"
+            ),
+            conversion_hint=_hint(_name, _which),
+            # LipSim(arch="paper-small") means the paper's headline model; until it is published that call
+            # raises the conversion hint instead of "no default weights".
+            default=_name == PAPER_DEFAULT,
+            extra={"paper": "arXiv 2310.18274", "nights_2afc_clean_linf4_l2_3": _scores},
+        )
+    )

@@ -1,0 +1,181 @@
+"""CPU speed and memory of the backbones: eval mode with cached re-parameterisation vs the per-call form.
+
+For each architecture (``paper-small``, the paper's network; ``efficient``, the package default) and batch
+size (1 and 32, 3x224x224 images, 2 threads) it measures two modes:
+
+- ``per-call``: the straightforward computation, as in training: every weight-only quantity is recomputed
+  on every call (for paper-small the 7 dense 1024x1024 Gram matrices behind T, ~65 GMAC per call, and the
+  conv scalings), plain NCHW ops. This is the train-mode forward run under ``torch.no_grad()``.
+- ``cached``: eval mode, as ``LipSim`` runs: T / the AOL scalings computed once and reused, plus the
+  layers' fused inference path (for paper-small: channels_last convs, T^-1 folded into the transposed
+  kernel, in-place ReLU/residual, a few images at a time through the conv stack).
+
+Both modes run on the same weights and inputs; the script prints the largest difference between their
+outputs (they must agree to 1e-5) and checks the speed targets:
+
+- paper-small cached >= 3x faster than per-call at batch 1 and >= 1.5x at batch 32;
+- efficient cached at batch 32 <= 10 ms/image and >= 20x faster than paper-small per-call (the paper's way).
+
+Each (arch, mode, batch) runs in its own fresh Python process. Times are the best of several calls (5 at
+batch 1, 2 at batch 32; ``--repeats`` sets both) after one warm-up call on <= 2 images, which also fills
+the cache ("first call" is that warm-up). "peak MiB" is the largest resident set size of that
+process (``ru_maxrss``) minus its resident set size just before the warm-up call, i.e. the extra memory the
+forward passes needed (activations, transient buffers, the cache), the weights and inputs excluded.
+
+Usage:
+    python3 benchmarks/speed.py [--repeats N] [--batches 1 32] [--json results.json]
+
+Exit status 1 when a target is missed or the outputs differ by more than 1e-5. This machine may be
+shared with other jobs: the load average is printed; rerun when it is high.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ARCHS = ("paper-small", "efficient")
+MODES = ("per-call", "cached")
+THREADS = 2
+SIZE = 224
+TOL = 1e-5
+
+
+def _images(n: int) -> "torch.Tensor":
+    """Smooth random colour images in [0, 1] (uniform noise would give near-zero embeddings)."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(1)
+    base = torch.rand(32, 3, 1, 1, generator=g) * 0.6 + 0.2
+    low = F.interpolate(torch.randn(32, 3, 7, 7, generator=g) * 0.2, size=(SIZE, SIZE), mode="bicubic")
+    x = (base + low + torch.randn(32, 3, SIZE, SIZE, generator=g) * 0.02).clamp(0, 1)
+    return x[:n].contiguous()
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def worker(arch: str, mode: str, batch: int, repeats: int, out: str) -> None:
+    import torch
+
+    from lipsim.archs import build_arch
+
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+    model = build_arch(arch).requires_grad_(False)
+    model.train(mode == "per-call")
+    x = _images(batch)
+    with torch.no_grad():
+        rss0 = _rss_mib()
+        t0 = time.perf_counter()
+        model(x[:2])  # warm-up: oneDNN primitives, allocator, and (cached mode) the re-parameterisation cache
+        first = time.perf_counter() - t0
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            y = model(x)
+            times.append(time.perf_counter() - t0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    torch.save(y.detach().clone(), out + ".pt")
+    Path(out + ".json").write_text(json.dumps(dict(first=first, times=times, peak_mib=peak - rss0)))
+
+
+def run_one(arch: str, mode: str, batch: int, repeats: int, tmp: Path) -> dict:
+    out = str(tmp / f"{arch}-{mode}-{batch}")
+    cmd = [sys.executable, __file__, "--worker", arch, mode, str(batch), str(repeats), out]
+    subprocess.run(cmd, check=True)
+    res = json.loads(Path(out + ".json").read_text())
+    res["output"] = out + ".pt"
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, help="timed calls per configuration after one warm-up (default 5 at batch 1, "
+                   "2 at larger batches)")
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 32], help="batch sizes (default 1 32)")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        arch, mode, batch, repeats, out = args.worker
+        worker(arch, mode, int(batch), int(repeats), out)
+        return 0
+
+    import torch
+
+    print(f"torch {torch.__version__}, {THREADS} threads, {SIZE}x{SIZE} inputs, "
+          f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}")
+    results: dict[tuple[str, str, int], dict] = {}
+    t_start = time.time()
+    with tempfile.TemporaryDirectory() as d:
+        for batch in args.batches:
+            for arch in ARCHS:
+                for mode in MODES:
+                    repeats = args.repeats or (5 if batch == 1 else 2)
+                    r = run_one(arch, mode, batch, repeats, Path(d))
+                    r["y"] = torch.load(r.pop("output"))
+                    results[(arch, mode, batch)] = r
+
+        header = f"{'arch':<12} {'mode':<9} {'batch':>5} {'images/s':>9} {'ms/image':>9} {'warm-up ms':>10} {'peak MiB':>9}"
+        print(header)
+        print("-" * len(header))
+        for (arch, mode, batch), r in results.items():
+            best = min(r["times"])
+            r["ms_per_image"] = 1e3 * best / batch
+            print(f"{arch:<12} {mode:<9} {batch:>5} {batch / best:>9.2f} {r['ms_per_image']:>9.1f} "
+                  f"{1e3 * r['first']:>10.0f} {r['peak_mib']:>9.0f}")
+
+    ok = True
+    print("\ncached vs per-call (same weights, same inputs):")
+    for arch in ARCHS:
+        for batch in args.batches:
+            a, b = results[(arch, "per-call", batch)], results[(arch, "cached", batch)]
+            diff = (a["y"].double() - b["y"].double()).abs().max().item()
+            scale = a["y"].abs().max().item()
+            speedup = a["ms_per_image"] / b["ms_per_image"]
+            good = diff <= TOL
+            ok &= good
+            print(f"  {arch:<12} batch {batch:>2}: speed-up {speedup:5.2f}x, max |diff| {diff:.2e} "
+                  f"(max |f| {scale:.2f}) {'OK' if good else 'FAIL: outputs differ'}")
+            b["speedup"], b["max_abs_diff"] = speedup, diff
+
+    print("\ntargets:")
+    checks = []
+    for batch, need in ((1, 3.0), (32, 1.5)):
+        if batch in args.batches:
+            s = results[("paper-small", "cached", batch)]["speedup"]
+            checks.append((f"paper-small cached vs per-call, batch {batch}: {s:.2f}x >= {need}x", s >= need))
+    if 32 in args.batches:
+        eff = results[("efficient", "cached", 32)]["ms_per_image"]
+        paper = results[("paper-small", "per-call", 32)]["ms_per_image"]
+        checks.append((f"efficient cached, batch 32: {eff:.1f} ms/image <= 10", eff <= 10.0))
+        checks.append((f"efficient cached vs paper-small per-call, batch 32: {paper / eff:.1f}x >= 20x",
+                       paper / eff >= 20.0))
+    for text, good in checks:
+        ok &= good
+        print(f"  [{'PASS' if good else 'FAIL'}] {text}")
+    print(f"\ntotal {time.time() - t_start:.0f} s; load average after: {os.getloadavg()[0]:.2f}")
+
+    if args.json:
+        rows = [
+            dict(arch=a, mode=m, batch=n, **{k: v for k, v in r.items() if k != "y"})
+            for (a, m, n), r in results.items()
+        ]
+        Path(args.json).write_text(json.dumps(dict(rows=rows, targets=[dict(check=t, ok=g) for t, g in checks]),
+                                              indent=2) + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""Conversion of the LipSim authors' released ``paper-small`` training checkpoints (design.md, section 8).
+
+The authors distribute torch training checkpoints (``torch.save`` of a dict with ``epoch``, ``global_step``,
+``model_state_dict``, ``optimizer_state_dict`` and ``scheduler``). ``model_state_dict`` holds their
+paper-small network inside a normalisation wrapper (mean 0, std 1: the identity, no tensors) and
+``DataParallel``, and lists every tensor twice, once under the network's own attributes and once under the
+``base`` sequence that chains them::
+
+    module.model.convs.{0..19}.{kernel (5,45,3,3), bias (1,5,1,1), q (5,)}
+    module.model.linear.{1..7}.{weight (1024,8820), bias (1,1024), q (1024,)}   (linear.0 is the flatten)
+    module.model.base.1.{0..19}.*   module.model.base.2.{1..7}.*                  (the same tensors again)
+
+Fine-tuned checkpoints may use the prefix ``module.backbone.`` instead of ``module.`` and may carry extra
+keys containing ``alpha`` (ignored, as the authors' own loader does). The two pools, the zero channel
+padding, the flatten and the final truncation to 1792 coordinates have no tensors.
+
+:func:`convert_original` checks all of that (key set, shapes, finite values, equality of the duplicated
+tensors), maps the tensors onto ``paper-small`` (``convs.i`` -> ``convs.i``, ``linear.j`` -> ``linear.{j-1}``)
+and writes a :meth:`lipsim.LipSim.save_pretrained` directory whose config records the source file's sha256
+and the chosen constant-coordinate variant. The checkpoint is read with ``torch.load(weights_only=True)``
+only: no code from the file is executed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from ..errors import WeightsError
+from ..pretrained.resolve import CONFIG_NAME, WEIGHTS_NAME
+from ..pretrained.safetensors_io import sha256_file
+
+__all__ = ["OriginalCheckpoint", "convert_original", "load_original", "map_original_state_dict", "SOURCE_FORMAT"]
+
+SOURCE_FORMAT = "lipsim-authors-training-checkpoint"
+ARCH = "paper-small"
+
+# Key prefixes of the network inside model_state_dict: DataParallel(NormalizedModel(net)) -> "module.model.";
+# fine-tuned checkpoints wrap it once more ("module.backbone.model."); "model." is the same state dict
+# saved without DataParallel.
+PREFIXES = ("module.backbone.model.", "module.model.", "model.")
+
+# paper-small options of the released checkpoints: the architecture's defaults (tests may patch this).
+PAPER_SMALL_CONFIG: dict[str, Any] = {}
+
+_CONV = re.compile(r"^(convs|base\.1)\.(\d+)\.(kernel|bias|q)$")
+_LINEAR = re.compile(r"^(linear|base\.2)\.(\d+)\.(weight|bias|q)$")
+
+_MAX_LISTED = 6
+
+
+def _few(items: list[str]) -> str:
+    return ", ".join(items[:_MAX_LISTED]) + (f" and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else "")
+
+
+@dataclass
+class OriginalCheckpoint:
+    """A checked and mapped original checkpoint.
+
+    Attributes:
+        state_dict: float32 tensors under ``paper-small``'s own key names.
+        arch_config: the ``paper-small`` configuration they fit.
+        prefix: the key prefix found in the file (e.g. ``"module.model."``).
+        ignored: keys that were dropped on purpose (those containing ``alpha``).
+        meta: JSON-friendly training metadata found next to the weights (epoch, global_step).
+    """
+
+    state_dict: dict[str, torch.Tensor]
+    arch_config: dict[str, Any]
+    prefix: str
+    ignored: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _expected_shapes(arch_config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of ``paper-small``'s state dict for ``arch_config`` (from a freshly built network)."""
+    from ..archs import build_arch
+
+    # Built on the CPU: on the meta device the random initialisers take seconds per layer (torch 2.14).
+    return _shapes(build_arch(ARCH, **arch_config))
+
+
+def _shapes(module: torch.nn.Module) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+
+
+def _strip_prefix(keys: list[str], source: str) -> str:
+    for prefix in PREFIXES:
+        if keys and all(k.startswith(prefix) for k in keys):
+            return prefix
+    found = sorted({k.split(".", 1)[0] + "." for k in keys} | {".".join(k.split(".")[:2]) + "." for k in keys})
+    raise WeightsError(
+        f"{source}: the tensor names do not share one of the expected prefixes {list(PREFIXES)} "
+        f"(found names starting with {_few(found)}); this is not a LipSim paper-small checkpoint"
+    )
+
+
+def map_original_state_dict(
+    model_state_dict: Mapping[str, Any],
+    arch_config: Mapping[str, Any] | None = None,
+    source: str = "checkpoint",
+    *,
+    _expected: Mapping[str, tuple[int, ...]] | None = None,
+) -> OriginalCheckpoint:
+    """Check the authors' ``model_state_dict`` and map it onto ``paper-small``'s key names.
+
+    Args:
+        model_state_dict: the ``model_state_dict`` entry of an original checkpoint.
+        arch_config: ``paper-small`` options the tensors must fit; ``None`` means the paper's network
+            (20 convs, 7 dense layers, 45 channels, inner widths 5 and 1024, 224x224 inputs). Other values
+            only serve tests with reduced sizes.
+        source: name used in error messages.
+
+    Raises:
+        WeightsError: missing, extra or non-tensor entries, wrong shapes, non-finite values, or duplicated
+            tensors that differ.
+    """
+    if not isinstance(model_state_dict, Mapping):
+        raise WeightsError(f"{source}: model_state_dict is a {type(model_state_dict).__name__}, not a dict of tensors")
+    cfg = dict(PAPER_SMALL_CONFIG if arch_config is None else arch_config)
+    expected = dict(_expected) if _expected is not None else _expected_shapes(cfg)
+    depth_conv = sum(1 for k in expected if k.startswith("convs.") and k.endswith(".kernel"))
+    depth_linear = sum(1 for k in expected if k.startswith("linear.") and k.endswith(".weight"))
+
+    ignored = sorted(k for k in model_state_dict if "alpha" in str(k))
+    keys = [k for k in model_state_dict if "alpha" not in str(k)]
+    bad = [str(k) for k in keys if not isinstance(k, str) or not isinstance(model_state_dict[k], torch.Tensor)]
+    if bad:
+        raise WeightsError(f"{source}: model_state_dict entries that are not tensors: {_few(bad)}")
+    prefix = _strip_prefix(keys, source)
+
+    # (our key, index of the copy: 0 = convs/linear, 1 = base.1/base.2) -> tensor
+    found: dict[tuple[str, int], torch.Tensor] = {}
+    unexpected: list[str] = []
+    for key in keys:
+        name = key[len(prefix):]
+        m = _CONV.match(name)
+        if m and int(m.group(2)) < depth_conv:
+            found[(f"convs.{int(m.group(2))}.{m.group(3)}", int(m.group(1) != "convs"))] = model_state_dict[key]
+            continue
+        m = _LINEAR.match(name)
+        if m and 1 <= int(m.group(2)) <= depth_linear:
+            found[(f"linear.{int(m.group(2)) - 1}.{m.group(3)}", int(m.group(1) != "linear"))] = model_state_dict[key]
+            continue
+        unexpected.append(key)
+
+    def theirs(our_key: str, copy: int) -> str:
+        part, idx, leaf = our_key.split(".")
+        if part == "convs":
+            return f"{prefix}{'convs' if copy == 0 else 'base.1'}.{idx}.{leaf}"
+        return f"{prefix}{'linear' if copy == 0 else 'base.2'}.{int(idx) + 1}.{leaf}"
+
+    missing = [theirs(k, c) for k in expected for c in (0, 1) if (k, c) not in found]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing tensors ({_few(missing)})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected tensors ({_few(unexpected)})")
+        names = {k[len(prefix):].split(".")[0] for k in unexpected}
+        hint = (
+            " It looks like the authors' other network (a learned first conv 'conv1' and a dense 'last' layer),"
+            " which is not paper-small." if names & {"conv1", "last"} else ""
+        )
+        raise WeightsError(
+            f"{source}: not the paper-small layout ({depth_conv} SLL convs, {depth_linear} SLL dense layers, each "
+            f"tensor listed twice): " + "; ".join(parts) + "." + hint
+        )
+
+    state: dict[str, torch.Tensor] = {}
+    problems: list[str] = []
+    for our_key, shape in expected.items():
+        a, b = found[(our_key, 0)], found[(our_key, 1)]
+        for copy, t in ((0, a), (1, b)):
+            if tuple(t.shape) != shape:
+                problems.append(f"{theirs(our_key, copy)}: expected shape {shape}, found {tuple(t.shape)}")
+            elif not t.is_floating_point():
+                problems.append(f"{theirs(our_key, copy)}: expected floating-point values, found {t.dtype}")
+        if problems:
+            continue
+        if not bool(torch.isfinite(a).all()):
+            problems.append(f"{theirs(our_key, 0)}: contains NaN or infinite values")
+            continue
+        if a.dtype != b.dtype or not torch.equal(a, b):
+            problems.append(f"{theirs(our_key, 0)} and {theirs(our_key, 1)} differ (they must be the same tensor)")
+            continue
+        state[our_key] = a.detach().to(device="cpu", dtype=torch.float32).contiguous()
+    if problems:
+        raise WeightsError(f"{source}: {len(problems)} problems: {_few(problems)}")
+    return OriginalCheckpoint(state, cfg, prefix, ignored)
+
+
+def _torch_load(path: Path) -> Any:
+    # mmap keeps the (large, unused) optimizer state out of memory; the pre-1.6 format cannot be mapped.
+    mmap = zipfile.is_zipfile(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as e:  # UnpicklingError, RuntimeError (not a zip/pickle), EOFError (truncated), ...
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise WeightsError(
+            f"{str(path)!r} cannot be read as a torch checkpoint with torch.load(weights_only=True) "
+            f"({type(e).__name__}: {first})"
+        ) from None
+
+
+def _json_scalar(v: Any) -> Any:
+    """``v`` if it is a JSON-friendly scalar (a one-element tensor counts), else None."""
+    if isinstance(v, torch.Tensor) and v.numel() == 1:
+        v = v.item()
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    return v if isinstance(v, (bool, int, str)) else None
+
+
+def load_original(
+    ckpt_path: str | os.PathLike[str],
+    arch_config: Mapping[str, Any] | None = None,
+    *,
+    _expected: Mapping[str, tuple[int, ...]] | None = None,
+) -> OriginalCheckpoint:
+    """Read an original checkpoint file and return its tensors mapped onto ``paper-small``.
+
+    Accepts the training-checkpoint dict (weights under ``model_state_dict``) or a bare state dict.
+
+    Raises:
+        WeightsError: unreadable file, not a checkpoint, or tensors that do not fit (see
+            :func:`map_original_state_dict`).
+    """
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise WeightsError(f"checkpoint not found: {str(path)!r}")
+    obj = _torch_load(path)
+    if not isinstance(obj, dict):
+        raise WeightsError(f"{str(path)!r} holds a {type(obj).__name__}, not a training checkpoint dict")
+    if "model_state_dict" in obj:
+        sd = obj["model_state_dict"]
+    elif obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        sd = obj  # a bare state dict
+    else:
+        raise WeightsError(
+            f"{str(path)!r} has no 'model_state_dict' entry (top-level keys: {_few(sorted(map(str, obj)))}); "
+            "expected a LipSim training checkpoint"
+        )
+    out = map_original_state_dict(sd, arch_config, repr(str(path)), _expected=_expected)
+    for k in ("epoch", "global_step"):
+        v = _json_scalar(obj.get(k)) if k in obj else None
+        if v is not None:
+            out.meta[k] = v
+    return out
+
+
+def convert_original(
+    ckpt_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    constant_coordinate: str = "append",
+    *,
+    overwrite: bool = False,
+    arch_config: Mapping[str, Any] | None = None,
+) -> Path:
+    """Convert one of the LipSim authors' ``paper-small`` checkpoints into a lipsim pretrained directory.
+
+    Args:
+        ckpt_path: the original ``.pth`` training checkpoint.
+        out_dir: directory to write ``config.json`` and ``model.safetensors`` into (created if needed).
+        constant_coordinate: ``"append"`` (phi = [f; 1] / norm, 1-Lipschitz) or ``"none"`` (phi = f / ||f||;
+            certificates then use the lower bound ||f(x)|| - eps on ||f|| over the ball). Which variant each
+            release was trained and evaluated with is not documented; the choice is recorded in the config
+            and can be overridden at load time (``LipSim(weights=..., constant_coordinate=...)``).
+        overwrite: replace an existing ``config.json`` / ``model.safetensors`` in ``out_dir``.
+        arch_config: for tests only: reduced ``paper-small`` sizes (``None`` = the paper's network).
+
+    Returns:
+        ``out_dir`` as a Path; load it with ``LipSim(weights=out_dir)`` or ``LipSim.from_pretrained(out_dir)``.
+
+    Raises:
+        WeightsError: the file is not a readable paper-small checkpoint (see :func:`load_original`).
+        ValueError: bad ``constant_coordinate``, or ``out_dir`` is not a usable directory.
+
+    Example:
+        >>> convert_original("lipsim_margin0.2.pth", "lipsim-paper-small-margin0.2")  # doctest: +SKIP
+        PosixPath('lipsim-paper-small-margin0.2')
+    """
+    from .. import __version__
+    from ..model import LipSim
+
+    if constant_coordinate not in ("append", "none"):
+        raise ValueError(f"constant_coordinate must be 'append' or 'none', got {constant_coordinate!r}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output {str(out)!r} exists and is not a directory")
+    existing = [n for n in (CONFIG_NAME, WEIGHTS_NAME) if (out / n).exists()]
+    if existing and not overwrite:
+        raise ValueError(
+            f"output directory {str(out)!r} already holds {' and '.join(existing)}; choose another directory "
+            "or pass overwrite=True (--overwrite)"
+        )
+    cfg = dict(PAPER_SMALL_CONFIG if arch_config is None else arch_config)
+    model = LipSim(pretrained=False, arch=ARCH, constant_coordinate=constant_coordinate, **cfg)
+    ckpt = load_original(ckpt_path, cfg, _expected=_shapes(model.backbone))
+    source_sha = sha256_file(ckpt_path)
+    model.backbone.load_state_dict(ckpt.state_dict)
+    model.eval().requires_grad_(False)
+    extra = {
+        "converted_from": SOURCE_FORMAT,
+        "source_file": Path(ckpt_path).name,
+        "source_sha256": source_sha,
+        "source_key_prefix": ckpt.prefix,
+        "converted_with": f"lipsim {__version__}",
+        "license": "unknown (the LipSim authors published no licence for their code or checkpoints)",
+        "constant_coordinate_choice": (
+            f"{constant_coordinate!r} chosen at conversion: the authors did not document which variant each "
+            "release used"
+        ),
+    }
+    if ckpt.ignored:
+        extra["source_ignored_keys"] = ckpt.ignored
+    extra.update({f"source_{k}": v for k, v in ckpt.meta.items()})
+    return model.save_pretrained(out, extra_config=extra)
