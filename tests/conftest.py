@@ -19,6 +19,15 @@ def _seed() -> None:
 
 
 @pytest.fixture
+def empty_registry(monkeypatch):
+    """An empty weights registry for the test (whatever the catalog registers), restored afterwards."""
+    from lipsim.pretrained import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    return registry._REGISTRY
+
+
+@pytest.fixture
 def single_thread():
     """Run tiny float64 kernels on one thread: on two cores, thread hand-offs cost more than they save."""
     n = torch.get_num_threads()

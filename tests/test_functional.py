@@ -7,7 +7,6 @@ import torch
 
 import lipsim
 from lipsim import WeightsError
-from lipsim.pretrained.registry import _REGISTRY
 from tests._helpers import structured_images, tiny_model
 
 
@@ -43,8 +42,6 @@ def test_bad_reduction(model):
         lipsim.distance(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), reduction="max", model=model)
 
 
-def test_default_model_without_registered_weights():
-    if any(s.default for s in _REGISTRY.values()):
-        pytest.skip("default weights are registered: the error path no longer exists")
+def test_default_model_without_registered_weights(empty_registry):
     with pytest.raises(WeightsError, match=r"^no default pretrained weights are registered for arch 'efficient'"):
         lipsim.distance(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))

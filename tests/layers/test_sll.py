@@ -143,6 +143,21 @@ def test_layer_uses_the_adjoint_of_its_own_conv():
     torch.testing.assert_close(j, j.T, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["conv", "linear"])
+def test_forward_and_reverse_ad_through_a_frozen_eval_layer(kind):
+    """torch.func.jvp / vjp through an eval-mode layer with frozen weights (its inference path) give the
+    same Jacobian products as the train-mode path."""
+    layer = _conv(random=True) if kind == "conv" else _linear(random=True)
+    x = torch.randn(2, 4, 6, 5, dtype=torch.float64) if kind == "conv" else torch.randn(3, 10, dtype=torch.float64)
+    v = torch.randn_like(x)
+    _, jv_eval = torch.func.jvp(layer.eval(), (x,), (v,))
+    _, vjp_eval = torch.func.vjp(layer, x)
+    _, jv_train = torch.func.jvp(layer.train(), (x,), (v,))
+    _, vjp_train = torch.func.vjp(layer, x)
+    torch.testing.assert_close(jv_eval, jv_train, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(vjp_eval(v)[0], vjp_train(v)[0], rtol=1e-12, atol=1e-12)
+
+
 # ---------------------------------------------------------------------------------------------- Lipschitz
 CONV_CASES = [
     pytest.param(dict(), id="init"),

@@ -92,13 +92,6 @@ def test_round_trip_keeps_options_and_provenance(tmp_path):
     assert json.loads((again / "config.json").read_text())["teacher"] == "dreamsim"
 
 
-def test_raw_safetensors_without_metadata(tmp_path):
-    m = _model()
-    save_file({k: v.contiguous() for k, v in m.backbone.state_dict().items()}, str(tmp_path / "raw.safetensors"))
-    with pytest.raises(WeightsError, match=r"do not fit arch 'efficient' with this config: .*shape mismatches"):
-        LipSim(weights=tmp_path / "raw.safetensors")  # no config: the default efficient config is assumed
-
-
 # ---------------------------------------------------------------------------------------------- Hub cache
 def test_offline_hub_cache(saved, offline_hub):
     m, d = saved
@@ -136,10 +129,18 @@ def test_registered_spec_from_the_offline_cache(saved, offline_hub, temp_spec):
     _same(m, loaded)
     temp_spec(name="zz-test-hub-pinned", hub_revision=COMMIT, **common)  # a pinned commit resolves directly
     _same(m, LipSim(weights="zz-test-hub-pinned"))
-    if not any(s.default for s in registry._REGISTRY.values() if s.arch == "efficient"):
-        temp_spec(name="zz-test-hub-default", default=True, **common)  # LipSim() picks the arch's default
-        _same(m, LipSim())
-        _same(m, LipSim(arch="efficient"))
+
+
+def test_registered_default_is_picked(saved, offline_hub, empty_registry, temp_spec):
+    """LipSim() and LipSim(arch=...) load the arch's default entry (here from the offline Hub cache)."""
+    m, d = saved
+    populate_hub_cache(offline_hub, "lipsim-test/default", {"tiny-eff.safetensors": d / "model.safetensors"})
+    temp_spec(name="zz-test-default", arch="efficient", arch_config=TINY["efficient"], file="tiny-eff.safetensors",
+              sha256=sha256_file(d / "model.safetensors"), hub_repo="lipsim-test/default", default=True)
+    _same(m, LipSim())
+    _same(m, LipSim(arch="efficient"))
+    with pytest.raises(WeightsError, match=r"^no default pretrained weights are registered for arch 'paper-small'"):
+        LipSim(arch="paper-small")
 
 
 def test_registered_spec_detects_a_tampered_cache_file(saved, offline_hub, temp_spec):
@@ -273,9 +274,7 @@ def test_bad_directories_and_names(tmp_path, saved):
         LipSim(weights=3)
 
 
-def test_pretrained_without_default_weights():
-    if any(s.default for s in registry._REGISTRY.values() if s.arch == "efficient"):
-        pytest.skip("default efficient weights are registered: the error path no longer exists")
+def test_pretrained_without_default_weights(empty_registry):
     msg = ("no default pretrained weights are registered for arch 'efficient'. Use LipSim(pretrained=False) for a "
            "freshly initialised model to train, or weights=PATH for a safetensors file or save_pretrained directory")
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}"):

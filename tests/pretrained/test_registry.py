@@ -50,6 +50,23 @@ def test_registry_cleanup_left_nothing_behind():
     assert not [n for n in list_weights() if n.startswith("zz-test-")]
 
 
+def test_catalog_entries_are_well_formed():
+    """Whatever the catalog registers: a known arch, a buildable config, and a file or a way to make one."""
+    from lipsim.archs import get_arch_spec
+
+    for name in list_weights():
+        s = get_weights_spec(name)
+        assert s.name == name
+        get_arch_spec(s.arch)
+        assert s.constant_coordinate in ("append", "none")
+        assert s.file.endswith(".safetensors")
+        assert s.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", s.sha256)
+        assert s.sha256 is not None or s.conversion_hint or s.hub_repo  # unpublished entries say how to get them
+        assert s.bundled or s.hub_repo is not None or s.sha256 is None
+    for arch in ("efficient", "paper-small"):
+        assert sum(s.default for s in registry._REGISTRY.values() if s.arch == arch) <= 1
+
+
 def test_duplicate_name(temp_registry):
     temp_registry(spec("zz-test-dup"))
     with pytest.raises(ValueError, match=r"^weights 'zz-test-dup' are already registered$"):
@@ -62,9 +79,7 @@ def test_unknown_name():
         get_weights_spec("nope")
 
 
-def test_default_lookup(temp_registry):
-    if any(s.default for s in registry._REGISTRY.values() if s.arch == "paper-small"):
-        pytest.skip("default paper-small weights are registered")
+def test_default_lookup(empty_registry, temp_registry):
     with pytest.raises(WeightsError, match=r"^no default pretrained weights are registered for arch 'paper-small'\. "
                                            r"Use LipSim\(pretrained=False\)"):
         default_weights_for("paper-small")
