@@ -36,6 +36,27 @@ def single_thread():
     torch.set_num_threads(n)
 
 
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """Run tests/cli last and start its subprocesses now, in the background (they overlap the other tests)."""
+    cli_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cli") + os.sep
+    cli = [it for it in items if str(it.path).startswith(cli_dir)]
+    if not cli:
+        return
+    items[:] = [it for it in items if not str(it.path).startswith(cli_dir)] + cli
+    if not config.option.collectonly and not os.environ.get("PYTEST_XDIST_WORKER"):  # else: started on first use
+        from tests.cli import _runner
+
+        _runner.start()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    import sys
+
+    runner = sys.modules.get("tests.cli._runner")
+    if runner is not None:
+        runner.stop()
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """With LIPSIM_REPORT_LIPSCHITZ=1, print the largest Lipschitz estimate measured per layer/arch."""
     if os.environ.get("LIPSIM_REPORT_LIPSCHITZ") != "1":

@@ -9,73 +9,23 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from lipsim import LipSim
 from lipsim.cli.compare import main
-from tests._helpers import structured_images, tiny_model
-from tests.cli._runner import MODULE, Runner, script
-
-
-def _png(path: Path, x: torch.Tensor) -> Path:
-    Image.fromarray((x.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(path)
-    return path
+from tests._helpers import structured_images
+from tests.cli import _runner as cli_runner
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("cli")
-    weights = tiny_model("efficient", dtype=torch.float32).save_pretrained(root / "weights")
-    corrupt = tiny_model("efficient", dtype=torch.float32).save_pretrained(root / "corrupt")
-    data = (corrupt / "model.safetensors").read_bytes()
-    (corrupt / "model.safetensors").write_bytes(data[: len(data) - 7])
-    imgs = structured_images(5, 24, seed=3, dtype=torch.float32)
-    dir_a, dir_b = root / "A", root / "B"
-    dir_a.mkdir()
-    dir_b.mkdir()
-    f = {"weights": weights, "corrupt": corrupt, "A": dir_a, "B": dir_b}
-    for i, name in enumerate(["a", "b", "c"]):
-        f[name] = _png(dir_a / f"{name}.png", imgs[i])
-    _png(dir_b / "a.png", imgs[3])
-    _png(dir_b / "b.png", imgs[4])
-    _png(dir_b / "d.png", imgs[0])  # no partner in A
-    (dir_a / "readme.txt").write_text("ignored: not an image suffix")
-    f["notes"] = root / "notes.png"
-    f["notes"].write_text("this is text, not a PNG")
-    f["missing"] = root / "missing.png"
-    return f
-
-
-def _commands(f: dict[str, Path]) -> dict[str, list[str]]:
-    w = ["--weights", str(f["weights"])]
-    a, b, c = str(f["a"]), str(f["b"]), str(f["c"])
-    compare = script("lipsim-compare")
-    return {
-        "two-files": [*MODULE, a, b, *w],
-        "threshold-eps": [*MODULE, a, b, "--threshold", "0.01", "--eps", "0.5", *w],
-        "ref": [compare, "--ref", a, b, c, "--json", *w],
-        "two-dirs": [*MODULE, str(f["A"]), str(f["B"]), "--json", "--threshold", "0.02", *w],
-        "one-dir": [*MODULE, str(f["A"]), "--json", "--eps", "0", "--batch-size", "2", *w],
-        "lipsim-compare": [script("lipsim"), "compare", a, b, "--json", *w],
-        # errors
-        "err-missing": [*MODULE, a, str(f["missing"]), *w],
-        "err-not-image": [*MODULE, a, str(f["notes"]), *w],
-        "err-threshold": [compare, a, b, "--threshold", "3", *w],
-        "err-three-paths": [*MODULE, a, b, c, *w],
-        "err-dir-and-file": [*MODULE, str(f["A"]), b, *w],
-        "err-corrupt-weights": [*MODULE, a, b, "--weights", str(f["corrupt"])],
-        "err-unknown-arch": [*MODULE, a, b, "--arch", "resnet", *w],
-    }
+def files() -> dict[str, Path]:
+    return cli_runner.start()[0]
 
 
 @pytest.fixture(scope="module")
-def runs(files):
-    runner = Runner(_commands(files), cwd=files["A"].parent)
-    yield runner
-    runner.close()
+def runs() -> cli_runner.Runner:
+    return cli_runner.start()[1]
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +135,7 @@ def test_in_process_batch_size_does_not_change_results(files, capsys):
 
 
 def test_in_process_mixed_sizes_and_constant_coordinate(files, tmp_path, capsys):
-    big = _png(tmp_path / "big.png", structured_images(1, 40, seed=9, dtype=torch.float32)[0])
+    big = cli_runner._png(tmp_path / "big.png", structured_images(1, 40, seed=9, dtype=torch.float32)[0])
     assert main([str(files["a"]), str(big), "--json", "--constant-coordinate", "none",
                  "--weights", str(files["weights"])]) == 0
     (rec,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]

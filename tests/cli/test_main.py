@@ -8,23 +8,12 @@ import pytest
 
 from lipsim import list_archs, list_weights
 from lipsim.cli.main import main
-from tests.cli._runner import Runner, script
+from tests.cli import _runner as cli_runner
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    exe = script("lipsim")
-    runner = Runner(
-        {
-            "list-archs": [exe, "list-archs"],
-            "list-weights": [exe, "list-weights"],
-            "no-command": [exe],
-            "bad-command": [exe, "frobnicate"],
-        },
-        cwd=tmp_path_factory.mktemp("main"),
-    )
-    yield runner
-    runner.close()
+def runs() -> cli_runner.Runner:
+    return cli_runner.start()[1]
 
 
 def _check_ok(r: subprocess.CompletedProcess) -> list[str]:
@@ -45,15 +34,22 @@ def test_list_weights(runs):
     assert all(len(line.split("\t")) == 4 for line in lines)
 
 
-@pytest.mark.parametrize("name, message", [
-    ("no-command", "lipsim: error: the following arguments are required: command (see --help)"),
-    ("bad-command", "lipsim: error: argument command: invalid choice: 'frobnicate'"),
+def test_usage_error_is_one_line(runs):
+    r = runs.result("no-command")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stdout == ""
+    assert r.stderr == "lipsim: error: the following arguments are required: command (see --help)\n"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["frobnicate"], "lipsim: error: argument command: invalid choice: 'frobnicate'"),
+    (["list-weights", "--bogus"], "lipsim: error: unrecognized arguments: --bogus (see --help)"),
 ])
-def test_usage_errors_are_one_line(runs, name, message):
-    r = runs.result(name)
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(message), r.stderr
+def test_in_process_usage_errors(capsys, argv, message):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith(message), err
 
 
 def test_in_process(capsys):
