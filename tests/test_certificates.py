@@ -171,8 +171,8 @@ def test_two_afc_ties():
     m = tiny_model("efficient")
     ref, x = structured_images(2, 16, seed=1), structured_images(2, 16, seed=2)
     r = m.two_afc(ref, x, x)
-    assert torch.equal(r.choice, torch.ones(2, dtype=torch.long)) and torch.equal(r.radius, torch.zeros(2,
-                                                                                                      dtype=r.radius.dtype))
+    assert torch.equal(r.choice, torch.ones(2, dtype=torch.long))  # "0 if x0 is strictly closer, else 1"
+    assert torch.equal(r.radius, torch.zeros_like(r.radius))
 
 
 def test_two_afc_batch_mismatch():

@@ -92,9 +92,9 @@ def test_paper_quirk_ignores_q_and_the_proper_layer_does_not():
 
 def test_sll_scale_zero_row_is_zero():
     gram = torch.tensor([[0.0, 0.0], [0.0, 4.0]], dtype=torch.float64)
-    torch.testing.assert_close(sll_scale(gram, None), torch.tensor([0.0, 0.5], dtype=torch.float64))
-    torch.testing.assert_close(sll_scale(gram, torch.zeros(2, dtype=torch.float64)), torch.tensor([0.0, 0.5],
-                                                                                                   dtype=torch.float64))
+    expected = torch.tensor([0.0, 0.5], dtype=torch.float64)  # 2 / t, with 2 / 0 taken as 0
+    torch.testing.assert_close(sll_scale(gram, None), expected)
+    torch.testing.assert_close(sll_scale(gram, torch.zeros(2, dtype=torch.float64)), expected)
 
 
 def test_zero_weights_give_the_identity():
