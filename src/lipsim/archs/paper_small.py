@@ -33,7 +33,7 @@ class PaperSmall(Backbone):
             (memory and cache locality; it does not change the result).
     """
 
-    inference_chunk: int = 2
+    inference_chunk: int = 8
 
     def __init__(
         self,

@@ -219,11 +219,30 @@ def _json_scalar(v: Any) -> Any:
     return v if isinstance(v, (bool, int, str)) else None
 
 
+def _read_checkpoint(ckpt_path: str | os.PathLike[str]) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    """(the file's top-level dict, its model_state_dict): WeightsError if it is not a checkpoint."""
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise WeightsError(f"checkpoint not found: {str(path)!r}")
+    obj = _torch_load(path)
+    if not isinstance(obj, dict):
+        raise WeightsError(f"{str(path)!r} holds a {type(obj).__name__}, not a training checkpoint dict")
+    if "model_state_dict" in obj:
+        return obj, obj["model_state_dict"]
+    if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return {}, obj  # a bare state dict
+    raise WeightsError(
+        f"{str(path)!r} has no 'model_state_dict' entry (top-level keys: {_few(sorted(map(str, obj)))}); "
+        "expected a LipSim training checkpoint"
+    )
+
+
 def load_original(
     ckpt_path: str | os.PathLike[str],
     arch_config: Mapping[str, Any] | None = None,
     *,
     _expected: Mapping[str, tuple[int, ...]] | None = None,
+    _read: tuple[dict[str, Any], Mapping[str, Any]] | None = None,
 ) -> OriginalCheckpoint:
     """Read an original checkpoint file and return its tensors mapped onto ``paper-small``.
 
@@ -233,22 +252,8 @@ def load_original(
         WeightsError: unreadable file, not a checkpoint, or tensors that do not fit (see
             :func:`map_original_state_dict`).
     """
-    path = Path(ckpt_path)
-    if not path.is_file():
-        raise WeightsError(f"checkpoint not found: {str(path)!r}")
-    obj = _torch_load(path)
-    if not isinstance(obj, dict):
-        raise WeightsError(f"{str(path)!r} holds a {type(obj).__name__}, not a training checkpoint dict")
-    if "model_state_dict" in obj:
-        sd = obj["model_state_dict"]
-    elif obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        sd = obj  # a bare state dict
-    else:
-        raise WeightsError(
-            f"{str(path)!r} has no 'model_state_dict' entry (top-level keys: {_few(sorted(map(str, obj)))}); "
-            "expected a LipSim training checkpoint"
-        )
-    out = map_original_state_dict(sd, arch_config, repr(str(path)), _expected=_expected)
+    obj, sd = _read if _read is not None else _read_checkpoint(ckpt_path)
+    out = map_original_state_dict(sd, arch_config, repr(str(ckpt_path)), _expected=_expected)
     for k in ("epoch", "global_step"):
         v = _json_scalar(obj.get(k)) if k in obj else None
         if v is not None:
@@ -301,9 +306,10 @@ def convert_original(
             f"output directory {str(out)!r} already holds {' and '.join(existing)}; choose another directory "
             "or pass overwrite=True (--overwrite)"
         )
+    read = _read_checkpoint(ckpt_path)  # before building the network: file errors come first
     cfg = dict(PAPER_SMALL_CONFIG if arch_config is None else arch_config)
     model = LipSim(pretrained=False, arch=ARCH, constant_coordinate=constant_coordinate, **cfg)
-    ckpt = load_original(ckpt_path, cfg, _expected=_shapes(model.backbone))
+    ckpt = load_original(ckpt_path, cfg, _expected=_shapes(model.backbone), _read=read)
     source_sha = sha256_file(ckpt_path)
     model.backbone.load_state_dict(ckpt.state_dict)
     model.eval().requires_grad_(False)
