@@ -20,6 +20,8 @@ from tests._helpers import structured_images
 from tests.convert._synthetic import FULL, PREFIX, REDUCED, layout, make_checkpoint, make_model_state_dict, strip
 
 PAPER_NAMES = ["paper-small-distilled", "paper-small-margin0.2", "paper-small-margin0.5"]
+# a small network of the same layer types (certificate attacks, shape-table check)
+ATTACK = dict(channels=6, conv_inner=3, depth_conv=3, depth_linear=2, linear_inner=16, embed_dim=16, image_size=32)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -63,18 +65,19 @@ def test_full_size_checkpoint_with_the_real_162_key_layout(tmp_path):
     assert out == tmp_path / "converted"
 
     cfg, tensors = _read(out)
-    expected = build_arch("paper-small").state_dict()
+    model = LipSim(weights=out)  # strict key/shape match with a freshly built paper-small, sha256 checked
+    expected = model.backbone.state_dict()
     assert {k: tuple(v.shape) for k, v in tensors.items()} == {k: tuple(v.shape) for k, v in expected.items()}
     assert torch.equal(tensors["linear.0.weight"], sd[PREFIX + "linear.1.weight"])
     assert torch.equal(tensors["linear.6.q"], sd[PREFIX + "base.2.7.q"])
     assert torch.equal(tensors["convs.19.kernel"], sd[PREFIX + "convs.19.kernel"])
     assert cfg["arch"] == "paper-small" and cfg["constant_coordinate"] == "append"
-    assert cfg["arch_config"] == build_arch("paper-small").config
+    assert cfg["arch_config"] == model.backbone.config
+    assert {k: cfg["arch_config"][k] for k in FULL} == FULL and cfg["arch_config"]["paper_q_quirk"] is True
     assert cfg["source_sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
     assert cfg["source_file"] == "lipsim_margin0.2.pth" and cfg["source_key_prefix"] == PREFIX
     assert cfg["source_epoch"] == 3 and cfg["source_global_step"] == 1234
 
-    model = LipSim(weights=out)
     assert model.arch == "paper-small" and model.image_size == 224 and model.constant_coordinate == "append"
     assert model.provenance["source_sha256"] == cfg["source_sha256"]
 
@@ -118,6 +121,14 @@ def test_bare_state_dict_and_half_precision_are_accepted(tmp_path, msd):
     _, tensors = _read(out)
     assert all(t.dtype == torch.float32 for t in tensors.values())
     assert torch.equal(tensors["linear.0.weight"], half[PREFIX + "linear.1.weight"].float())
+
+
+@pytest.mark.parametrize("cfg", [REDUCED, ATTACK, {}], ids=["reduced", "attack", "paper"])
+def test_shape_table_matches_the_built_network(cfg):
+    from lipsim.convert.original import _expected_shapes
+
+    built = {k: tuple(v.shape) for k, v in build_arch("paper-small", **cfg).state_dict().items()}
+    assert _expected_shapes(cfg) == built
 
 
 def test_the_mapping_loads_strictly_into_paper_small(msd):
@@ -294,8 +305,8 @@ def test_paper_small_default_points_at_the_conversion():
 
 # ------------------------------------------------------------------------------------------ certificates
 # A small net of the same layer types, dark images and small biases: ||f(x)|| ~ 0.2-0.5, so that with
-# constant_coordinate="none" the map x -> phi(x) is far from 1-Lipschitz and a naive radius would be wrong.
-ATTACK = dict(channels=6, conv_inner=3, depth_conv=3, depth_linear=2, linear_inner=16, embed_dim=16, image_size=32)
+# constant_coordinate="none" the map x -> phi(x) is far from 1-Lipschitz and a naive radius would be wrong
+# (ATTACK, defined at the top).
 
 
 @pytest.fixture(scope="module")
@@ -306,7 +317,7 @@ def attack_models(tmp_path_factory):
             for cc in ("append", "none")}
 
 
-def _pgd(model, x, budget, objective, steps=30):
+def _pgd(model, x, budget, objective, steps=20):
     """Maximise objective(phi(x + delta)) (per sample) over ||delta||_2 <= budget (per sample)."""
     budget = torch.as_tensor(budget, dtype=x.dtype).reshape(-1, 1, 1, 1).expand(x.shape[0], 1, 1, 1)
     g0 = torch.Generator().manual_seed(0)

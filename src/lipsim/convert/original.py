@@ -80,15 +80,29 @@ class OriginalCheckpoint:
 
 
 def _expected_shapes(arch_config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
-    """Key -> shape of ``paper-small``'s state dict for ``arch_config`` (from a freshly built network)."""
-    from ..archs import build_arch
+    """Key -> shape of ``paper-small``'s state dict for ``arch_config``, without building the network.
 
-    # Built on the CPU: on the meta device the random initialisers take seconds per layer (torch 2.14).
-    return _shapes(build_arch(ARCH, **arch_config))
+    (Building it means initialising 63 M random weights; the tests check that this table matches the
+    state dict of the built network.)
+    """
+    import inspect
 
+    from ..archs.paper_small import PaperSmall
 
-def _shapes(module: torch.nn.Module) -> dict[str, tuple[int, ...]]:
-    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    params = inspect.signature(PaperSmall.__init__).parameters
+    unknown = sorted(set(arch_config) - set(params) - {"self"})
+    if unknown:
+        raise ValueError(f"bad config for arch {ARCH!r}: unknown options {unknown}")
+    cfg = {k: p.default for k, p in params.items() if k != "self"}
+    cfg.update(arch_config)
+    c, ci, li, side = cfg["channels"], cfg["conv_inner"], cfg["linear_inner"], cfg["image_size"] // 16
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i in range(cfg["depth_conv"]):
+        shapes.update({f"convs.{i}.kernel": (ci, c, 3, 3), f"convs.{i}.bias": (1, ci, 1, 1), f"convs.{i}.q": (ci,)})
+    for j in range(cfg["depth_linear"]):
+        f = c * side * side
+        shapes.update({f"linear.{j}.weight": (li, f), f"linear.{j}.bias": (1, li), f"linear.{j}.q": (li,)})
+    return shapes
 
 
 def _strip_prefix(keys: list[str], source: str) -> str:
@@ -106,8 +120,6 @@ def map_original_state_dict(
     model_state_dict: Mapping[str, Any],
     arch_config: Mapping[str, Any] | None = None,
     source: str = "checkpoint",
-    *,
-    _expected: Mapping[str, tuple[int, ...]] | None = None,
 ) -> OriginalCheckpoint:
     """Check the authors' ``model_state_dict`` and map it onto ``paper-small``'s key names.
 
@@ -125,7 +137,7 @@ def map_original_state_dict(
     if not isinstance(model_state_dict, Mapping):
         raise WeightsError(f"{source}: model_state_dict is a {type(model_state_dict).__name__}, not a dict of tensors")
     cfg = dict(PAPER_SMALL_CONFIG if arch_config is None else arch_config)
-    expected = dict(_expected) if _expected is not None else _expected_shapes(cfg)
+    expected = _expected_shapes(cfg)
     depth_conv = sum(1 for k in expected if k.startswith("convs.") and k.endswith(".kernel"))
     depth_linear = sum(1 for k in expected if k.startswith("linear.") and k.endswith(".weight"))
 
@@ -240,9 +252,6 @@ def _read_checkpoint(ckpt_path: str | os.PathLike[str]) -> tuple[dict[str, Any],
 def load_original(
     ckpt_path: str | os.PathLike[str],
     arch_config: Mapping[str, Any] | None = None,
-    *,
-    _expected: Mapping[str, tuple[int, ...]] | None = None,
-    _read: tuple[dict[str, Any], Mapping[str, Any]] | None = None,
 ) -> OriginalCheckpoint:
     """Read an original checkpoint file and return its tensors mapped onto ``paper-small``.
 
@@ -252,8 +261,8 @@ def load_original(
         WeightsError: unreadable file, not a checkpoint, or tensors that do not fit (see
             :func:`map_original_state_dict`).
     """
-    obj, sd = _read if _read is not None else _read_checkpoint(ckpt_path)
-    out = map_original_state_dict(sd, arch_config, repr(str(ckpt_path)), _expected=_expected)
+    obj, sd = _read_checkpoint(ckpt_path)
+    out = map_original_state_dict(sd, arch_config, repr(str(ckpt_path)))
     for k in ("epoch", "global_step"):
         v = _json_scalar(obj.get(k)) if k in obj else None
         if v is not None:
@@ -306,12 +315,11 @@ def convert_original(
             f"output directory {str(out)!r} already holds {' and '.join(existing)}; choose another directory "
             "or pass overwrite=True (--overwrite)"
         )
-    read = _read_checkpoint(ckpt_path)  # before building the network: file errors come first
     cfg = dict(PAPER_SMALL_CONFIG if arch_config is None else arch_config)
-    model = LipSim(pretrained=False, arch=ARCH, constant_coordinate=constant_coordinate, **cfg)
-    ckpt = load_original(ckpt_path, cfg, _expected=_shapes(model.backbone), _read=read)
+    ckpt = load_original(ckpt_path, cfg)  # every check happens before the network is built
     source_sha = sha256_file(ckpt_path)
-    model.backbone.load_state_dict(ckpt.state_dict)
+    model = LipSim(pretrained=False, arch=ARCH, constant_coordinate=constant_coordinate, **cfg)
+    model.backbone.load_state_dict(ckpt.state_dict)  # strict: the same key set and shapes
     model.eval().requires_grad_(False)
     extra = {
         "converted_from": SOURCE_FORMAT,
