@@ -76,9 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weights", required=True, help="save_pretrained directory, safetensors file or registered name")
     e.add_argument("--out", required=True, help="results JSON path (the plot is written beside it as .png)")
     e.add_argument("--reference", action="append", default=[], help="reference metric to compare (repeatable): lpips-alex, lpips-vgg, dists")
-    e.add_argument("--l2-eps", type=float, default=2.0, help="l2 PGD budget on the reference")
-    e.add_argument("--linf-eps", type=float, default=4 / 255, help="l_inf PGD budget on the reference")
+    e.add_argument("--l2-eps", type=float, default=2.0, help="l2 PGD budget on the reference (0: skip)")
+    e.add_argument("--linf-eps", type=float, default=4 / 255, help="l_inf PGD budget on the reference (0: skip)")
     e.add_argument("--attack-steps", type=int, default=20, help="PGD steps (0: no attack)")
+    e.add_argument("--attack-max-triplets", type=int, help="attack only the first N triplets of each subset")
     e.add_argument("--batch-size", type=int, default=32)
     e.add_argument("--max-triplets", type=int, help="score only the first N triplets of each subset")
     e.add_argument("--retrieval-images", help="folder of held-out photos for the retrieval check")
@@ -131,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
         cfg = EvalConfig(
             data=args.data, format=args.format, split=args.split, weights=args.weights, out=args.out,
             batch_size=args.batch_size, references=args.reference, l2_eps=args.l2_eps, linf_eps=args.linf_eps,
-            attack_steps=args.attack_steps, retrieval_images=args.retrieval_images, retrieval_n=args.retrieval_n,
+            attack_steps=args.attack_steps, attack_max_triplets=args.attack_max_triplets, retrieval_images=args.retrieval_images, retrieval_n=args.retrieval_n,
             max_triplets=args.max_triplets, device=args.device, progress=not args.no_progress,
         )
         res = evaluate(cfg)
@@ -161,7 +162,7 @@ def _report(model_dir, out: str) -> None:
 
 def _print_summary(res: dict) -> None:
     rows = [("LipSim", res["lipsim"]["total"])] + [(k, v["total"]) for k, v in res["references"].items()]
-    keys = [k for k in rows[0][1] if k.startswith("pgd_")]
+    keys = sorted({k for _, t in rows for k in t if k.startswith("pgd_")})
     print(f"{'metric':<12} {'n':>6} {'natural':>8} " + " ".join(f"{'cert ' + e:>12}" for e in ("36/255", "72/255", "108/255"))
           + " " + " ".join(f"{k:>14}" for k in keys))
     for name, t in rows:

@@ -35,6 +35,7 @@ class EvalConfig:
     l2_eps: float = 2.0
     linf_eps: float = 4 / 255
     attack_steps: int = 20
+    attack_max_triplets: int | None = None  # attack only the first N triplets of each subset (cost control)
     curve_max_eps: float = 1.0
     curve_points: int = 101
     retrieval_images: str | None = None
@@ -60,27 +61,39 @@ def score_lipsim(model: LipSim, ds, cfg: EvalConfig) -> dict[str, Any]:
     """Per-subset LipSim results: natural, certified (fixed eps and curve) and PGD-attacked scores."""
     d0s, d1s, ps, rs, l2s, lis = [], [], [], [], [], []
     dev = next(model.parameters()).device
+    seen = 0
     for ref, x0, x1, p in iter_batches(ds, cfg.batch_size):
         ref, x0, x1 = ref.to(dev), x0.to(dev), x1.to(dev)
         r = model.two_afc(ref, x0, x1)
         d0s.append(r.d0.cpu()), d1s.append(r.d1.cpu()), ps.append(p), rs.append(r.radius.cpu())
-        if cfg.attack_steps > 0:
-            l2s.append(_attacked_score(model, ref, x0, x1, p.to(dev), cfg.l2_eps, "l2", cfg.attack_steps).cpu())
-            lis.append(_attacked_score(model, ref, x0, x1, p.to(dev), cfg.linf_eps, "linf", cfg.attack_steps).cpu())
+        _attack_batch(model, ref, x0, x1, p.to(dev), cfg, seen, l2s, lis)
+        seen += ref.shape[0]
     return _summarise(d0s, d1s, ps, rs, l2s, lis, cfg)
+
+
+def _attack_batch(dist: Callable, ref, x0, x1, p, cfg: EvalConfig, seen: int, l2s: list, lis: list) -> None:
+    """Attacked per-triplet scores of this batch (within ``attack_max_triplets``), appended to l2s / lis."""
+    room = len(p) if cfg.attack_max_triplets is None else max(0, min(len(p), cfg.attack_max_triplets - seen))
+    if cfg.attack_steps <= 0 or room == 0:
+        return
+    ref, x0, x1, p = ref[:room], x0[:room], x1[:room], p[:room]
+    if cfg.l2_eps > 0:
+        l2s.append(_attacked_score(dist, ref, x0, x1, p, cfg.l2_eps, "l2", cfg.attack_steps).cpu())
+    if cfg.linf_eps > 0:
+        lis.append(_attacked_score(dist, ref, x0, x1, p, cfg.linf_eps, "linf", cfg.attack_steps).cpu())
 
 
 def score_metric(metric: Callable, ds, cfg: EvalConfig, device: torch.device) -> dict[str, Any]:
     """Per-subset results of a reference metric (no certificate): natural and PGD-attacked scores."""
     d0s, d1s, ps, l2s, lis = [], [], [], [], []
+    seen = 0
     for ref, x0, x1, p in iter_batches(ds, cfg.batch_size):
         ref, x0, x1 = ref.to(device), x0.to(device), x1.to(device)
         with torch.no_grad():
             d0s.append(metric(ref, x0).cpu()), d1s.append(metric(ref, x1).cpu())
         ps.append(p)
-        if cfg.attack_steps > 0:
-            l2s.append(_attacked_score(metric, ref, x0, x1, p.to(device), cfg.l2_eps, "l2", cfg.attack_steps).cpu())
-            lis.append(_attacked_score(metric, ref, x0, x1, p.to(device), cfg.linf_eps, "linf", cfg.attack_steps).cpu())
+        _attack_batch(metric, ref, x0, x1, p.to(device), cfg, seen, l2s, lis)
+        seen += ref.shape[0]
     return _summarise(d0s, d1s, ps, None, l2s, lis, cfg)
 
 
@@ -89,7 +102,10 @@ def _summarise(d0s, d1s, ps, rs, l2s, lis, cfg: EvalConfig) -> dict[str, Any]:
     res: dict[str, Any] = {"n": int(p.numel()), "natural": float(per_triplet_score(d0, d1, p).mean())}
     if l2s:
         res[f"pgd_l2_{cfg.l2_eps:g}"] = float(torch.cat(l2s).mean())
+        res["n_attacked"] = int(torch.cat(l2s).numel())
+    if lis:
         res[f"pgd_linf_{cfg.linf_eps * 255:g}/255"] = float(torch.cat(lis).mean())
+        res.setdefault("n_attacked", int(torch.cat(lis).numel()))
     if rs is not None:
         r = torch.cat(rs)
         res["certified"] = {f"{e * 255:.0f}/255": certified_score(d0, d1, p, r, e) for e in CERTIFIED_EPS}
@@ -102,9 +118,16 @@ def _summarise(d0s, d1s, ps, rs, l2s, lis, cfg: EvalConfig) -> dict[str, Any]:
 def _weighted_total(subsets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     total_n = sum(s["n"] for s in subsets.values())
     out: dict[str, Any] = {"n": total_n}
+    attacked = sum(s.get("n_attacked", 0) for s in subsets.values())
+    if attacked:  # attacked scores are weighted by the attacked counts
+        out["n_attacked"] = attacked
+        for key in [k for k in next(iter(subsets.values())) if k.startswith("pgd_")]:
+            out[key] = sum(s[key] * s["n_attacked"] for s in subsets.values()) / attacked
     first = next(iter(subsets.values()))
     for key, val in first.items():
         if key in ("n", "median_radius"):
+            continue
+        if key.startswith("pgd_") or key == "n_attacked":
             continue
         if isinstance(val, float):
             out[key] = sum(s[key] * s["n"] for s in subsets.values()) / total_n
