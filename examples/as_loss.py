@@ -29,11 +29,11 @@ for step in range(41):
     loss.backward()
     opt.step()
     if step % 10 == 0:
-        print(f"step {step:3d}  LipSim distance {loss.item():.5f}")
+        print(f"step {step:3d}  LipSim distance {loss.item():.3e}")
 
 final = model(x.detach().clamp(0, 1), target).item()
 first = model(start, target).item()
-print(f"distance to target: start {first:.5f} -> optimised {final:.5f}")
+print(f"distance to target: start {first:.6e} -> optimised {final:.6e}")
 strip = torch.cat([start, x.detach().clamp(0, 1), target], dim=3)[0]
 Image.fromarray((strip.permute(1, 2, 0) * 255).round().byte().numpy()).save(out)
 print(f"saved {out}")

