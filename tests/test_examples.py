@@ -32,6 +32,7 @@ def test_certify_2afc_example():
 def test_as_loss_example(tmp_path):
     strip = tmp_path / "strip.png"
     out = _run("as_loss.py", str(strip))
-    first, final = (float(v) for v in out.split("distance to target: start ")[1].split(" -> optimised "))
+    line = out.split("distance to target: start ")[1].splitlines()[0]
+    first, final = (float(v) for v in line.split(" -> optimised "))
     assert final < first
     assert strip.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

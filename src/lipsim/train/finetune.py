@@ -17,7 +17,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
 from ..model import LipSim
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_NAME, resume_training, save_checkpoint, training_state
 from .csv_log import CSVLog
 from .data.image_folder import seeded_generator
 from .distributed import setup_distributed
@@ -88,13 +88,7 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
     ckpt_path = out / CHECKPOINT_NAME
     log = CSVLog(out / "log.csv", ["step", "loss", "accuracy", "lr", "elapsed_s"]) if ctx.is_main else None
     if cfg.resume:
-        state = load_checkpoint(ckpt_path)
-        if state.get("kind") != "finetune":
-            raise ValueError(f"{ckpt_path} is a {state.get('kind')!r} checkpoint, not a fine-tuning one")
-        model.backbone.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        start = int(state["step"])
+        start = resume_training(ckpt_path, "finetune", model.backbone, opt, sched)
         if log is not None:
             log.truncate_after(start)
     if ctx.is_main:
@@ -122,11 +116,8 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         stop_now = cfg.stop_after is not None and done - start >= cfg.stop_after and done < cfg.steps
         if ctx.is_main and (done % cfg.checkpoint_every == 0 or done == cfg.steps or stop_now):
-            save_checkpoint(ckpt_path, {
-                "kind": "finetune", "step": done, "model": model.backbone.state_dict(),
-                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "config": json.loads(json.dumps(asdict(cfg))),
-            })
+            save_checkpoint(ckpt_path, training_state("finetune", done, model.backbone, opt, sched,
+                                                      json.loads(json.dumps(asdict(cfg)))))
         if stop_now:
             ctx.barrier()
             return None  # stopped early on request; continue with resume=True
