@@ -24,13 +24,8 @@ PAPER_NAMES = ["paper-small-distilled", "paper-small-margin0.2", "paper-small-ma
 ATTACK = dict(channels=6, conv_inner=3, depth_conv=3, depth_linear=2, linear_inner=16, embed_dim=16, image_size=32)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Small float64 kernels: on two shared cores, thread hand-offs cost more than they save."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# small float64 kernels: one thread (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")

@@ -55,13 +55,8 @@ def reference_phi(f: torch.Tensor, constant_coordinate: str) -> torch.Tensor:
     return f / f.norm(dim=1, keepdim=True)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Small float64 convolutions: on two shared cores, thread hand-offs cost more than they save."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# small float64 kernels: one thread (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from lipsim import LipSim, WeightsError, list_weights
-from lipsim.pretrained import WeightsSpec, register_weights, registry, sha256_file
+from lipsim.pretrained import WeightsSpec, sha256_file
 from tests._helpers import TINY, structured_images, tiny_model
 from tests.pretrained._hub_cache import COMMIT, populate_hub_cache
 
@@ -40,18 +40,11 @@ def offline_hub(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def temp_spec():
-    added: list[str] = []
-
+def temp_spec(temp_registry):
     def add(**kw) -> WeightsSpec:
-        s = WeightsSpec(**{"license": "MIT", "description": "test", "hub_revision": None, **kw})
-        register_weights(s)
-        added.append(s.name)
-        return s
+        return temp_registry(WeightsSpec(**{"license": "MIT", "description": "test", "hub_revision": None, **kw}))
 
-    yield add
-    for name in added:
-        registry._REGISTRY.pop(name, None)
+    return add
 
 
 def _same(a: LipSim, b: LipSim) -> None:

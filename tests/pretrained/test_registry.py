@@ -21,20 +21,6 @@ def spec(name: str, arch: str = "efficient", **kw) -> WeightsSpec:
     return WeightsSpec(**{**base, **kw})
 
 
-@pytest.fixture
-def temp_registry():
-    """register_weights() for the test only: every name added is removed afterwards."""
-    added: list[str] = []
-
-    def add(s: WeightsSpec) -> WeightsSpec:
-        register_weights(s)
-        added.append(s.name)
-        return s
-
-    yield add
-    for name in added:
-        registry._REGISTRY.pop(name, None)
-
 
 def test_register_list_and_get(temp_registry):
     before = list_weights()
