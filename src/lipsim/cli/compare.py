@@ -79,15 +79,12 @@ def _embed_files(model, files: list[Path]):
     """EmbeddingBatch for a list of image files of any sizes (each resized on its own)."""
     import torch
 
-    from ..certificates import EmbeddingBatch
-
     xs, pn = [], []
     for f in files:
         x, p = model._prepare(str(f), str(f))
         xs.append(x)
         pn.append(p)
-    e = model.embed_prepared(torch.cat(xs), torch.tensor(pn))
-    return EmbeddingBatch(e.phi, e.fnorm, e.pnorm, e.constant_coordinate)
+    return model.embed_prepared(torch.cat(xs), torch.tensor(pn))
 
 
 def _compare_pairs(model, args, pairs) -> int:

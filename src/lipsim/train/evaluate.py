@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -168,6 +167,6 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         results["retrieval"] = retrieval_scores(model, cfg.retrieval_images, n=cfg.retrieval_n)
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=lambda o: None if isinstance(o, float) and math.isnan(o) else str(o)) + "\n")
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     plot_certified_curve(results, out.with_suffix(".png"))
     return results
