@@ -4,16 +4,30 @@ __version__ = "0.1.0"
 
 from .archs import build_arch, list_archs
 from .certificates import DistanceCertificate, TwoAFCResult
-from .errors import WeightsError
+from .errors import (
+    ImageError,
+    LipSimError,
+    MissingDependencyError,
+    UnknownNameError,
+    UnknownWeightsError,
+    WeightsError,
+)
 from .functional import distance
 from .image_io import load_image
+from .index import Index
 from .model import LipSim
 from .pretrained import list_weights
 
 __all__ = [
     "DistanceCertificate",
+    "Index",
+    "ImageError",
     "LipSim",
+    "LipSimError",
+    "MissingDependencyError",
     "TwoAFCResult",
+    "UnknownNameError",
+    "UnknownWeightsError",
     "WeightsError",
     "__version__",
     "build_arch",

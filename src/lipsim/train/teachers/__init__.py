@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ...errors import UnknownNameError
 from .base import Teacher
 
 __all__ = ["Teacher", "get_teacher", "list_teachers", "DEFAULT_TEACHER", "DEFAULT_TEACHER_KWARGS"]
@@ -131,7 +132,7 @@ def get_teacher(name: str = DEFAULT_TEACHER, **kw: Any) -> Teacher:
     Names are case-insensitive and ``_`` is read as ``-``.
 
     Raises:
-        KeyError: unknown name.
+        UnknownNameError: unknown name (also a KeyError).
         MissingWeightsError: the package carrying its weights is not installed (message says which).
         RuntimeError: ``dreamsim`` without its package or internet.
 
@@ -141,7 +142,7 @@ def get_teacher(name: str = DEFAULT_TEACHER, **kw: Any) -> Teacher:
     """
     key = name.lower().replace("_", "-")
     if key not in _REGISTRY:
-        raise KeyError(f"unknown teacher {name!r}; available: {', '.join(list_teachers())}")
+        raise UnknownNameError(f"unknown teacher {name!r}; available: {', '.join(list_teachers())}")
     if key == DEFAULT_TEACHER and not kw:
         kw = dict(DEFAULT_TEACHER_KWARGS)
     return _REGISTRY[key](**kw)
