@@ -1,0 +1,116 @@
+"""Embedding images in batches through ``LipSim.embeddings``, with per-image resize norms."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Sequence
+
+import torch
+
+from ..certificates import EmbeddingBatch
+from ..image_io import load_image
+from ..model import LipSim
+from ..resize import resize, resize_operator_norm
+from .store import StoredEmbeddings
+
+__all__ = ["to_model_input", "embed_tensors"]
+
+
+def to_model_input(model: LipSim, image: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """(3, h, w) image -> the model-size image and the operator norm of that resize.
+
+    With ``model.resize`` every image is resized here (as ``model.embeddings`` would) so that images of any
+    sizes share one batch; the returned norm is what ``model.embeddings`` would have reported for it alone.
+    Without it the image is returned as is (``model.embeddings`` then checks its size).
+    """
+    if not model.resize:
+        return image, 1.0
+    size = (model.image_size, model.image_size)
+    hw = tuple(image.shape[-2:])
+    return resize(image[None], size)[0], resize_operator_norm(hw, size)
+
+
+@torch.no_grad()
+def _embed_group(model: LipSim, xs: list[torch.Tensor], pnorms: list[float], name: str) -> EmbeddingBatch:
+    e = model.embeddings(torch.stack(xs), name)
+    # The images are already at the model size, so model.embeddings saw no resize (pnorm 1); the resize
+    # done by to_model_input composes with the network: caller pixels -> phi is ||P||-Lipschitz.
+    pn = torch.as_tensor(pnorms, dtype=e.pnorm.dtype, device=e.pnorm.device)
+    return dataclasses.replace(e, pnorm=e.pnorm * pn)
+
+
+def embed_tensors(
+    model: LipSim,
+    load: Callable[[int], torch.Tensor],
+    n: int,
+    batch_size: int = 32,
+    on_error: Callable[[int, Exception], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    name: str = "image",
+) -> tuple[StoredEmbeddings | None, list[int]]:
+    """Embed ``n`` images given by ``load(i)`` ((3, h, w) tensors), ``batch_size`` at a time.
+
+    Args:
+        model: the metric.
+        load: returns image i; a ValueError/OSError from it skips the image (reported to ``on_error``), any
+            other exception propagates.
+        n: number of images.
+        batch_size: images per forward pass.
+        on_error: called with (i, exception) for each skipped image; None re-raises instead.
+        on_batch: called with the number of images done after each batch (progress).
+        name: how the images are called in error messages.
+
+    Returns:
+        The embeddings of the images that loaded (None when none did) and their positions in 0..n-1.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    parts: list[StoredEmbeddings] = []
+    done: list[int] = []
+    pending: dict[tuple[int, int], tuple[list[int], list[torch.Tensor], list[float]]] = {}
+
+    def flush(key: tuple[int, int]) -> None:
+        idx, xs, pn = pending.pop(key)
+        parts.append(StoredEmbeddings.from_batch(_embed_group(model, xs, pn, name)))
+        done.extend(idx)
+        if on_batch is not None:
+            on_batch(len(idx))
+
+    for i in range(n):
+        try:
+            x, pn = to_model_input(model, load(i))
+        except (ValueError, OSError) as e:
+            if on_error is None:
+                raise
+            on_error(i, e)
+            if on_batch is not None:
+                on_batch(1)
+            continue
+        key = tuple(x.shape[-2:])
+        group = pending.setdefault(key, ([], [], []))
+        group[0].append(i)
+        group[1].append(x)
+        group[2].append(pn)
+        if len(group[0]) >= batch_size:
+            flush(key)
+    for key in list(pending):
+        flush(key)
+    if not parts:
+        return None, []
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.concat(p)
+    order = sorted(range(len(done)), key=done.__getitem__)
+    return out.select(order), sorted(done)
+
+
+def load_file(path: str) -> torch.Tensor:
+    """(3, h, w) float image from a file (ValueError/FileNotFoundError when unreadable)."""
+    return load_image(path)
+
+
+def embed_paths(
+    model: LipSim, paths: Sequence[str], batch_size: int = 32, on_error=None, on_batch=None
+) -> tuple[StoredEmbeddings | None, list[int]]:
+    """:func:`embed_tensors` over image files."""
+    return embed_tensors(model, lambda i: load_file(paths[i]), len(paths), batch_size, on_error, on_batch)
