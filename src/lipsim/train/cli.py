@@ -42,6 +42,7 @@ def _common_train(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from ..archs import list_archs
+    from .data.synthetic_2afc import VAL_SHARE
 
     p = argparse.ArgumentParser(prog=PROG, description="Train and evaluate LipSim models (the LipSim recipe).")
     sub = p.add_subparsers(dest="command", required=True)
@@ -63,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Step 2: loss mean(max(0, m - y (d(x,x0) - d(x,x1)))) on NIGHTS, BAPPS or synthetic BAPPS-layout triplets."))
     f.add_argument("--data", required=True, help="dataset root")
     f.add_argument("--format", required=True, choices=["bapps", "nights"])
-    f.add_argument("--split", default="train", help="split to train on (default: train)")
-    f.add_argument("--init", required=True, help="save_pretrained directory to start from (e.g. DISTILL_OUT/model)")
+    f.add_argument("--split", default="train", help="split to train on (default: train, as make-2afc writes)")
+    f.add_argument("--init", required=True, help="model to start from: a run directory (the --out of distill, "
+                   "meaning its model/), a save_pretrained directory or a safetensors file")
     f.add_argument("--margin", type=float, default=0.2, help="hinge margin m (default 0.2)")
     _common_train(f)
 
@@ -72,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Scores LipSim and, side by side, reference metrics; writes JSON and a PNG plot of certified score vs eps."))
     e.add_argument("--data", required=True)
     e.add_argument("--format", required=True, choices=["bapps", "nights"])
-    e.add_argument("--split", help="split (default: val for bapps, test for nights)")
-    e.add_argument("--weights", required=True, help="save_pretrained directory, safetensors file or registered name")
+    e.add_argument("--split", help="split (default: val for bapps, as make-2afc writes; test for nights)")
+    e.add_argument("--weights", required=True, help="a run directory (the --out of distill or finetune, meaning its "
+                   "model/), a save_pretrained directory, a safetensors file or a registered name")
     e.add_argument("--out", required=True, help="results JSON path (the plot is written beside it as .png)")
     e.add_argument("--reference", action="append", default=[], help="reference metric to compare (repeatable): lpips-alex, lpips-vgg, dists")
     e.add_argument("--l2-eps", type=float, default=2.0, help="l2 PGD budget on the reference (0: skip)")
@@ -88,13 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-progress", action="store_true")
 
     m = sub.add_parser("make-2afc", help="write a synthetic severity 2AFC set in the BAPPS layout", description=(
-        "Reference crop, the same distortion at two clearly different strengths; the milder one is correct."))
-    m.add_argument("--images", required=True)
-    m.add_argument("--out", required=True)
-    m.add_argument("--n", type=int, required=True, help="number of triplets")
+        "Reference crop, the same distortion at two clearly different strengths; the milder one is correct. "
+        "By default writes a train split (read by finetune) and a val split (read by eval)."))
+    m.add_argument("--images", required=True, help="folder of photos (searched recursively)")
+    m.add_argument("--out", required=True, help="dataset root (receives 2afc/<split>/..., manifest.json)")
+    m.add_argument("--n", type=int, required=True, help="number of triplets (in all, over both default splits)")
     m.add_argument("--seed", type=int, required=True)
     m.add_argument("--size", type=int, default=64, help="side of the patches (default 64, as BAPPS)")
-    m.add_argument("--split", default="val")
+    m.add_argument("--split", help="write only this split, with all --n triplets (default: train and val)")
+    m.add_argument("--val-share", type=float, help=f"share of --n in the val split (default {VAL_SHARE})")
+    m.add_argument("--overwrite", action="store_true", help="replace existing split folders")
     m.add_argument("--cross-family", type=float, default=0.0, help="share of cross-family triplets labelled by --label-metric")
     m.add_argument("--label-metric", help="reference metric labelling cross-family triplets (e.g. lpips-vgg)")
     return p
@@ -140,15 +146,23 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "make-2afc":
         from .data import make_2afc
+        from .data.synthetic_2afc import make_2afc_splits
 
         metric = None
         if args.label_metric:
             from .reference import get_reference_metric
 
             metric = get_reference_metric(args.label_metric)
-        make_2afc(args.images, args.out, n=args.n, seed=args.seed, size=args.size, split=args.split,
-                        cross_family=args.cross_family, reference_metric=metric)
-        print(args.out)
+        opts = dict(size=args.size, cross_family=args.cross_family, reference_metric=metric, overwrite=args.overwrite)
+        if args.split is not None:
+            if args.val_share is not None:
+                raise ValueError("--val-share shares --n between the default train and val splits; "
+                                 "drop it, or drop --split")
+            entries = {args.split: make_2afc(args.images, args.out, n=args.n, seed=args.seed, split=args.split, **opts)}
+        else:
+            share = {} if args.val_share is None else {"val_share": args.val_share}
+            entries = make_2afc_splits(args.images, args.out, n=args.n, seed=args.seed, **share, **opts)
+        print(f"{args.out}: " + ", ".join(f"{name} {e['n']} triplets" for name, e in entries.items()))
         return 0
     raise AssertionError(args.command)  # pragma: no cover
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from tqdm.auto import tqdm
 
 from ..model import LipSim
 from .attacks import pgd_2afc
+from .model_dirs import resolve_model_dir
 from .plots import plot_certified_curve
 from .scores import CERTIFIED_EPS, certified_curve, certified_score, per_triplet_score
 from .twoafc_sets import iter_batches, open_2afc
@@ -138,17 +140,24 @@ def _weighted_total(subsets: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def evaluate(cfg: EvalConfig) -> dict[str, Any]:
-    """Score LipSim (and the chosen reference metrics) on every subset; write JSON and the PNG plot."""
+    """Score LipSim (and the chosen reference metrics) on every subset; write JSON and the PNG plot.
+
+    ``cfg.weights`` may be a run directory (meaning its ``model/``); which weights were used is printed to
+    stderr and stored as ``weights_used``.
+    """
     from .distributed import pick_device
 
     dev = pick_device(cfg.device)
-    model = LipSim(pretrained=True, weights=cfg.weights, device=dev)
+    weights, note = resolve_model_dir(cfg.weights, "--weights")
+    print(f"eval: {note}", file=sys.stderr)
+    model = LipSim(pretrained=True, weights=weights, device=dev)
     size = None if cfg.format == "bapps" else model.image_size
     subsets = {k: _subset(v, cfg.max_triplets) for k, v in open_2afc(cfg.data, cfg.format, cfg.split, size).items()}
     t0 = time.perf_counter()
     lip = {name: score_lipsim(model, ds, cfg) for name, ds in tqdm(subsets.items(), desc="LipSim", disable=not cfg.progress)}
     results: dict[str, Any] = {
         "data": cfg.data, "format": cfg.format, "split": cfg.split, "weights": cfg.weights,
+        "weights_used": model.source,
         "config": asdict(cfg),
         "lipsim": {"subsets": lip, "total": _weighted_total(lip), "seconds": round(time.perf_counter() - t0, 1),
                    "curve_eps": torch.linspace(0, cfg.curve_max_eps, cfg.curve_points).tolist()},

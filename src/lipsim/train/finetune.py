@@ -8,6 +8,7 @@ from the atomic checkpoint continues bit for bit on CPU.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from .csv_log import CSVLog
 from .data.image_folder import seeded_generator
 from .distributed import setup_distributed
 from .losses import hinge_2afc_loss
+from .model_dirs import resolve_model_dir
 from .schedule import warmup_cosine
 from .twoafc_sets import concat, open_2afc, stack_items
 
@@ -68,14 +70,21 @@ class _Metric(torch.nn.Module):
 
 
 def finetune(cfg: FinetuneConfig) -> Path | None:
-    """Run hinge fine-tuning from ``cfg.init`` (a save_pretrained directory); returns ``cfg.out/model``."""
+    """Run hinge fine-tuning from ``cfg.init``; returns ``cfg.out/model``.
+
+    ``cfg.init`` is a save_pretrained directory, a run directory (meaning its ``model/``), a safetensors
+    file or a registered name; which one was used is printed to stderr.
+    """
     ctx = setup_distributed(cfg.device)
     dev = ctx.device
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.batch_size % ctx.world_size:
         raise ValueError(f"--batch-size {cfg.batch_size} must be divisible by the {ctx.world_size} processes")
-    model = LipSim.from_pretrained(cfg.init, device=dev)
+    init, note = resolve_model_dir(cfg.init, "--init")
+    if ctx.is_main:
+        print(f"finetune: {note}", file=sys.stderr)
+    model = LipSim.from_pretrained(init, device=dev)
     model.requires_grad_(True)
     model.train()
     data = concat(open_2afc(cfg.data, cfg.format, cfg.split, image_size=None if cfg.format == "bapps" else model.image_size))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator
 
 import torch
@@ -16,12 +17,17 @@ def open_2afc(root: str, fmt: str, split: str | None = None, image_size: int | N
     """Named subsets to score separately.
 
     bapps: one subset per category folder of ``root/2afc/<split>`` (default split "val"), plus nothing else.
-    nights: ``test_imagenet`` and ``test_no_imagenet`` for split "test" (design.md, section 7), else the split.
+    nights: ``test_imagenet`` and ``test_no_imagenet`` for split "test", else the split.
+
+    Raises:
+        ValueError: a BAPPS split is missing (naming the splits that exist and the ``--split`` to pass), or
+            an unknown format.
     """
     from .data import BAPPS2AFC, NIGHTS
 
     if fmt == "bapps":
         split = split or "val"
+        _check_bapps_split(root, split)
         full = BAPPS2AFC(root, split=split, image_size=image_size)
         return {c: BAPPS2AFC(root, split=split, categories=[c], image_size=image_size) for c in full.categories}
     if fmt == "nights":
@@ -34,6 +40,21 @@ def open_2afc(root: str, fmt: str, split: str | None = None, image_size: int | N
             }
         return {split: NIGHTS(root, split=split, image_size=size)}
     raise ValueError(f"unknown 2AFC format {fmt!r}; expected one of {FORMATS}")
+
+
+def _check_bapps_split(root: str, split: str) -> None:
+    """A missing split next to existing ones: say which ``--split`` to pass."""
+    base = Path(root) / "2afc"
+    if not base.is_dir() or (base / split).is_dir():
+        return  # BAPPS2AFC reports a missing root/2afc itself
+    found = sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if found:
+        have = ", ".join(repr(s) for s in found)
+        which = f"--split {found[0]}" if len(found) == 1 else f"one of them with --split (e.g. --split {found[0]})"
+        raise ValueError(
+            f"BAPPS split folder {str(base / split)!r} not found; {str(base)!r} holds split(s) {have}: pass "
+            f"{which}, or write a {split!r} split with lipsim-train make-2afc --split {split}"
+        )
 
 
 def concat(subsets: dict[str, Dataset]) -> Dataset:

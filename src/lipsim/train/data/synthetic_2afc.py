@@ -21,6 +21,11 @@ Layout written::
 Triplet ``k`` is a pure function of (source images, ``seed``, ``split``, ``k``) and the options, so
 the same inputs give byte-identical files.
 
+:func:`make_2afc_splits` (what ``lipsim-train make-2afc`` runs by default) writes a ``train`` split for
+fine-tuning and a ``val`` split for evaluation, :data:`VAL_SHARE` of the triplets in ``val``. Both come from
+the same photos (different crops and strengths); for a held-out evaluation, write a ``val`` split from other
+photos.
+
 Example:
     >>> make_2afc("/work/photos", "/tmp/syn", n=700, seed=0, split="val")  # doctest: +SKIP
     {'seed': 0, 'n': 700, 'size': 64, ...}
@@ -46,6 +51,7 @@ from .distortions import FAMILIES, distort
 from .image_folder import CropBox, ImageFiles, crop_resize, read_image, sample_crop_box, seeded_generator
 
 CROSS = "cross"
+VAL_SHARE = 0.2  # default share of the triplets in the val split when make_2afc_splits writes train and val
 _METRIC_BATCH = 64
 _CROP_TRIES = 20
 
@@ -262,7 +268,9 @@ def make_2afc(
     split_dir = out_dir / "2afc" / split
     if split_dir.exists() and any(split_dir.iterdir()):
         if not overwrite:
-            raise ValueError(f"output folder {str(split_dir)!r} already exists and is not empty (pass overwrite=True)")
+            raise ValueError(
+                f"output folder {str(split_dir)!r} already exists and is not empty (pass overwrite=True, or --overwrite)"
+            )
         shutil.rmtree(split_dir)
 
     plans = _plan(n, n_cross, seed, split, families, files, crop_scale, mild, strong)
@@ -345,3 +353,62 @@ def make_2afc(
     manifest["splits"] = dict(sorted(manifest["splits"].items()))
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return entry
+
+
+def split_counts(n: int, val_share: float = VAL_SHARE) -> dict[str, int]:
+    """How :func:`make_2afc_splits` shares ``n`` triplets: ``val`` gets ``round(n * val_share)``, at least 1.
+
+    Example:
+        >>> split_counts(24)
+        {'train': 19, 'val': 5}
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an int >= 2 to write both a train and a val split, got {n!r} "
+                         "(for one split, pass split= to make_2afc, or --split)")
+    if isinstance(val_share, bool) or not isinstance(val_share, (int, float)) or not 0.0 < val_share < 1.0:
+        raise ValueError(f"val_share must be a share strictly between 0 and 1, got {val_share!r}")
+    n_val = min(n - 1, max(1, round(n * val_share)))
+    return {"train": n - n_val, "val": n_val}
+
+
+def make_2afc_splits(
+    images_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    n: int,
+    seed: int,
+    val_share: float = VAL_SHARE,
+    *,
+    overwrite: bool = False,
+    **options,
+) -> dict[str, dict]:
+    """Write a ``train`` and a ``val`` split (``n`` triplets in all, ``val_share`` of them in ``val``).
+
+    ``train`` is what ``lipsim-train finetune`` reads by default and ``val`` what ``lipsim-train eval``
+    reads by default. Each split is a :func:`make_2afc` call (triplets seeded by ``(seed, split, k)``);
+    ``options`` are its keyword arguments (``size``, ``families``, ``cross_family``, ...).
+
+    Returns:
+        The manifest entries, by split name.
+
+    Raises:
+        ValueError: As :func:`make_2afc`, ``n < 2``, a bad ``val_share``, or an existing non-empty split
+            folder without ``overwrite`` (checked for both splits before anything is written).
+
+    Example:
+        >>> info = make_2afc_splits("/work/photos", "/tmp/syn", n=100, seed=0)  # doctest: +SKIP
+        >>> info["train"]["n"], info["val"]["n"]  # doctest: +SKIP
+        (80, 20)
+    """
+    if "split" in options:
+        raise ValueError("make_2afc_splits writes the 'train' and 'val' splits; for one split call make_2afc(split=...)")
+    counts = split_counts(n, val_share)
+    if not overwrite:
+        for split in counts:
+            split_dir = Path(out_dir) / "2afc" / split
+            if split_dir.exists() and any(split_dir.iterdir()):
+                raise ValueError(f"output folder {str(split_dir)!r} already exists and is not empty "
+                                 "(pass overwrite=True, or --overwrite)")
+    return {
+        split: make_2afc(images_dir, out_dir, n=count, seed=seed, split=split, overwrite=overwrite, **options)
+        for split, count in counts.items()
+    }

@@ -1,0 +1,57 @@
+"""Resolve ``--init`` / ``--weights``: a run directory ``RUN`` stands for its finished model ``RUN/model``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..pretrained.resolve import CONFIG_NAME
+
+__all__ = ["resolve_model_dir", "RUN_MODEL_DIR"]
+
+RUN_MODEL_DIR = "model"  # where distill and finetune write the finished model inside --out
+_CHECKPOINT = "checkpoint.pt"
+
+
+def resolve_model_dir(value: str, flag: str) -> tuple[str, str]:
+    """The weights ``value`` names, and a one-line note saying which was used.
+
+    A ``save_pretrained`` directory (holding ``config.json``) is used as is; a run directory (the ``--out``
+    of ``lipsim-train distill`` or ``finetune``, holding ``model/config.json``) means its ``model``
+    folder. Anything that is not a directory (a safetensors file, a registered name, a Hub repo id) is
+    passed on unchanged for the weights loader to resolve.
+
+    Args:
+        value: What the user gave.
+        flag: The option's name, for messages (e.g. ``"--init"``).
+
+    Returns:
+        ``(path, note)``: the path or name to load, and e.g. ``"--init RUN: using RUN/model (the run's model)"``.
+
+    Raises:
+        ValueError: ``value`` is a directory that is neither a model directory nor a finished run.
+
+    Example:
+        >>> import tempfile, lipsim
+        >>> run = tempfile.mkdtemp()
+        >>> _ = lipsim.LipSim(pretrained=False, widths=(8, 16), head_width=16, embed_dim=8).save_pretrained(run + "/model")
+        >>> path, note = resolve_model_dir(run, "--init")
+        >>> path == run + "/model"
+        True
+    """
+    p = Path(value)
+    if not p.is_dir():
+        return value, f"{flag} {value}"
+    if (p / CONFIG_NAME).is_file():
+        return value, f"{flag} {value}: using model directory {value}"
+    model = p / RUN_MODEL_DIR
+    if (model / CONFIG_NAME).is_file():
+        return str(model), f"{flag} {value}: using {model} (the model of run directory {value})"
+    if (p / _CHECKPOINT).is_file():
+        raise ValueError(
+            f"{flag} {value!r} is a run directory without a finished model ({str(model)!r} is missing, only "
+            f"{_CHECKPOINT} is there): finish the run with its command plus --resume, then pass {flag} {value}"
+        )
+    raise ValueError(
+        f"{flag} {value!r} is neither a model directory (config.json + model.safetensors) nor a run directory "
+        f"holding {RUN_MODEL_DIR}/config.json (the --out of lipsim-train distill or finetune)"
+    )
