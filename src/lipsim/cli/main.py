@@ -1,4 +1,4 @@
-"""``lipsim``: umbrella command (compare, list-archs, list-weights, convert-original)."""
+"""``lipsim``: umbrella command (compare, list-archs, list-weights, convert-original, dedup, search)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _register_extra(sub: argparse._SubParsersAction) -> None:
     """Subcommands contributed by other modules (each registers itself if importable)."""
+    from .dedup import register as register_dedup
+    from .search import register as register_search
+
+    register_dedup(sub)
+    register_search(sub)
     try:
         from .convert import register as register_convert
     except ImportError:

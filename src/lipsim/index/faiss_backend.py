@@ -68,12 +68,17 @@ class FaissCandidates:
         if not 1 <= self.nprobe <= nlist:
             raise ValueError(f"nprobe must be in [1, nlist={nlist}], got {self.nprobe}")
         quantizer = faiss.IndexFlatL2(d)
-        self.index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_L2)
-        self.index.cp.seed = seed
-        self.index.train(x)
+        self._quantizer = quantizer
+        if nlist == 1:  # one list is a flat (exact) scan: no clustering
+            quantizer.add(np.zeros((1, d), dtype=np.float32))
+            self.index = faiss.IndexIVFFlat(quantizer, d, 1, faiss.METRIC_L2)
+            self.index.is_trained = True
+        else:
+            self.index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_L2)
+            self.index.cp.seed = seed
+            self.index.train(x)
         self.index.add(x)
         self.index.nprobe = self.nprobe
-        self._quantizer = quantizer
         self.centroids = torch.from_numpy(quantizer.reconstruct_n(0, nlist)).double()
         # exact radius of each list around its centroid, from the lists faiss actually built
         self.list_radius = torch.zeros(nlist, dtype=torch.float64)
