@@ -1,65 +1,337 @@
-"""Reading image files into float tensors."""
+"""Reading image files: the one reading path of the package (metric, CLI, training, evaluation).
+
+Policy, the same for every caller:
+
+- **Only regular files** are opened. A directory, FIFO, socket or device, a broken symbolic link or a
+  symbolic-link loop is refused up front with an :class:`~lipsim.errors.ImageError` saying what the path is
+  (a FIFO is never opened for reading, so nothing blocks).
+- **Pixel limit.** An image of more than ``max_pixels`` pixels (default :data:`DEFAULT_MAX_PIXELS`,
+  8192 x 8192) is refused from its header, before anything is decoded; pass a larger ``max_pixels``
+  (``--max-pixels`` on the command line) or ``None`` to lift it. Pillow's own decompression-bomb check is
+  replaced by this one, so its warning and error never surface.
+- **EXIF orientation** is applied (phone photos come out upright), as by ``PIL.ImageOps.exif_transpose``.
+- **Alpha** (RGBA, LA, PA, palette or colour-key transparency) is composited over white:
+  ``out = alpha * colour + (1 - alpha) * 255`` in 8 bits (``PIL.Image.alpha_composite``).
+- **Colour modes.** RGB, grayscale (8-bit, 1-bit), palette, CMYK and YCbCr images become RGB. High-depth
+  grayscale is converted by its real range, never clipped: 16-bit (``I;16``, and ``I`` from PNG, PPM/PGM or a
+  16-bit TIFF) is divided by 65535; float images (``F``) must already hold values in [0, 1] and are used as
+  they are. Anything else (a 32-bit integer TIFF, floats outside [0, 1] or non-finite) is refused with an
+  ImageError naming the range found, rather than guessed.
+- **Animations and multi-page files**: the first frame is used, with a ``UserWarning`` saying so.
+
+PIL images passed directly to the metric are taken as given (no EXIF rotation: the caller decoded them).
+
+Example:
+    >>> img = load_image("examples/images/chelsea.png")  # doctest: +SKIP
+    >>> img.shape, img.dtype                            # doctest: +SKIP
+    (torch.Size([3, 300, 451]), torch.float32)
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
+import threading
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator, Union
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["load_image", "pil_to_tensor"]
+from .errors import ImageError
 
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "check_image_path",
+    "describe_path",
+    "load_image",
+    "load_image_pil",
+    "pil_to_tensor",
+]
+
+#: Largest image (width x height) read without an explicit ``max_pixels``: 8192 x 8192 = 67,108,864 pixels
+#: (an RGB image that large needs about 0.8 GB as float32).
+DEFAULT_MAX_PIXELS = 8192 * 8192
+
+PathLike = Union[str, os.PathLike]
 
 _GRAY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+_HIGH_DEPTH_GRAY = (*_GRAY16_MODES, "I", "F")
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+_ORIENTATION_TAG = 0x0112
+# EXIF orientation (TIFF 6.0 / EXIF 2.3: 1 = upright) -> the transpose that makes the image upright
+_ORIENT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_PIL_LIMIT_LOCK = threading.Lock()
 
 
-def pil_to_tensor(image: Image.Image) -> torch.Tensor:
-    """(C, H, W) float32 tensor in [0, 1] from a PIL image of mode RGB, L or 16-bit grayscale (I;16)."""
-    if image.mode in _GRAY16_MODES:
-        # Pillow's convert("L"/"RGB") clips 16-bit values at 255 instead of rescaling: scale by hand.
-        arr16 = np.asarray(image).astype(np.float32) / 65535.0
-        return torch.from_numpy(arr16.copy())[None]
-    arr = np.asarray(image, dtype=np.uint8)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0)
+# ------------------------------------------------------------------------------------------------ paths
+def describe_path(path: PathLike) -> str:
+    """What ``path`` is: "regular file", "directory", "FIFO (named pipe)", "socket", "character device",
+    "block device", "broken symbolic link", "symbolic link loop", "missing", "inaccessible path" or
+    "special file". Symbolic links are followed.
+
+    Example:
+        >>> describe_path("/")
+        'directory'
+    """
+    p = os.fspath(path)
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        return "broken symbolic link" if os.path.lexists(p) else "missing"
+    except NotADirectoryError:
+        return "missing"
+    except OSError as e:
+        return "symbolic link loop" if e.errno == errno.ELOOP else "inaccessible path"
+    for test, name in ((stat.S_ISREG, "regular file"), (stat.S_ISDIR, "directory"),
+                       (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return "special file"  # pragma: no cover - door files and the like
 
 
-def load_image(path: str | os.PathLike[str]) -> torch.Tensor:
-    """Read an image file as a (3, H, W) float32 tensor in [0, 1].
-
-    Grayscale (8- or 16-bit) and palette images are converted to RGB; an alpha channel is composited on white.
-
-    Args:
-        path: any file format Pillow reads.
+def check_image_path(path: PathLike) -> Path:
+    """``path`` as a Path if it is a regular file (after following links); a clear error otherwise.
 
     Raises:
-        FileNotFoundError: the path does not exist.
-        ValueError: the file is not an image Pillow can read.
+        TypeError: ``path`` is not a str or os.PathLike.
+        FileNotFoundError: nothing exists at ``path``.
+        ImageError: it exists but is not a regular file (the message says what it is).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"expected an image path (str or os.PathLike), got {type(path).__name__}")
+    p = Path(path)
+    kind = describe_path(p)
+    if kind == "regular file":
+        return p
+    if kind == "missing":
+        raise FileNotFoundError(f"image file not found: {str(p)!r}")
+    if kind == "broken symbolic link":
+        raise ImageError(f"expected an image file, got a broken symbolic link: {str(p)!r} -> {os.readlink(p)!r}, "
+                         "which does not exist")
+    if kind == "inaccessible path":
+        raise PermissionError(f"cannot access {str(p)!r}: permission denied")
+    raise ImageError(f"expected an image file, got a {kind}: {str(p)!r}")
+
+
+def _open_regular(path: PathLike) -> tuple[Path, BinaryIO]:
+    """Open ``path`` without blocking on a FIFO, and check (on the open descriptor) that it is a regular file."""
+    p = check_image_path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(p, flags)
+    except PermissionError:
+        raise PermissionError(f"cannot read {str(p)!r}: permission denied") from None
+    except OSError:  # replaced between the check and the open
+        check_image_path(p)
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        check_image_path(p)  # raises, naming what it is now
+        raise ImageError(f"expected an image file, got a special file: {str(p)!r}")  # pragma: no cover
+    return p, os.fdopen(fd, "rb")
+
+
+# ------------------------------------------------------------------------------------------------ decoding
+def _check_max_pixels(max_pixels: int | None) -> None:
+    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1):
+        raise ValueError(f"max_pixels must be a positive int or None (no limit), got {max_pixels!r}")
+
+
+@contextmanager
+def _pil_bomb_check_off(active: bool = True) -> Iterator[None]:
+    """Pillow's decompression-bomb check off (under a lock): lipsim checks the size itself, with its own limit."""
+    if not active:
+        yield
+        return
+    with _PIL_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _high_depth_gray(image: Image.Image, what: str, fmt: str | None, bits: int | None) -> np.ndarray:
+    """(H, W) float32 in [0, 1] from a 16-bit, 32-bit integer or float grayscale image, by its real range."""
+    mode = image.mode
+    if mode in _GRAY16_MODES:
+        return np.asarray(image).astype(np.float32) / 65535.0
+    if mode == "F":
+        a = np.array(image, dtype=np.float32)  # a writable copy
+        if not np.isfinite(a).all():
+            raise ImageError(f"{what}: float image (mode 'F') with NaN or infinite values")
+        lo, hi = float(a.min()), float(a.max())
+        if lo < 0.0 or hi > 1.0:
+            raise ImageError(
+                f"{what}: float image (mode 'F') with values in [{lo:.6g}, {hi:.6g}]; float images must hold "
+                "intensities in [0, 1] (lipsim does not guess another range): rescale it first"
+            )
+        return a
+    a = np.asarray(image, dtype=np.int64)  # mode "I": 32-bit signed integers
+    if bits is None:
+        raise ImageError(
+            f"{what}: {fmt + ' ' if fmt else ''}image of 32-bit integers (mode 'I') whose white level is unknown; "
+            "lipsim reads 8- and 16-bit integer images and float images in [0, 1]: convert it to one of those"
+        )
+    top = (1 << bits) - 1
+    lo, hi = int(a.min()), int(a.max())
+    if lo < 0 or hi > top:
+        raise ImageError(f"{what}: {bits}-bit image (mode 'I') with values in [{lo}, {hi}], outside [0, {top}]")
+    return a.astype(np.float32) / float(top)
+
+
+def _integer_bits(image: Image.Image) -> int | None:
+    """Bit depth of a mode-"I" image when its file format states it (PNG and PPM/PGM: 16), else None."""
+    fmt = image.format
+    if fmt in ("PNG", "PPM"):
+        return 16  # Pillow opens 16-bit PNG (older versions) and PGM/PPM with maxval > 255 as "I" in [0, 65535]
+    if fmt == "TIFF":
+        tags = getattr(image, "tag_v2", {})
+        bps = tags.get(258)
+        bps = bps[0] if isinstance(bps, tuple) and bps else bps
+        fmt_code = tags.get(339, 1)
+        fmt_code = fmt_code[0] if isinstance(fmt_code, tuple) and fmt_code else fmt_code
+        if bps in (8, 16) and fmt_code == 1:  # unsigned integers
+            return int(bps)
+    return None
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    if image.mode in _ALPHA_MODES or "transparency" in image.info:
+        return True
+    return image.mode == "P" and image.palette is not None and image.palette.mode == "RGBA"
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB, alpha composited over white."""
+    if _has_alpha(image):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block: Pillow raises many types; the pixels still decode
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def _decode(path: PathLike, max_pixels: int | None) -> Image.Image | np.ndarray:
+    """The upright image: an 8-bit RGB PIL image, or an (H, W) float32 array in [0, 1] for high-depth gray."""
+    _check_max_pixels(max_pixels)
+    p, f = _open_regular(path)
+    what = repr(str(p))
+    with f:
+        try:
+            lift = max_pixels is None or (Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS)
+            with _pil_bomb_check_off():
+                im = Image.open(f)
+            with im:
+                w, h = im.size
+                if max_pixels is not None and w * h > max_pixels:
+                    raise ImageError(
+                        f"{what} is {w}x{h} = {w * h:,} pixels, more than the limit of {max_pixels:,}; "
+                        "raise it with max_pixels= (lipsim-compare --max-pixels) if the file is trusted"
+                    )
+                frames = getattr(im, "n_frames", 1)
+                if isinstance(frames, int) and frames > 1:
+                    warnings.warn(f"{what} holds {frames} frames (an animation or multi-page file); "
+                                  "only the first frame is used", UserWarning, stacklevel=3)
+                with _pil_bomb_check_off(lift):
+                    im.load()
+                orientation = _orientation(im)
+                if im.mode in _HIGH_DEPTH_GRAY:
+                    bits = _integer_bits(im) if im.mode == "I" else None
+                    out: Image.Image = Image.fromarray(_high_depth_gray(im, what, im.format, bits))  # mode F
+                else:
+                    out = _to_rgb(im)
+                if orientation in _ORIENT:
+                    out = out.transpose(_ORIENT[orientation])
+        except ImageError:
+            raise
+        except Image.DecompressionBombError as e:  # a limit the caller set on Pillow itself
+            raise ImageError(f"{what} exceeds Pillow's MAX_IMAGE_PIXELS ({e})") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
+            raise ImageError(f"not a readable image file: {what} ({type(e).__name__}: {e})") from None
+    return np.array(out, dtype=np.float32) if out.mode == "F" else out  # a writable copy
+
+
+def load_image(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> torch.Tensor:
+    """Read an image file as a (3, H, W) float32 tensor in [0, 1] (the policy in the module docstring).
+
+    Args:
+        path: any regular file in a format Pillow reads.
+        max_pixels: refuse images with more pixels than this (None: no limit).
+
+    Raises:
+        FileNotFoundError: nothing exists at ``path``.
+        ImageError: (a ValueError) not a regular file, not a readable image, too many pixels, or a pixel format
+            without a known range.
 
     Example:
         >>> img = load_image("examples/images/astronaut.png")  # doctest: +SKIP
-        >>> img.shape, img.dtype
+        >>> img.shape, img.dtype                             # doctest: +SKIP
         (torch.Size([3, 256, 256]), torch.float32)
     """
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"image file not found: {str(p)!r}")
-    if p.is_dir():
-        raise ValueError(f"expected an image file, got a directory: {str(p)!r}")
-    try:
-        with Image.open(p) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                rgba = im.convert("RGBA")
-                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                rgb = Image.alpha_composite(background, rgba).convert("RGB")
-            elif im.mode in _GRAY16_MODES:
-                return pil_to_tensor(im).expand(3, -1, -1).contiguous()
-            else:
-                rgb = im.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"not a readable image file: {str(p)!r} ({type(e).__name__}: {e})") from None
-    return pil_to_tensor(rgb)
+    out = _decode(path, max_pixels)
+    if isinstance(out, np.ndarray):
+        return torch.from_numpy(out)[None].expand(3, -1, -1).contiguous()
+    return pil_to_tensor(out)
+
+
+def load_image_pil(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Read an image file as an 8-bit RGB PIL image, by the same policy as :func:`load_image`.
+
+    High-depth grayscale is rounded to 8 bits (``round(255 * x)``) after its range conversion.
+
+    Example:
+        >>> load_image_pil("examples/images/chelsea.png").mode  # doctest: +SKIP
+        'RGB'
+    """
+    out = _decode(path, max_pixels)
+    if isinstance(out, np.ndarray):
+        return Image.fromarray(np.rint(out * 255.0).astype(np.uint8)).convert("RGB")  # (H, W) uint8: mode L
+    return out
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    """(C, H, W) float32 tensor in [0, 1] from a PIL image: C = 3 for RGB, 1 for grayscale.
+
+    Grayscale of any depth keeps its real range: 8-bit and 1-bit / 255, 16-bit (``I;16``) / 65535, float
+    (``F``) used as is when in [0, 1]; 32-bit integers (``I``) only when the image came from a file that states
+    its depth (PNG, PPM/PGM, 8/16-bit TIFF). Other modes are converted with ``image.convert("RGB")``.
+
+    Raises:
+        ImageError: a float image outside [0, 1] or non-finite, or a mode-"I" image of unknown range.
+
+    Example:
+        >>> pil_to_tensor(Image.new("L", (5, 4), 255)).shape
+        torch.Size([1, 4, 5])
+    """
+    if image.mode in _HIGH_DEPTH_GRAY:
+        bits = _integer_bits(image) if image.mode == "I" else None
+        arr = _high_depth_gray(image, "PIL image", image.format, bits)
+        return torch.from_numpy(np.ascontiguousarray(arr))[None]
+    if image.mode in ("L", "1"):
+        arr8 = np.asarray(image.convert("L"), dtype=np.uint8)[:, :, None]
+    else:
+        arr8 = np.asarray(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(arr8.copy()).permute(2, 0, 1).float().div_(255.0)

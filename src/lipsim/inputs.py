@@ -8,7 +8,7 @@ from typing import Sequence, Union
 import torch
 from PIL import Image
 
-from .image_io import _GRAY16_MODES, load_image, pil_to_tensor
+from .image_io import load_image, pil_to_tensor
 
 __all__ = ["ImageInput", "to_batch"]
 
@@ -30,8 +30,7 @@ def _from_pil(image: Image.Image, name: str, expand_gray: bool) -> torch.Tensor:
                 f"{name}: expected an RGB image, got a grayscale PIL image (mode {image.mode!r}); "
                 "pass expand_gray=True to replicate it over 3 channels"
             )
-        gray = image if image.mode in _GRAY16_MODES else image.convert("L")
-        return pil_to_tensor(gray).expand(3, -1, -1)
+        return pil_to_tensor(image).expand(3, -1, -1)  # every gray depth by its real range
     return pil_to_tensor(image.convert("RGB"))
 
 

@@ -95,10 +95,10 @@ def list_images(root: str | os.PathLike) -> list[Path]:
 
 
 def load_rgb(path: str | os.PathLike) -> Image.Image:
-    """Decode an image file as an RGB PIL image (EXIF orientation applied).
+    """Decode an image file as an RGB PIL image with :func:`lipsim.image_io.load_image_pil`.
 
-    Grayscale, palette, CMYK and RGBA images are converted with Pillow's ``convert("RGB")``,
-    which drops any alpha channel.
+    The package's one reading policy: regular files only, EXIF orientation applied, alpha composited
+    over white, high-depth grayscale converted by its real range, a pixel limit, first frame of animations.
 
     Args:
         path: Image file.
@@ -107,20 +107,16 @@ def load_rgb(path: str | os.PathLike) -> Image.Image:
         A loaded ``PIL.Image`` in mode ``"RGB"``.
 
     Raises:
-        ValueError: If Pillow cannot read or decode the file (the message names it).
+        ValueError: (an ImageError) the file cannot be read or is refused; the message names it and says why.
+        FileNotFoundError: nothing exists at ``path``.
 
     Example:
         >>> load_rgb("photo.png").mode  # doctest: +SKIP
         'RGB'
     """
-    try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            if img.mode == "P" and "transparency" in img.info:
-                img = img.convert("RGBA")
-            return img.convert("RGB")
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
-        raise ValueError(f"cannot read image file {str(path)!r}: {exc}") from exc
+    from ...image_io import load_image_pil
+
+    return load_image_pil(path)
 
 
 def pil_to_uint8(img: Image.Image) -> Tensor:
