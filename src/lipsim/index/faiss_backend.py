@@ -7,7 +7,12 @@ faiss did not return still count, through a lower bound L on their distance to t
 - items in a probed inverted list that were not returned are, by the IVF-Flat scan, no nearer than the last
   returned candidate (its float32 squared distance, shrunk by the float32 summation error bound);
 - items in an unprobed list c (centroid mu_c, every member within r_c of it, r_c measured exactly here) are
-  at least ||q - mu_c|| - r_c away (triangle inequality).
+  at least ||q - mu_c|| - r_c away (triangle inequality);
+- they are also on mu_c's side of the bisector of mu_c and mu_0, the centroid nearest to q: faiss assigned
+  each item to its nearest centroid, so ||a - mu_c||^2 <= ||a - mu_0||^2 + delta (delta: the largest violation,
+  measured exactly over all items at build time, 0 up to float32 ties). The linear function
+  h(v) = ||v - mu_0||^2 - ||v - mu_c||^2 has gradient norm 2 ||mu_c - mu_0||, h(a) >= -delta and h(q) <= 0, so
+  ||a - q|| >= (||q - mu_c||^2 - ||q - mu_0||^2 - delta) / (2 ||mu_c - mu_0||).
 
 When the best exact candidate is not nearer than L, faiss may have missed the true nearest neighbour and the
 answer is marked not exact (radius 0).
@@ -84,12 +89,21 @@ class FaissCandidates:
         self.list_radius = torch.zeros(nlist, dtype=torch.float64)
         inv = self.index.invlists
         phi64 = phi.detach().cpu().double()
+        assigned = torch.full((n,), -1, dtype=torch.long)
         for c in range(nlist):
             size = inv.list_size(c)
             if size == 0:
                 continue
-            ids = faiss.rev_swig_ptr(inv.get_ids(c), size).copy()
-            self.list_radius[c] = (phi64[torch.from_numpy(ids).long()] - self.centroids[c]).norm(dim=1).max()
+            ids = torch.from_numpy(faiss.rev_swig_ptr(inv.get_ids(c), size).copy()).long()
+            assigned[ids] = c
+            self.list_radius[c] = (phi64[ids] - self.centroids[c]).norm(dim=1).max()
+        # delta: how much farther than its nearest centroid any item sits from its own (exact, float64)
+        self.delta = 0.0
+        for i0 in range(0, n, 4096):
+            d2 = torch.cdist(phi64[i0 : i0 + 4096], self.centroids).pow(2)
+            own = d2.gather(1, assigned[i0 : i0 + 4096, None])[:, 0]
+            self.delta = max(self.delta, float((own - d2.min(dim=1).values).max()))
+        self._centroid_gap = torch.cdist(self.centroids, self.centroids)
 
     def search(self, q: torch.Tensor, n_candidates: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(Q, C) candidate rows (-1 padded) and (Q,) lower bound L on ||q - a|| over every other row."""
@@ -99,7 +113,13 @@ class FaissCandidates:
         ids_t = torch.from_numpy(ids).long()
         q64 = q.detach().cpu().double()
         to_centroid = torch.cdist(q64, self.centroids)  # (Q, nlist)
-        bound_lists = to_centroid - self.list_radius[None]
+        ball = to_centroid - self.list_radius[None]
+        d2 = to_centroid.pow(2)
+        nearest = d2.argmin(dim=1)
+        gap = self._centroid_gap[nearest]  # (Q, nlist): ||mu_c - mu_0||
+        plane = (d2 - d2.gather(1, nearest[:, None]) - self.delta) / (2 * gap)
+        plane = torch.where(gap > 0, plane, torch.full_like(plane, -math.inf))
+        bound_lists = torch.maximum(ball, plane)
         probed = torch.zeros_like(bound_lists, dtype=torch.bool)
         probed.scatter_(1, torch.from_numpy(c_ids).long().clamp_min(0), True)
         bound_lists = torch.where(probed, torch.full_like(bound_lists, math.inf), bound_lists)
