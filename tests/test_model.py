@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from lipsim import LipSim
+from lipsim import LipSim, WeightsError
 from lipsim.resize import resize
 from tests._helpers import TINY, randomize_, structured_images, tiny_model
 from tests._lipschitz import check_lipschitz
@@ -183,3 +185,38 @@ def test_phi_is_1_lipschitz(arch, random):
     fn = lambda t: m.embed_prepared(t).phi  # noqa: E731
     power, adv = check_lipschitz(f"{arch} phi ({'random' if random else 'init'})", fn, x, iters=30, steps=40)
     assert power > 1e-3
+
+
+# ---------------------------------------------------------------------------------------------- hardening
+def test_device_is_validated():
+    msg = "device 'meta' holds no data (shapes only): use a compute device such as 'cpu' or 'cuda'"
+    with pytest.raises(ValueError, match=f"^{re.escape(msg)}$"):
+        LipSim(pretrained=False, device="meta", **TINY["efficient"])
+    with pytest.raises(ValueError, match=r"^device 'gpu0' is not a torch device \("):
+        LipSim(pretrained=False, device="gpu0", **TINY["efficient"])
+    if not torch.backends.mps.is_available():
+        with pytest.raises(ValueError, match=r"^device 'mps': MPS \(Apple-silicon GPU\) is not available on this machine$"):
+            LipSim(pretrained=False, device="mps", **TINY["efficient"])
+    with pytest.raises(ValueError, match=r"^device 'cuda:99': (CUDA is not available|this machine has \d+ CUDA device)"):
+        LipSim(pretrained=False, device="cuda:99", **TINY["efficient"])
+    assert next(LipSim(pretrained=False, device=torch.device("cpu"), **TINY["efficient"]).parameters()).device.type == "cpu"
+
+
+def test_non_finite_results_are_refused(images):
+    """Finite weights can still overflow (an infinite bias here): certify, two_afc and embeddings refuse NaN."""
+    m = tiny_model("efficient")
+    a, b = images
+    with torch.no_grad():
+        m.backbone.head[-1].bias[0] = float("inf")
+    tail = "(weights None, dtype torch.float64): they overflow on these inputs; lipsim refuses to answer with NaN"
+    with pytest.raises(WeightsError, match=f"^{re.escape(f'image: the network produced NaN or infinite embeddings for image(s) [0, 1, 2, 3] {tail}')}$"):
+        m.embeddings(a)
+    with pytest.raises(WeightsError, match=r"^img0: the network produced NaN or infinite embeddings for image\(s\) "
+                                           r"\[0, 1, 2, 3\] "):
+        m.certify(a, b)
+    with pytest.raises(WeightsError, match=r"^ref: the network produced NaN or infinite embeddings"):
+        m.two_afc(a, b, b)
+
+
+def test_threshold_is_none_without_weights():
+    assert LipSim(pretrained=False, **TINY["efficient"]).threshold is None

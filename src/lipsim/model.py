@@ -10,6 +10,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from .archs import Backbone, build_arch, get_arch_spec
 from .certificates import (
@@ -20,15 +21,58 @@ from .certificates import (
     certify_pair,
     certify_two_afc,
 )
+from .device import resolve_device
 from .errors import WeightsError
 from .inputs import ImageInput, to_batch
-from .pretrained.resolve import CONFIG_NAME, FORMAT, WEIGHTS_NAME, resolve_weights
+from .pretrained.config_check import check_threshold
+from .pretrained.resolve import CONFIG_NAME, FORMAT, WEIGHTS_NAME, ResolvedWeights, resolve_weights
 from .pretrained.safetensors_io import check_state_dict, write_safetensors
 from .resize import resize, resize_operator_norm
 
 __all__ = ["LipSim", "DEFAULT_EPS"]
 
 DEFAULT_EPS = 36 / 255
+
+
+class _SkipInit(TorchFunctionMode):
+    """While active (this thread only), random initialisers return their tensor untouched.
+
+    Combined with the meta device, this builds the network with shapes only: no allocation, no orthogonal /
+    normal initialisation (QR decompositions: most of the construction time) that loaded weights would
+    overwrite. (``normal_`` on meta tensors would also import torch's compiler stack, seconds on first use.)
+    """
+
+    _SKIPPED = frozenset({torch.Tensor.normal_, torch.Tensor.uniform_, torch.nn.init.normal_, torch.nn.init.uniform_,
+                          torch.nn.init.trunc_normal_})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        if func in self._SKIPPED:
+            return args[0] if args else next(iter((kwargs or {}).values()))
+        return func(*args, **(kwargs or {}))
+
+
+def _build_loaded(resolved: ResolvedWeights) -> Backbone:
+    """The backbone of ``resolved`` holding its tensors, built without running the weight initialisation.
+
+    The network is built on the meta device with the initialisers skipped (:class:`_SkipInit`), its keys and
+    shapes are checked against the tensors, and the tensors are assigned, cast to the dtype the architecture
+    declares. Loading is strict, so every parameter is replaced and nothing stays on the meta device.
+    """
+    cfg = resolved.config
+    try:
+        with torch.device("meta"), _SkipInit():
+            backbone = build_arch(cfg["arch"], **cfg.get("arch_config", {}))
+    except (ValueError, TypeError) as e:
+        raise WeightsError(f"weights {resolved.source!r}: {e}") from None
+    expected = backbone.state_dict()
+    check_state_dict(expected, resolved.state_dict, resolved.source, backbone.arch)
+    tensors = {k: v.to(dtype=expected[k].dtype) for k, v in resolved.state_dict.items()}
+    backbone.load_state_dict(tensors, strict=True, assign=True)
+    left = [name for name, t in [*backbone.named_parameters(), *backbone.named_buffers()] if t.is_meta]
+    if left:  # pragma: no cover - an arch with tensors outside its state dict
+        raise WeightsError(f"arch {backbone.arch!r} has tensors the weights do not fill: {left[:5]}")
+    backbone.invalidate_cache()
+    return backbone
 
 
 class LipSim(nn.Module):
@@ -45,8 +89,9 @@ class LipSim(nn.Module):
             initialised model of ``arch`` for training.
         arch: architecture name (:func:`lipsim.list_archs`); default "efficient".
         weights: a safetensors file, a :meth:`save_pretrained` directory, a registered name
-            (:func:`lipsim.list_weights`) or a Hub repo id.
-        device: device to move the model to.
+            (:func:`lipsim.list_weights`) or a Hub reference ``"hf-hub:org/name[@revision]"``. A string that looks
+            like a path (a separator, a leading ``.`` or ``~``) and does not exist is a "no such file" error.
+        device: device to move the model to (validated: ``meta`` and devices this machine lacks are refused).
         constant_coordinate: "append" (phi = [f; 1] / norm, 1-Lipschitz) or "none" (phi = f / ||f||, used by
             some paper checkpoints; certificates then use a lower bound on ||f|| over the ball). Default: what
             the weights' config says, else "append".
@@ -78,6 +123,7 @@ class LipSim(nn.Module):
             raise ValueError(f"constant_coordinate must be 'append' or 'none', got {constant_coordinate!r}")
         if arch is not None:
             get_arch_spec(arch)  # an unknown name fails here, naming the known ones
+        target = resolve_device(device) if device is not None else None
         self.source: str | None = None
         if pretrained:
             if arch_config:
@@ -87,9 +133,7 @@ class LipSim(nn.Module):
                 raise WeightsError(
                     f"weights {resolved.source!r} are for arch {resolved.config['arch']!r}, not {arch!r}"
                 )
-            backbone = build_arch(resolved.config["arch"], **resolved.config.get("arch_config", {}))
-            check_state_dict(backbone.state_dict(), resolved.state_dict, resolved.source, backbone.arch)
-            backbone.load_state_dict(resolved.state_dict)
+            backbone = _build_loaded(resolved)
             cc = constant_coordinate or resolved.config.get("constant_coordinate", "append")
             self.source = resolved.source
             self.provenance = {k: v for k, v in resolved.config.items() if k not in ("arch", "arch_config")}
@@ -106,8 +150,8 @@ class LipSim(nn.Module):
         if pretrained:
             self.eval()
             self.requires_grad_(False)
-        if device is not None:
-            self.to(device)
+        if target is not None:
+            self.to(target)
 
     # ------------------------------------------------------------------ config and persistence
     @property
@@ -117,6 +161,19 @@ class LipSim(nn.Module):
     @property
     def image_size(self) -> int:
         return self.backbone.image_size
+
+    @property
+    def threshold(self) -> float | None:
+        """The "same image" threshold tau (d <= tau) the weights were calibrated with, or None.
+
+        Read from the weights' config (``"threshold"``, next to ``"threshold_rates"``: the error rates measured
+        at it); a value outside [0, 2] raises a WeightsError.
+
+        Example:
+            >>> LipSim(pretrained=False).threshold is None
+            True
+        """
+        return check_threshold(self.provenance.get("threshold"), f"weights {self.source!r}")
 
     @property
     def config(self) -> dict[str, Any]:
@@ -135,6 +192,8 @@ class LipSim(nn.Module):
 
     def save_pretrained(self, directory: str | os.PathLike[str], extra_config: dict[str, Any] | None = None) -> Path:
         """Write ``config.json`` and ``model.safetensors`` (its sha256 recorded in the config).
+
+        Both files get the permissions the process umask gives new files.
 
         Example:
             >>> path = LipSim(pretrained=False).save_pretrained("/tmp/lipsim-doc")  # doctest: +SKIP
@@ -191,9 +250,27 @@ class LipSim(nn.Module):
         return EmbeddingBatch(phi, fnorm, pn, self.constant_coordinate == "append")
 
     def embeddings(self, image: ImageInput, name: str = "image") -> EmbeddingBatch:
-        """Validate, resize and embed ``image``; returns phi with what certificates need."""
+        """Validate, resize and embed ``image``; returns phi with what certificates need.
+
+        Raises:
+            WeightsError: the network produced NaN or infinite values (it never answers with NaN).
+        """
         x, pnorm = self._prepare(image, name)
-        return self.embed_prepared(x, pnorm)
+        e = self.embed_prepared(x, pnorm)
+        self._require_finite(e, name)
+        return e
+
+    def _require_finite(self, e: EmbeddingBatch, name: str) -> None:
+        """Refuse embeddings with NaN/inf (finite weights can still overflow, e.g. in float16)."""
+        bad = ~torch.isfinite(e.phi).all(dim=1)
+        if bool(bad.any()):
+            idx = bad.nonzero().flatten().tolist()
+            p = next(self.parameters())
+            raise WeightsError(
+                f"{name}: the network produced NaN or infinite embeddings for image(s) {idx[:8]}"
+                f"{' ...' if len(idx) > 8 else ''} (weights {self.source!r}, dtype {p.dtype}): they overflow on "
+                "these inputs; lipsim refuses to answer with NaN"
+            )
 
     def embed(self, x: ImageInput) -> torch.Tensor:
         """(N, k+1) unit-norm embeddings phi(x) ((N, k) with ``constant_coordinate="none"``)."""
@@ -244,6 +321,8 @@ class LipSim(nn.Module):
             True
         """
         e0, e1 = self._pair(img0, img1, "img0", "img1")
+        self._require_finite(e0, "img0")
+        self._require_finite(e1, "img1")
         return certify_pair(e0, e1, eps, threshold, perturb)
 
     @torch.no_grad()
@@ -258,6 +337,8 @@ class LipSim(nn.Module):
         """
         er = self.embeddings(ref, "ref")
         e0, e1 = self._pair(x0, x1, "x0", "x1")
+        self._require_finite(e0, "x0")
+        self._require_finite(e1, "x1")
         if er.phi.shape[0] != e0.phi.shape[0]:
             raise ValueError(f"batch sizes differ: ref has {er.phi.shape[0]} images, x0/x1 have {e0.phi.shape[0]}")
         return certify_two_afc(er, e0, e1)

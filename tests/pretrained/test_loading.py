@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
-from lipsim import LipSim, WeightsError, list_weights
-from lipsim.pretrained import WeightsSpec, sha256_file
+from lipsim import LipSim, UnknownWeightsError, WeightsError, list_weights
+from lipsim.pretrained import WeightsSpec, sha256_file, write_safetensors
 from tests._helpers import TINY, structured_images, tiny_model
 from tests.pretrained._hub_cache import COMMIT, populate_hub_cache
 
@@ -90,7 +92,7 @@ def test_offline_hub_cache(saved, offline_hub):
     m, d = saved
     snap = populate_hub_cache(offline_hub, "lipsim-test/tiny", {"config.json": d / "config.json",
                                                                 "model.safetensors": d / "model.safetensors"})
-    loaded = LipSim.from_pretrained("lipsim-test/tiny")
+    loaded = LipSim.from_pretrained("hf-hub:lipsim-test/tiny")
     assert Path(loaded.source).parent == snap
     _same(m, loaded)
 
@@ -100,14 +102,14 @@ def test_offline_hub_cache_from_hf_home_only(saved, offline_hub, monkeypatch):
     monkeypatch.delenv("HF_HUB_CACHE")  # HF_HOME/hub is then the cache
     populate_hub_cache(offline_hub, "lipsim-test/tiny2", {"config.json": d / "config.json",
                                                           "model.safetensors": d / "model.safetensors"})
-    _same(m, LipSim.from_pretrained("lipsim-test/tiny2"))
+    _same(m, LipSim.from_pretrained("hf-hub:lipsim-test/tiny2"))
 
 
 def test_offline_hub_cache_miss(offline_hub):
     msg = ("could not get 'config.json' from the Hugging Face Hub repo 'lipsim-test/absent' "
            "(HF_HUB_OFFLINE is set and the file is not in the local cache: ")
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}"):
-        LipSim.from_pretrained("lipsim-test/absent")
+        LipSim.from_pretrained("hf-hub:lipsim-test/absent")
 
 
 def test_registered_spec_from_the_offline_cache(saved, offline_hub, temp_spec):
@@ -259,11 +261,12 @@ def test_bad_directories_and_names(tmp_path, saved):
     (d / "config.json").write_text(json.dumps({"arch": "efficient", "constant_coordinate": "prepend"}))
     with pytest.raises(WeightsError, match=r"constant_coordinate must be 'append' or 'none', got 'prepend'$"):
         LipSim(weights=d)
-    msg = (f"weights 'no-such-weights' is not an existing file or directory, a registered name ({list_weights()}) "
-           "or a Hub repo id of the form 'org/name'")
-    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+    msg = (f"unknown weights 'no-such-weights': not a registered name ({', '.join(list_weights())}) and not an "
+           "existing path; Hub repos are written 'hf-hub:org/name' or 'hf-hub:org/name@revision'")
+    with pytest.raises(UnknownWeightsError, match=f"^{_rx(msg)}$"):
         LipSim(weights="no-such-weights")
-    with pytest.raises(TypeError, match=r"^weights must be a path, registered name or Hub repo id, got int$"):
+    with pytest.raises(TypeError, match=r"^weights must be a path, registered name or 'hf-hub:org/name' reference, "
+                                        r"got int$"):
         LipSim(weights=3)
 
 
@@ -278,3 +281,100 @@ def test_pretrained_false_with_weights(saved):
     _, d = saved
     with pytest.raises(ValueError, match=r"^weights= was given with pretrained=False; pass pretrained=True"):
         LipSim(pretrained=False, weights=d)
+
+
+# ---------------------------------------------------------------------------------------------- non-finite tensors
+@pytest.mark.parametrize("bad, counts", [(float("nan"), "1 NaN and 0 infinite"), (float("inf"), "0 NaN and 1 infinite")])
+def test_non_finite_tensor_is_refused_naming_it(saved, bad, counts):
+    m, d = saved
+    sd = {k: v.clone() for k, v in m.backbone.state_dict().items()}
+    sd["head.2.bias"][3] = bad
+    w = d / "model.safetensors"
+    sha = write_safetensors(w, sd, m.config)
+    _set_sha(d, sha)  # a checksum that matches: the values themselves are checked
+    msg = (f"weights file {str(w)!r}: tensor 'head.2.bias' holds {counts} values (of 8); the file is corrupt or "
+           "comes from a diverged run")
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+        LipSim.from_pretrained(d)
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+        LipSim(weights=w)  # the bare file, no checksum at all
+
+
+# ---------------------------------------------------------------------------------------------- no recorded checksum
+def test_directory_without_a_checksum_warns_with_the_computed_one(saved):
+    m, d = saved
+    cfg = json.loads((d / "config.json").read_text())
+    sha = cfg.pop("weights_sha256")
+    (d / "config.json").write_text(json.dumps(cfg))
+    msg = (f"{str(d / 'config.json')!r} records no weights_sha256, so {str(d / 'model.safetensors')!r} is loaded "
+           f"unverified; its sha256 is {sha}: add \"weights_sha256\": \"{sha}\" to the config to pin it")
+    with pytest.warns(UserWarning, match=f"^{_rx(msg)}$"):
+        loaded = LipSim.from_pretrained(d)
+    _same(m, loaded)
+
+
+# ---------------------------------------------------------------------------------------------- permissions
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_save_pretrained_respects_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        d = _model().save_pretrained(tmp_path / "m")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((d / "model.safetensors").stat().st_mode) == mode
+    assert stat.S_IMODE((d / "config.json").stat().st_mode) == mode
+    assert sorted(p.name for p in d.iterdir()) == ["config.json", "model.safetensors"]  # no probe left behind
+
+
+# ---------------------------------------------------------------------------------------------- threshold
+def test_threshold_from_the_config(tmp_path):
+    m = _model()
+    rates = {"same_pairs": 0.95, "different_pairs": 0.99}
+    d = m.save_pretrained(tmp_path / "t", extra_config={"threshold": 0.125, "threshold_rates": rates})
+    loaded = LipSim.from_pretrained(d)
+    assert loaded.threshold == 0.125 and isinstance(loaded.threshold, float)
+    assert loaded.provenance["threshold_rates"] == rates
+    assert json.loads((loaded.save_pretrained(tmp_path / "again") / "config.json").read_text())["threshold"] == 0.125
+    assert LipSim.from_pretrained(m.save_pretrained(tmp_path / "none")).threshold is None
+    loaded.provenance["threshold"] = 2.5  # edited by hand afterwards: still checked
+    with pytest.raises(WeightsError, match=rf"^weights {_rx(repr(loaded.source))}: threshold must be a number in "
+                                           r"\[0, 2\] \(the range of d\) or null, got 2\.5$"):
+        loaded.threshold
+
+
+def test_threshold_of_a_registered_spec(saved, offline_hub, temp_spec):
+    m, d = saved
+    populate_hub_cache(offline_hub, "lipsim-test/thr", {"w.safetensors": d / "model.safetensors"})
+    temp_spec(name="zz-test-thr", arch="efficient", arch_config=TINY["efficient"], file="w.safetensors",
+              sha256=sha256_file(d / "model.safetensors"), hub_repo="lipsim-test/thr",
+              extra={"threshold": 0.05, "threshold_rates": {"x": 1.0}})
+    assert LipSim(weights="zz-test-thr").threshold == 0.05
+
+
+# ---------------------------------------------------------------------------------------------- construction
+def test_loading_skips_the_weight_initialisation(saved, monkeypatch):
+    """No QR decomposition (orthogonal init) and no random draw while loading; values exactly the file's."""
+    m, d = saved
+    calls = []
+    real_qr = torch.linalg.qr
+    monkeypatch.setattr(torch.linalg, "qr", lambda *a, **k: calls.append("qr") or real_qr(*a, **k))
+    state = torch.random.get_rng_state()
+    loaded = LipSim.from_pretrained(d)
+    assert calls == [] and torch.equal(torch.random.get_rng_state(), state)
+    assert not any(t.is_meta for t in loaded.state_dict().values())
+    for k, v in m.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v.float())
+    _same(m, loaded)
+    LipSim(pretrained=False, **TINY["efficient"])  # a fresh model still initialises (and draws)
+    assert calls and not torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_half_precision_file_loads_as_float32(tmp_path):
+    m = _model()
+    sd = {k: v.half() for k, v in m.backbone.state_dict().items()}
+    write_safetensors(tmp_path / "h.safetensors", sd, m.config)
+    loaded = LipSim(weights=tmp_path / "h.safetensors")
+    assert {t.dtype for t in loaded.state_dict().values()} == {torch.float32}
+    for k, v in sd.items():
+        assert torch.equal(loaded.backbone.state_dict()[k], v.float())

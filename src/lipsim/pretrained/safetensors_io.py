@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
+import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -13,6 +15,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..errors import WeightsError
+from .config_check import parse_config_json
 
 __all__ = ["sha256_file", "read_safetensors", "write_safetensors", "check_state_dict", "CONFIG_METADATA_KEY"]
 
@@ -28,13 +31,29 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def _check_finite(tensors: Mapping[str, torch.Tensor], p: Path) -> None:
+    """WeightsError naming the first tensor (in name order) holding NaN or infinite values."""
+    for name in sorted(tensors):
+        t = tensors[name]
+        if (t.is_floating_point() or t.is_complex()) and not bool(torch.isfinite(t).all()):
+            n_nan, n_inf = int(torch.isnan(t).sum()), int(torch.isinf(t).sum())
+            raise WeightsError(
+                f"weights file {str(p)!r}: tensor {name!r} holds {n_nan} NaN and {n_inf} infinite values "
+                f"(of {t.numel()}); the file is corrupt or comes from a diverged run"
+            )
+
+
 def read_safetensors(
     path: str | os.PathLike[str], expected_sha256: str | None = None
-) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+) -> tuple[dict[str, torch.Tensor], Any]:
     """Load tensors (on CPU) and the lipsim config stored in the file's metadata, if any.
 
+    Every floating-point tensor is checked to be finite. The config is returned as parsed (validated by the
+    caller, :func:`lipsim.pretrained.config_check.validate_config`).
+
     Raises:
-        WeightsError: missing file, sha256 mismatch (corrupt, truncated or other weights), not safetensors.
+        WeightsError: missing file, sha256 mismatch (corrupt, truncated or other weights), not safetensors,
+            a NaN or infinite value (naming the tensor), unreadable metadata.
     """
     p = Path(path)
     if not p.is_file():
@@ -54,24 +73,38 @@ def read_safetensors(
         raise WeightsError(
             f"weights file {str(p)!r} is not a valid safetensors file ({p.stat().st_size} bytes): {e}"
         ) from None
+    _check_finite(tensors, p)
     config = None
     if CONFIG_METADATA_KEY in meta:
-        try:
-            config = json.loads(meta[CONFIG_METADATA_KEY])
-        except json.JSONDecodeError as e:
-            raise WeightsError(f"weights file {str(p)!r} has unreadable lipsim metadata: {e}") from None
+        config = parse_config_json(meta[CONFIG_METADATA_KEY], f"weights file {str(p)!r} (lipsim metadata)")
     return tensors, config
+
+
+def _umask_mode(directory: Path) -> int:
+    """The permission bits a new file in ``directory`` gets from the process umask (probed, thread-safe)."""
+    probe = directory / f".lipsim-mode-probe-{os.getpid()}-{uuid.uuid4().hex}"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        return stat.S_IMODE(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+        os.unlink(probe)
 
 
 def write_safetensors(
     path: str | os.PathLike[str], state_dict: Mapping[str, torch.Tensor], config: Mapping[str, Any] | None = None
 ) -> str:
-    """Write tensors (contiguous, CPU) atomically; returns the file's sha256."""
+    """Write tensors (contiguous, CPU) atomically, with the permissions the umask gives; returns the sha256.
+
+    (The safetensors writer creates its file with mode 0600 whatever the umask; lipsim sets the mode an
+    ordinary new file would get, as for config.json.)
+    """
     p = Path(path)
     tmp = p.with_name(p.name + ".tmp")
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     meta = {CONFIG_METADATA_KEY: json.dumps(dict(config), sort_keys=True)} if config is not None else None
     save_file(tensors, str(tmp), metadata=meta)
+    os.chmod(tmp, _umask_mode(p.parent))
     os.replace(tmp, p)
     return sha256_file(p)
 
