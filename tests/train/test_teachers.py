@@ -61,7 +61,8 @@ def images():
 def test_registry_lists_all_teachers():
     names = list_teachers()
     assert names == sorted(names)
-    assert {"alexnet", "dreamsim", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2", "vgg16"} <= set(names)
+    assert {"alexnet", "dreamsim", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2", "vgg16",
+            "stlpips-alex", "stlpips-vgg"} <= set(names)
     assert DEFAULT_TEACHER in list_teachers()
     with pytest.raises(KeyError, match="available"):
         get_teacher("resnet50")

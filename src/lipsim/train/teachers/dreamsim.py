@@ -65,7 +65,7 @@ class DreamSimTeacher(Teacher):
             raise RuntimeError(
                 "the 'dreamsim' teacher needs the dreamsim package and internet access to download its "
                 f"weights on first use: run `{_INSTALL}` on a machine that can reach github.com, or use "
-                "an offline teacher (vgg16, alexnet, efficientnet-lite0)."
+                "an offline teacher (vgg16, alexnet, efficientnet-lite0/1/2, stlpips-alex, stlpips-vgg)."
             )
         cache = Path(cache_dir or Path.home() / ".cache" / "dreamsim").expanduser()
         cached = cache.is_dir() and any(cache.iterdir())
@@ -73,7 +73,7 @@ class DreamSimTeacher(Teacher):
             raise RuntimeError(
                 f"the 'dreamsim' teacher has no cached weights in {cache} and cannot reach "
                 f"{_DOWNLOAD_HOST[0]} to download them; it needs internet access on first use. "
-                "Use an offline teacher (vgg16, alexnet, efficientnet-lite0) here."
+                "Use an offline teacher (vgg16, alexnet, efficientnet-lite0/1/2, stlpips-alex, stlpips-vgg) here."
             )
         try:
             module = importlib.import_module("dreamsim")

