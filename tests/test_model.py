@@ -209,13 +209,19 @@ def test_non_finite_results_are_refused(images):
     with torch.no_grad():
         m.backbone.head[-1].bias[0] = float("inf")
     tail = "(weights None, dtype torch.float64): they overflow on these inputs; lipsim refuses to answer with NaN"
-    with pytest.raises(WeightsError, match=f"^{re.escape(f'image: the network produced NaN or infinite embeddings for image(s) [0, 1, 2, 3] {tail}')}$"):
+    with pytest.raises(WeightsError, match=f"^{re.escape(f'image: the network produced NaN, infinite or overflowed embeddings for image(s) [0, 1, 2, 3] {tail}')}$"):
         m.embeddings(a)
-    with pytest.raises(WeightsError, match=r"^img0: the network produced NaN or infinite embeddings for image\(s\) "
-                                           r"\[0, 1, 2, 3\] "):
+    with pytest.raises(WeightsError, match=r"^img0: the network produced NaN, infinite or overflowed embeddings for "
+                                           r"image\(s\) \[0, 1, 2, 3\] "):
         m.certify(a, b)
-    with pytest.raises(WeightsError, match=r"^ref: the network produced NaN or infinite embeddings"):
+    with pytest.raises(WeightsError, match=r"^ref: the network produced NaN, infinite or overflowed embeddings"):
         m.two_afc(a, b, b)
+    with torch.no_grad():  # finite but huge: ||[f; 1]|| overflows to inf in float32 and phi collapses to 0
+        m32 = tiny_model("efficient", dtype=torch.float32)
+        m32.backbone.head[-1].bias.fill_(3e38)
+    with pytest.raises(WeightsError, match=r"^img0: the network produced NaN, infinite or overflowed embeddings for "
+                                           r"image\(s\) \[0, 1, 2, 3\] \(weights None, dtype torch\.float32\)"):
+        m32.certify(a, b)
 
 
 def test_threshold_is_none_without_weights():

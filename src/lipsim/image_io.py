@@ -269,7 +269,10 @@ def _decode(path: PathLike, max_pixels: int | None) -> Image.Image | np.ndarray:
             raise
         except Image.DecompressionBombError as e:  # a limit the caller set on Pillow itself
             raise ImageError(f"{what} exceeds Pillow's MAX_IMAGE_PIXELS ({e})") from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
+        except UnidentifiedImageError:  # Pillow's own text names the file descriptor, not the path
+            raise ImageError(f"not a readable image file: {what} (UnidentifiedImageError: not in any image format "
+                             "Pillow reads)") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise ImageError(f"not a readable image file: {what} ({type(e).__name__}: {e})") from None
     return np.array(out, dtype=np.float32) if out.mode == "F" else out  # a writable copy
 

@@ -261,13 +261,19 @@ class LipSim(nn.Module):
         return e
 
     def _require_finite(self, e: EmbeddingBatch, name: str) -> None:
-        """Refuse embeddings with NaN/inf (finite weights can still overflow, e.g. in float16)."""
+        """Refuse embeddings with NaN/inf, or (constant coordinate appended) not of unit norm.
+
+        Finite weights can still overflow (e.g. in float16, or huge biases): ||[f; 1]|| then becomes inf and
+        phi NaN or 0. With the constant coordinate, ||[f; 1]|| >= 1, so phi has unit norm unless it overflowed.
+        """
         bad = ~torch.isfinite(e.phi).all(dim=1)
+        if e.constant_coordinate:
+            bad |= (e.phi.norm(dim=1) - 1).abs() > 1e-2
         if bool(bad.any()):
             idx = bad.nonzero().flatten().tolist()
             p = next(self.parameters())
             raise WeightsError(
-                f"{name}: the network produced NaN or infinite embeddings for image(s) {idx[:8]}"
+                f"{name}: the network produced NaN, infinite or overflowed embeddings for image(s) {idx[:8]}"
                 f"{' ...' if len(idx) > 8 else ''} (weights {self.source!r}, dtype {p.dtype}): they overflow on "
                 "these inputs; lipsim refuses to answer with NaN"
             )

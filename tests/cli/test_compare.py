@@ -56,7 +56,7 @@ def test_threshold_and_eps(runs, files, model):
     (line,) = _ok(runs, "threshold-eps").strip().splitlines()
     d = float(model(files["a"], files["b"]))
     cert = model.certify(files["a"], files["b"], eps=0.5, threshold=0.01)
-    verdict = "same (d <= 0.01)" if d <= 0.01 else "different (d > 0.01)"
+    verdict = "same (d <= 0.01, --threshold)" if d <= 0.01 else "different (d > 0.01, --threshold)"
     m = re.fullmatch(r".*  d=(\S+)  certified \[(\S+), (\S+)\] @ eps=0\.5000  (.*) radius=(\S+)", line)
     assert m, line
     assert float(m.group(1)) == pytest.approx(d, abs=1e-6)
@@ -80,7 +80,9 @@ def test_two_dirs_matched_by_name(runs, files, model):
     assert [(Path(r["img0"]).name, Path(r["img1"]).name) for r in recs] == [("a.png", "a.png"), ("b.png", "b.png")]
     assert "2 files without a same-named partner were skipped" in runs.result("two-dirs").stderr
     for r in recs:
-        assert set(r) == {"img0", "img1", "distance", "lower", "upper", "eps", "threshold", "same", "radius"}
+        assert set(r) == {"img0", "img1", "distance", "lower", "upper", "eps", "threshold", "threshold_source", "same",
+                          "radius"}
+        assert r["threshold_source"] == "--threshold"
         assert r["distance"] == pytest.approx(float(model(r["img0"], r["img1"])), abs=1e-6)
         assert r["lower"] <= r["distance"] <= r["upper"]
         assert r["same"] == (r["distance"] <= 0.02) and r["threshold"] == 0.02
@@ -152,7 +154,13 @@ def test_in_process_bad_batch_size(files, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--threshold", "abc"], "argument --threshold: invalid float value: 'abc' (see --help)"),
-    (["--eps", "-1"], "--eps must be >= 0, got -1.0"),
+    (["--eps", "-1"], "--eps must be a finite number >= 0, got -1.0"),
+    (["--eps", "inf"], "--eps must be a finite number >= 0, got inf"),
+    (["--threshold", "0.1", "--no-threshold"], "--threshold and --no-threshold exclude each other"),
+    (["A", "--device", "meta"], "--device: device 'meta' holds no data (shapes only): use a compute device such as "
+                           "'cpu' or 'cuda'"),
+    (["--max-pixels", "-3"], "argument --max-pixels: expected a positive number of pixels or 'none', got '-3' "
+                             "(see --help)"),
     (["--ref", "A"], "--ref needs exactly two candidate images, got 1 paths"),
     (["--bogus"], "unrecognized arguments: --bogus (see --help)"),
 ])

@@ -7,7 +7,7 @@ import sys
 import warnings
 from typing import Callable, NoReturn
 
-__all__ = ["ArgumentParser", "fail", "run_cli", "add_model_args", "model_from_args"]
+__all__ = ["ArgumentParser", "fail", "run_cli", "add_model_args", "add_image_args", "model_from_args"]
 
 USAGE_ERROR = 2
 
@@ -64,28 +64,47 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", help="safetensors file, save_pretrained directory, registered name or Hub repo id")
+    p.add_argument("--weights", help="safetensors file, save_pretrained directory, registered name "
+                   "(`lipsim list-weights`) or Hub repo as hf-hub:org/name[@revision] (default: the bundled weights)")
     p.add_argument("--arch", help="architecture (see `lipsim list-archs`)")
-    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or mps (default: cpu)")
     p.add_argument("--batch-size", type=int, default=16, help="images per forward pass (default: 16)")
     p.add_argument(
         "--constant-coordinate", choices=["append", "none"], help="override the weights' constant-coordinate variant"
     )
 
 
-def model_from_args(args: argparse.Namespace):  # -> LipSim
-    import torch
+def _max_pixels(text: str) -> int | None:
+    if text.strip().lower() in ("none", "0"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of pixels or 'none', got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of pixels or 'none', got {text!r}")
+    return value
 
+
+def add_image_args(p: argparse.ArgumentParser) -> None:
+    """``--max-pixels``: the largest image read (lipsim.image_io.DEFAULT_MAX_PIXELS unless raised)."""
+    from ..image_io import DEFAULT_MAX_PIXELS
+
+    p.add_argument("--max-pixels", type=_max_pixels, default=DEFAULT_MAX_PIXELS,
+                   help=f"refuse images with more pixels than this, read from the header before decoding "
+                        f"(default {DEFAULT_MAX_PIXELS}, 8192x8192; 'none' or 0: no limit)")
+
+
+def model_from_args(args: argparse.Namespace):  # -> LipSim
+    from ..device import resolve_device
     from ..model import LipSim
 
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     try:
-        device = torch.device(args.device)
-    except RuntimeError as e:
-        raise ValueError(f"--device {args.device!r}: {e}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {args.device!r}: CUDA is not available on this machine")
+        device = resolve_device(args.device)
+    except ValueError as e:
+        raise ValueError(f"--device: {e}") from None
     return LipSim(
         pretrained=True, arch=args.arch, weights=args.weights, device=device,
         constant_coordinate=args.constant_coordinate,

@@ -4,22 +4,31 @@
     lipsim-compare --ref r.png a.png b.png          2AFC: which of a, b is closer to r, and its radius
     lipsim-compare DIR_A DIR_B                      pairs matched by file name
     lipsim-compare DIR                              all pairs of images in DIR
+
+Every image is read and embedded once (in batches of ``--batch-size``); all pairs are then computed from the
+embeddings. In the directory modes an unreadable image is skipped and reported (a line on stderr, and a
+``{"skipped": ..., "error": ...}`` record with ``--json``); the other results are still printed and the exit
+status is 1. Without ``--threshold``, weights that carry a calibrated threshold (``LipSim.threshold``) decide
+same / different with it, and the output says so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import sys
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
-from ._common import ArgumentParser, add_model_args, fail, model_from_args, run_cli
+from ._common import ArgumentParser, add_image_args, add_model_args, fail, model_from_args, run_cli
 
 __all__ = ["main", "build_parser"]
 
 PROG = "lipsim-compare"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+PARTIAL_FAILURE = 1
+_PAIR_CHUNK = 4096  # pairs certified per vectorised call
 
 
 def build_parser() -> ArgumentParser:
@@ -31,35 +40,55 @@ def build_parser() -> ArgumentParser:
     p.add_argument("paths", nargs="+", help="two images, two directories, one directory, or (with --ref) two images")
     p.add_argument("--ref", help="reference image: 2AFC mode, PATHS are the two candidates")
     p.add_argument("--eps", type=float, default=36 / 255, help="l2 budget per image for the interval (default 36/255)")
-    p.add_argument("--threshold", type=float, help="decide same (d <= T) / different and certify the decision")
+    p.add_argument("--threshold", type=float, help="decide same (d <= T) / different and certify the decision "
+                   "(default: the threshold the weights carry, if any)")
+    p.add_argument("--no-threshold", action="store_true", help="no same/different decision, even if the weights "
+                   "carry a threshold")
     p.add_argument("--json", action="store_true", help="print one JSON object per result")
     add_model_args(p)
+    add_image_args(p)
     return p
 
 
+# ---------------------------------------------------------------------------------------------- inputs
+def _kind(p: Path) -> str:
+    from ..image_io import describe_path
+
+    return describe_path(p)
+
+
 def _images_in(d: Path) -> list[Path]:
-    return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """Entries of ``d`` with an image suffix that are not directories (unreadable ones are reported later)."""
+    return sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and _kind(p) != "directory")
 
 
-def _pairs(paths: Sequence[str]) -> list[tuple[Path, Path]]:
+def _check_arg(p: Path) -> str:
+    kind = _kind(p)
+    if kind == "missing":
+        raise FileNotFoundError(f"no such file or directory: {str(p)!r}")
+    if kind not in ("regular file", "directory"):
+        raise ValueError(f"expected an image file or a directory, got a {kind}: {str(p)!r}")
+    return kind
+
+
+def _pairs(paths: Sequence[str]) -> tuple[list[tuple[Path, Path]], bool]:
+    """(pairs of files, whether files that cannot be read are skipped rather than fatal)."""
     ps = [Path(p) for p in paths]
-    for p in ps:
-        if not p.exists():
-            raise FileNotFoundError(f"no such file or directory: {str(p)!r}")
+    kinds = [_check_arg(p) for p in ps]
     if len(ps) == 1:
-        if not ps[0].is_dir():
+        if kinds[0] != "directory":
             raise ValueError("one path given: expected a directory (all pairs) or two images")
         images = _images_in(ps[0])
         if len(images) < 2:
             raise ValueError(f"directory {str(ps[0])!r} holds {len(images)} images; need at least 2")
-        return list(itertools.combinations(images, 2))
+        return list(itertools.combinations(images, 2)), True
     if len(ps) != 2:
         raise ValueError(f"expected two images, two directories or one directory, got {len(ps)} paths")
     a, b = ps
-    if a.is_dir() != b.is_dir():
+    if (kinds[0] == "directory") != (kinds[1] == "directory"):
         raise ValueError("give two images or two directories, not one of each")
-    if not a.is_dir():
-        return [(a, b)]
+    if kinds[0] != "directory":
+        return [(a, b)], False
     names_b = {p.name: p for p in _images_in(b)}
     pairs = [(p, names_b[p.name]) for p in _images_in(a) if p.name in names_b]
     if not pairs:
@@ -67,7 +96,7 @@ def _pairs(paths: Sequence[str]) -> list[tuple[Path, Path]]:
     unmatched = len(_images_in(a)) + len(names_b) - 2 * len(pairs)
     if unmatched:
         print(f"{PROG}: note: {unmatched} files without a same-named partner were skipped", file=sys.stderr)
-    return pairs
+    return pairs, True
 
 
 def _batches(items: list, size: int) -> Iterator[list]:
@@ -75,40 +104,105 @@ def _batches(items: list, size: int) -> Iterator[list]:
         yield items[i : i + size]
 
 
-def _embed_files(model, files: list[Path]):
-    """EmbeddingBatch for a list of image files of any sizes (each resized on its own)."""
+# ---------------------------------------------------------------------------------------------- embeddings
+def _index(e: Any, idx: Any) -> Any:
+    """The rows ``idx`` of an EmbeddingBatch (every tensor field indexed)."""
     import torch
 
-    xs, pn = [], []
-    for f in files:
-        x, p = model._prepare(str(f), str(f))
-        xs.append(x)
-        pn.append(p)
-    return model.embed_prepared(torch.cat(xs), torch.tensor(pn))
+    return dataclasses.replace(e, **{f.name: getattr(e, f.name)[idx] for f in dataclasses.fields(e)
+                                     if isinstance(getattr(e, f.name), torch.Tensor)})
 
 
-def _compare_pairs(model, args, pairs) -> int:
+def _cat(parts: list) -> Any:
+    import torch
+
+    first = parts[0]
+    return dataclasses.replace(first, **{f.name: torch.cat([getattr(p, f.name) for p in parts])
+                                         for f in dataclasses.fields(first)
+                                         if isinstance(getattr(first, f.name), torch.Tensor)})
+
+
+def _embed_files(model, files: list[Path], batch_size: int, max_pixels: int | None,
+                 skip: bool) -> tuple[dict[Path, Any], dict[Path, str]]:
+    """Embed each file once: {file: row of an EmbeddingBatch}, {file: why it was skipped}.
+
+    Files are read ``batch_size`` at a time; within a batch, images of the same size share one forward pass.
+    Reading errors are fatal unless ``skip``; a network producing NaN is always fatal (the weights are broken).
+    """
+    import torch
+
+    from ..errors import ImageError
+    from ..image_io import load_image
+
+    rows: dict[Path, Any] = {}
+    skipped: dict[Path, str] = {}
+    for chunk in _batches(files, batch_size):
+        by_size: dict[tuple[int, int], list[tuple[Path, torch.Tensor]]] = {}
+        for f in chunk:
+            try:
+                x = load_image(f, max_pixels=max_pixels)
+            except (ImageError, OSError) as e:
+                if not skip:
+                    raise
+                skipped[f] = str(e).splitlines()[0] if str(e) else type(e).__name__
+                print(f"{PROG}: skipped {str(f)!r}: {skipped[f]}", file=sys.stderr)
+                continue
+            by_size.setdefault(tuple(x.shape[-2:]), []).append((f, x))
+        for group in by_size.values():
+            names = [str(f) for f, _ in group]
+            label = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            e = model.embeddings(torch.stack([x for _, x in group]), label)
+            for i, (f, _) in enumerate(group):
+                rows[f] = _index(e, slice(i, i + 1))
+    return rows, skipped
+
+
+def _emit(rec: dict[str, Any], as_json: bool, text: str) -> None:
+    # allow_nan=False: a NaN can never reach the output (it would not be valid JSON); ValueError -> exit 2
+    print(json.dumps(rec, allow_nan=False) if as_json else text)
+
+
+# ---------------------------------------------------------------------------------------------- modes
+def _threshold(model, args) -> tuple[float | None, str | None]:
+    if args.threshold is not None:
+        return args.threshold, "--threshold"
+    if args.no_threshold or model.threshold is None:
+        return None, None
+    return model.threshold, "weights"
+
+
+def _compare_pairs(model, args, pairs: list[tuple[Path, Path]], skip: bool) -> int:
     from ..certificates import certify_pair
 
-    for chunk in _batches(pairs, args.batch_size):
-        e0 = _embed_files(model, [a for a, _ in chunk])
-        e1 = _embed_files(model, [b for _, b in chunk])
-        c = certify_pair(e0, e1, args.eps, args.threshold)
+    files = list(dict.fromkeys(f for pair in pairs for f in pair))  # each file once, in order of first use
+    rows, skipped = _embed_files(model, files, args.batch_size, args.max_pixels, skip)
+    for f, why in skipped.items():
+        if args.json:
+            _emit({"skipped": str(f), "error": why}, True, "")
+    tau, source = _threshold(model, args)
+    where = "--threshold" if source == "--threshold" else "threshold of the weights"
+    todo = [(a, b) for a, b in pairs if a in rows and b in rows]
+    for chunk in _batches(todo, _PAIR_CHUNK):
+        e0 = _cat([rows[a] for a, _ in chunk])
+        e1 = _cat([rows[b] for _, b in chunk])
+        c = certify_pair(e0, e1, args.eps, tau)
         for i, (a, b) in enumerate(chunk):
-            rec = {
+            rec: dict[str, Any] = {
                 "img0": str(a), "img1": str(b), "distance": float(c.distance[i]),
                 "lower": float(c.lower[i]), "upper": float(c.upper[i]), "eps": args.eps,
             }
-            if args.threshold is not None:
-                rec.update(threshold=args.threshold, same=bool(c.same[i]), radius=float(c.radius[i]))
-            if args.json:
-                print(json.dumps(rec))
-            else:
-                line = f"{a}  {b}  d={rec['distance']:.6f}  certified [{rec['lower']:.6f}, {rec['upper']:.6f}] @ eps={args.eps:.4f}"
-                if args.threshold is not None:
-                    verdict = "same" if rec["same"] else "different"
-                    line += f"  {verdict} (d {'<=' if rec['same'] else '>'} {args.threshold}) radius={rec['radius']:.6f}"
-                print(line)
+            line = (f"{a}  {b}  d={rec['distance']:.6f}  certified [{rec['lower']:.6f}, {rec['upper']:.6f}] "
+                    f"@ eps={args.eps:.4f}")
+            if tau is not None:
+                rec.update(threshold=tau, threshold_source=source, same=bool(c.same[i]), radius=float(c.radius[i]))
+                verdict = "same" if rec["same"] else "different"
+                line += (f"  {verdict} (d {'<=' if rec['same'] else '>'} {tau:g}, {where}) "
+                         f"radius={rec['radius']:.6f}")
+            _emit(rec, args.json, line)
+    if skipped:
+        print(f"{PROG}: {len(skipped)} of {len(files)} images could not be read; their pairs are missing "
+              "(see the lines above)", file=sys.stderr)
+        return PARTIAL_FAILURE
     return 0
 
 
@@ -119,20 +213,17 @@ def _two_afc(model, args) -> int:
         raise ValueError(f"--ref needs exactly two candidate images, got {len(args.paths)} paths")
     files = [Path(args.ref), *map(Path, args.paths)]
     for f in files:
-        if not f.is_file():
-            raise FileNotFoundError(f"no such image file: {str(f)!r}")
-    er, e0, e1 = (_embed_files(model, [f]) for f in files)
-    r = certify_two_afc(er, e0, e1)
+        if _check_arg(f) != "regular file":
+            raise ValueError(f"expected an image file, got a directory: {str(f)!r}")
+    rows, _ = _embed_files(model, list(dict.fromkeys(files)), args.batch_size, args.max_pixels, skip=False)
+    r = certify_two_afc(*(rows[f] for f in files))
     rec = {
         "ref": str(files[0]), "img0": str(files[1]), "img1": str(files[2]),
         "d0": float(r.d0[0]), "d1": float(r.d1[0]), "choice": int(r.choice[0]), "radius": float(r.radius[0]),
     }
-    if args.json:
-        print(json.dumps(rec))
-    else:
-        closer = files[1 + rec["choice"]]
-        print(f"closer to {files[0]}: {closer} (choice {rec['choice']})  d0={rec['d0']:.6f}  d1={rec['d1']:.6f}  "
-              f"certified radius={rec['radius']:.6f}")
+    closer = files[1 + rec["choice"]]
+    _emit(rec, args.json, f"closer to {files[0]}: {closer} (choice {rec['choice']})  d0={rec['d0']:.6f}  "
+                          f"d1={rec['d1']:.6f}  certified radius={rec['radius']:.6f}")
     return 0
 
 
@@ -140,16 +231,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
-        if not args.eps >= 0:
-            fail(PROG, f"--eps must be >= 0, got {args.eps}")
+        if not 0 <= args.eps < float("inf"):
+            fail(PROG, f"--eps must be a finite number >= 0, got {args.eps}")
         if args.threshold is not None and not 0 <= args.threshold <= 2:
             fail(PROG, f"--threshold must be in [0, 2] (the range of d), got {args.threshold}")
+        if args.threshold is not None and args.no_threshold:
+            fail(PROG, "--threshold and --no-threshold exclude each other")
         if args.ref is not None:
             model = model_from_args(args)
             return _two_afc(model, args)
-        pairs = _pairs(args.paths)
+        pairs, skip = _pairs(args.paths)
         model = model_from_args(args)
-        return _compare_pairs(model, args, pairs)
+        return _compare_pairs(model, args, pairs, skip)
 
     return run_cli(PROG, body)
 
