@@ -34,7 +34,7 @@ from ..certificates import EmbeddingBatch, phi_shift_bound, radius_for_margin
 
 __all__ = [
     "CERTIFIED_SAME", "SAME", "DIFFERENT", "CERTIFIED_DIFFERENT", "LABELS", "PairCertificates",
-    "certify_pairs", "query_intervals", "bisector_radius", "label_of", "S_SLACK", "F_SLACK",
+    "certify_pairs", "certify_distances", "query_intervals", "bisector_radius", "label_of", "S_SLACK", "F_SLACK",
 ]
 
 CERTIFIED_SAME = "certified-same"
@@ -90,8 +90,14 @@ def certify_pairs(ea: EmbeddingBatch, eb: EmbeddingBatch, eps: float, threshold:
         >>> c.labels, round(float(c.radius), 4)   # s = 0.6325 < sqrt(2 tau) = 1: margin 0.3675
         (['certified-same'], 0.3675)
     """
+    return certify_distances(_dist(ea.phi, eb.phi), ea, eb, eps, threshold)
+
+
+def certify_distances(s: torch.Tensor, ea: EmbeddingBatch, eb: EmbeddingBatch, eps: float,
+                      threshold: float) -> PairCertificates:
+    """:func:`certify_pairs` from precomputed distances s = ||phi_a - phi_b|| (only pnorm/fnorm of ea, eb used)."""
     _check(eps, threshold)
-    s = _dist(ea.phi, eb.phi)
+    s = s.double()
     shift = torch.maximum(phi_shift_bound(_f64(ea), eps), phi_shift_bound(_f64(eb), eps)) + S_SLACK
     lower = 0.5 * (s - shift).clamp_min(0).pow(2)
     upper = (0.5 * (s + shift).pow(2)).clamp_max(2.0)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .certify import PairCertificates, certify_pairs
+from ..certificates import EmbeddingBatch
+from .certify import certify_distances
 from .pairs import connected_groups, scan_pairs
 from .store import StoredEmbeddings
 
@@ -89,5 +90,19 @@ def find_duplicates(emb: StoredEmbeddings, threshold: float, eps: float, group_p
     group = gid[i]
     idx = torch.argsort((group * n + i) * n + j)
     i, j, group = i[idx], j[idx], group[idx]
-    cert = certify_pairs(emb.batch(i), emb.batch(j), eps, threshold)
+    cert = certify_distances(_distances(emb.phi, i, j), _meta(emb, i), _meta(emb, j), eps, threshold)
     return Duplicates(groups, i, j, group, cert, float(threshold), float(eps), large)
+
+
+def _distances(phi: torch.Tensor, i: torch.Tensor, j: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """||phi_i - phi_j|| in float64, a chunk of pairs at a time (memory bounded)."""
+    out = torch.empty(len(i), dtype=torch.float64)
+    for k in range(0, len(i), chunk):
+        out[k : k + chunk] = (phi[i[k : k + chunk]].double() - phi[j[k : k + chunk]].double()).norm(dim=1)
+    return out
+
+
+def _meta(emb: StoredEmbeddings, rows: torch.Tensor) -> EmbeddingBatch:
+    """What the certificates need about some rows (norms only: phi is not used there)."""
+    return EmbeddingBatch(torch.zeros(len(rows), 0, dtype=torch.float64), emb.fnorm[rows].double(),
+                          emb.pnorm[rows].double(), emb.constant_coordinate)

@@ -53,7 +53,7 @@ class FaissCandidates:
 
     Args:
         phi: (N, D) embeddings (float32 copies are indexed).
-        nlist: number of inverted lists; default about 4 sqrt(N) (at least 1, at most N / 39).
+        nlist: number of inverted lists; default about sqrt(N) (at least 1, at most N / 39).
         nprobe: lists scanned per query; default nlist / 8 (at least 1).
         seed: k-means seed (the index is rebuilt identically from the same embeddings).
     """
@@ -65,7 +65,7 @@ class FaissCandidates:
             raise ValueError("cannot build a faiss index over an empty collection")
         x = np.ascontiguousarray(phi.detach().cpu().numpy().astype(np.float32))
         if nlist is None:
-            nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
+            nlist = max(1, min(int(math.sqrt(n)), n // 39))
         if not 1 <= nlist <= n:
             raise ValueError(f"nlist must be in [1, {n}] (the number of embeddings), got {nlist}")
         self.nlist = nlist
@@ -81,14 +81,18 @@ class FaissCandidates:
         else:
             self.index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_L2)
             self.index.cp.seed = seed
-            self.index.train(x)
+            # k-means on at most 64 points per list (faiss asks for >= 39): the lists' radii are measured
+            # afterwards on every item, so the sample only affects speed and recall, never the bounds
+            rng = np.random.default_rng(seed)
+            sample = x if n <= 64 * nlist else x[np.sort(rng.choice(n, 64 * nlist, replace=False))]
+            self.index.train(sample)
         self.index.add(x)
         self.index.nprobe = self.nprobe
         self.centroids = torch.from_numpy(quantizer.reconstruct_n(0, nlist)).double()
         # exact radius of each list around its centroid, from the lists faiss actually built
         self.list_radius = torch.zeros(nlist, dtype=torch.float64)
         inv = self.index.invlists
-        phi64 = phi.detach().cpu().double()
+        phi = phi.detach().cpu()
         assigned = torch.full((n,), -1, dtype=torch.long)
         for c in range(nlist):
             size = inv.list_size(c)
@@ -96,13 +100,17 @@ class FaissCandidates:
                 continue
             ids = torch.from_numpy(faiss.rev_swig_ptr(inv.get_ids(c), size).copy()).long()
             assigned[ids] = c
-            self.list_radius[c] = (phi64[ids] - self.centroids[c]).norm(dim=1).max()
-        # delta: how much farther than its nearest centroid any item sits from its own (exact, float64)
+        # per block of rows, in float64: each list's radius around its centroid, and delta, how much farther
+        # than its nearest centroid any item sits from its own
         self.delta = 0.0
         for i0 in range(0, n, 4096):
-            d2 = torch.cdist(phi64[i0 : i0 + 4096], self.centroids).pow(2)
-            own = d2.gather(1, assigned[i0 : i0 + 4096, None])[:, 0]
+            rows = phi[i0 : i0 + 4096].double()
+            own_list = assigned[i0 : i0 + 4096]
+            d2 = torch.cdist(rows, self.centroids).pow(2)
+            own = d2.gather(1, own_list[:, None])[:, 0]
             self.delta = max(self.delta, float((own - d2.min(dim=1).values).max()))
+            exact_own = (rows - self.centroids[own_list]).norm(dim=1)  # no cdist shortcut for the radius
+            self.list_radius.scatter_reduce_(0, own_list, exact_own, reduce="amax")
         self._centroid_gap = torch.cdist(self.centroids, self.centroids)
 
     def search(self, q: torch.Tensor, n_candidates: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .certify import F_SLACK, S_SLACK, bisector_radius
+from .certify import F_SLACK, S_SLACK
 
 __all__ = ["RawHits", "exact_knn", "rerank"]
 
@@ -104,11 +104,13 @@ def rerank(q: torch.Tensor, db: torch.Tensor, cand: torch.Tensor, lower: torch.T
     k = min(k, int(n_valid.min()))
     if k < 1:
         raise ValueError("the approximate search returned no candidate for a query")
-    radius = torch.empty(qn, dtype=torch.float64)
-    for t in range(qn):
-        m = int(n_valid[t])
-        a = db[rows[t, :m]].double()
-        radius[t] = bisector_radius(q[t], a[0], a[1:])
+    ok = valid.gather(1, order)
+    a = db[rows].double()  # (Q, C, D), nearest first
+    f = (q[:, None, :] - a).pow(2).sum(2) - (q - a[:, 0]).pow(2).sum(1)[:, None]
+    gap = (a - a[:, :1]).norm(dim=2)
+    r = (f - F_SLACK).clamp_min(0) / (2 * gap)  # bisector radius against each other candidate
+    r = torch.where((gap == 0) | ~ok, torch.full_like(r, math.inf), r)
+    radius = r[:, 1:].min(dim=1).values if r.shape[1] > 1 else torch.full((qn,), math.inf, dtype=torch.float64)
     s1 = s[:, 0]
     triangle = ((lower - s1) / 2 - S_SLACK).clamp_min(0)
     radius = torch.minimum(radius, triangle)
