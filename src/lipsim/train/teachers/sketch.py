@@ -36,9 +36,9 @@ SKETCH_DIM = 1024
 SKETCH_SEED = 20220728
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=20)  # 4 image sizes x 5 layers; 8 bytes per coordinate
 def sketch_tables(layer: int, shape: tuple[int, int, int], k: int, seed: int = SKETCH_SEED) -> tuple[torch.Tensor, torch.Tensor]:
-    """Buckets (int64 in [0, k)) and signs (+-1 float32) for the ``C*H*W`` coordinates of one layer.
+    """Buckets (int32 in [0, k)) and signs (+-1 float32) for the ``C*H*W`` coordinates of one layer.
 
     Example:
         >>> idx, sign = sketch_tables(0, (2, 3, 3), 8)
@@ -48,7 +48,7 @@ def sketch_tables(layer: int, shape: tuple[int, int, int], k: int, seed: int = S
     c, h, w = shape
     g = torch.Generator().manual_seed(seed + 1_000_003 * layer + 8191 * c + 127 * h + w)
     n = c * h * w
-    idx = torch.randint(0, k, (n,), generator=g)
+    idx = torch.randint(0, k, (n,), generator=g).to(torch.int32)
     sign = torch.randint(0, 2, (n,), generator=g).float().mul_(2).sub_(1)
     return idx, sign
 
