@@ -22,8 +22,15 @@ the cache ("warm-up ms" is that call). "peak MiB" is the largest resident set si
 process (``ru_maxrss``) minus its resident set size just before the warm-up call, i.e. the extra memory the
 forward passes needed (activations, transient buffers, the cache), the weights and inputs excluded.
 
+A last table prices the metric against its network, on the default weights (``LipSim(pretrained=True)``)
+and 32 pairs of 224 px images (resized by the model): two ``embed`` calls, the distance ``model(x, y)``, and
+the distance as a loss (forward + backward for ``x``). The three run interleaved, ``--pair-rounds`` times
+in one fresh process; ratios are medians of the per-round ratios (wall clock, and process CPU time, which a
+loaded machine disturbs less). Targets: distance <= 1.2x the two embeddings, loss <= 2x the distance; the
+distance must equal 0.5 ||embed(x) - embed(y)||^2 to 1e-6.
+
 Usage:
-    python3 benchmarks/speed.py [--repeats N] [--batches 1 32] [--json results.json]
+    python3 benchmarks/speed.py [--repeats N] [--batches 1 32] [--pair-rounds N] [--only-pairs] [--json results.json]
 
 Exit status 1 when a target is missed or the outputs differ by more than 1e-5. This machine may be
 shared with other jobs: the load average is printed; rerun when it is high.
@@ -46,6 +53,10 @@ MODES = ("per-call", "cached")
 THREADS = 2
 SIZE = 224
 TOL = 1e-5
+PAIRS = 32
+PAIR_TOL = 1e-6
+DISTANCE_VS_EMBED = 1.2  # target: model(x, y) costs at most this times two embed() calls
+LOSS_VS_DISTANCE = 2.0  # target: forward + backward costs at most this times the distance
 
 
 def _images(n: int) -> "torch.Tensor":
@@ -90,6 +101,90 @@ def worker(arch: str, mode: str, batch: int, repeats: int, out: str) -> None:
     Path(out + ".json").write_text(json.dumps(dict(first=first, times=times, peak_mib=peak - rss0)))
 
 
+def pair_worker(rounds: int, out: str) -> None:
+    """Interleaved rounds of: two embed() calls, the distance, the distance as a loss (forward + backward)."""
+    import statistics
+
+    import torch
+
+    from lipsim import LipSim
+
+    torch.set_num_threads(THREADS)
+    model = LipSim(pretrained=True)
+    x = _images(PAIRS)
+    y = (x + 0.05 * torch.randn(x.shape, generator=torch.Generator().manual_seed(2))).clamp(0, 1)
+    xg = x.clone().requires_grad_(True)
+
+    def two_embeds() -> torch.Tensor:
+        return 0.5 * (model.embed(x) - model.embed(y)).pow(2).sum(dim=1)
+
+    def distance() -> torch.Tensor:
+        return model(x, y)
+
+    def loss() -> torch.Tensor:
+        xg.grad = None
+        d = model(xg, y)
+        d.mean().backward()
+        return d.detach()
+
+    calls = {"two embed calls": two_embeds, "model(x, y)": distance, "loss (fwd + bwd)": loss}
+    outputs = {name: f() for name, f in calls.items()}  # warm-up: fills the re-parameterisation cache
+    wall: dict[str, list[float]] = {name: [] for name in calls}
+    cpu: dict[str, list[float]] = {name: [] for name in calls}
+    load0 = os.getloadavg()[0]
+    for _ in range(rounds):
+        for name, f in calls.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            f()
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+
+    def ratio(times: dict[str, list[float]], a: str, b: str) -> float:
+        return statistics.median(u / v for u, v in zip(times[a], times[b]))
+
+    ref = outputs["two embed calls"]
+    diff = max((outputs[k].double() - ref.double()).abs().max().item() for k in ("model(x, y)", "loss (fwd + bwd)"))
+    res = dict(
+        rounds=rounds, load_before=load0, load_after=os.getloadavg()[0], max_abs_diff=diff,
+        ms_per_pair={k: 1e3 * min(v) / PAIRS for k, v in wall.items()},
+        wall_ratio=dict(distance=ratio(wall, "model(x, y)", "two embed calls"),
+                        loss=ratio(wall, "loss (fwd + bwd)", "model(x, y)")),
+        cpu_ratio=dict(distance=ratio(cpu, "model(x, y)", "two embed calls"),
+                       loss=ratio(cpu, "loss (fwd + bwd)", "model(x, y)")),
+    )
+    Path(out).write_text(json.dumps(res))
+
+
+def run_pairs(rounds: int, tmp: Path) -> dict:
+    out = str(tmp / "pairs.json")
+    subprocess.run([sys.executable, __file__, "--pair-worker", str(rounds), out], check=True)
+    return json.loads(Path(out).read_text())
+
+
+def print_pairs(r: dict) -> list[tuple[str, bool]]:
+    """The distance-vs-network table; returns the target checks."""
+    ms, wall, cpu = r["ms_per_pair"], r["wall_ratio"], r["cpu_ratio"]
+    print(f"\nthe metric vs its network: default weights, {PAIRS} pairs of {SIZE}x{SIZE}, {THREADS} threads, "
+          f"{r['rounds']} interleaved rounds, load average {r['load_before']:.2f} -> {r['load_after']:.2f}")
+    header = f"{'call':<18} {'ms/pair':>8} {'ratio (wall)':>13} {'ratio (CPU)':>12} {'of':<16} {'target':>7}"
+    print(header)
+    print("-" * len(header))
+    print(f"{'two embed calls':<18} {ms['two embed calls']:>8.2f} {'':>13} {'':>12} {'':<16} {'':>7}")
+    print(f"{'model(x, y)':<18} {ms['model(x, y)']:>8.2f} {wall['distance']:>13.2f} {cpu['distance']:>12.2f} "
+          f"{'two embed calls':<16} {'<= ' + str(DISTANCE_VS_EMBED):>7}")
+    print(f"{'loss (fwd + bwd)':<18} {ms['loss (fwd + bwd)']:>8.2f} {wall['loss']:>13.2f} {cpu['loss']:>12.2f} "
+          f"{'model(x, y)':<16} {'<= ' + str(LOSS_VS_DISTANCE):>7}")
+    print(f"max |distance - 0.5 ||embed(x) - embed(y)||^2| = {r['max_abs_diff']:.2e}")
+    return [
+        (f"model(x, y) vs two embed calls: {wall['distance']:.2f}x <= {DISTANCE_VS_EMBED}x (wall, median of rounds)",
+         wall["distance"] <= DISTANCE_VS_EMBED),
+        (f"loss vs model(x, y): {wall['loss']:.2f}x <= {LOSS_VS_DISTANCE}x (wall, median of rounds)",
+         wall["loss"] <= LOSS_VS_DISTANCE),
+        (f"model(x, y) equals the two embeddings' distance: {r['max_abs_diff']:.1e} <= {PAIR_TOL}",
+         r["max_abs_diff"] <= PAIR_TOL),
+    ]
+
+
 def run_one(arch: str, mode: str, batch: int, repeats: int, tmp: Path) -> dict:
     out = str(tmp / f"{arch}-{mode}-{batch}")
     cmd = [sys.executable, __file__, "--worker", arch, mode, str(batch), str(repeats), out]
@@ -104,13 +199,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, help="timed calls per configuration after one warm-up (default 3 at batch 1, "
                    "2 at larger batches)")
     p.add_argument("--batches", type=int, nargs="+", default=[1, 32], help="batch sizes (default 1 32)")
+    p.add_argument("--pair-rounds", type=int, default=10, help="interleaved rounds of the metric-vs-network table "
+                   "(default 10)")
+    p.add_argument("--only-pairs", action="store_true", help="only the metric-vs-network table")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    p.add_argument("--pair-worker", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         arch, mode, batch, repeats, out = args.worker
         worker(arch, mode, int(batch), int(repeats), out)
         return 0
+    if args.pair_worker:
+        pair_worker(int(args.pair_worker[0]), args.pair_worker[1])
+        return 0
+    if args.pair_rounds < 1:
+        p.error(f"--pair-rounds must be >= 1, got {args.pair_rounds}")
 
     import torch
 
@@ -118,7 +222,18 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}")
     results: dict[tuple[str, str, int], dict] = {}
     t_start = time.time()
+    if args.only_pairs:
+        with tempfile.TemporaryDirectory() as d:
+            pairs = run_pairs(args.pair_rounds, Path(d))
+        checks = print_pairs(pairs)
+        for text, good in checks:
+            print(f"  [{'PASS' if good else 'FAIL'}] {text}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(dict(pairs=pairs, targets=[dict(check=t, ok=g) for t, g in checks]),
+                                                  indent=2) + "\n")
+        return 0 if all(g for _, g in checks) else 1
     with tempfile.TemporaryDirectory() as d:
+        pairs = run_pairs(args.pair_rounds, Path(d))
         for batch in args.batches:
             for arch in ARCHS:
                 for mode in MODES:
@@ -152,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"(max |f| {scale:.2e}) {'OK' if good else 'FAIL: outputs differ'}")
             b["speedup"], b["max_abs_diff"] = speedup, diff
 
+    checks = print_pairs(pairs)
     print("\ntargets:")
-    checks = []
     for batch, need in ((1, 3.0), (32, 1.5)):
         if batch in args.batches:
             s = results[("paper-small", "cached", batch)]["speedup"]
@@ -174,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
             dict(arch=a, mode=m, batch=n, **{k: v for k, v in r.items() if k != "y"})
             for (a, m, n), r in results.items()
         ]
-        Path(args.json).write_text(json.dumps(dict(rows=rows, targets=[dict(check=t, ok=g) for t, g in checks]),
-                                              indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(dict(rows=rows, pairs=pairs,
+                                                   targets=[dict(check=t, ok=g) for t, g in checks]), indent=2) + "\n")
     return 0 if ok else 1
 
 

@@ -35,7 +35,8 @@ def _from_pil(image: Image.Image, name: str, expand_gray: bool) -> torch.Tensor:
 
 
 def _check_tensor(x: torch.Tensor, name: str, expand_gray: bool) -> torch.Tensor:
-    if x.dtype == torch.uint8:
+    from_uint8 = x.dtype == torch.uint8
+    if from_uint8:
         x = x.float() / 255.0
     elif x.dtype not in _FLOAT_DTYPES:
         raise TypeError(
@@ -58,13 +59,19 @@ def _check_tensor(x: torch.Tensor, name: str, expand_gray: bool) -> torch.Tensor
     elif c != 3:
         hint = " (channels-last? use x.permute(0, 3, 1, 2))" if x.shape[-1] in (1, 3) else ""
         raise ValueError(f"{name}: expected 3 channels (RGB) in dim 1, got {c} in shape {tuple(x.shape)}{hint}")
+    if from_uint8:
+        return x  # k / 255 with k in 0..255: finite and in [0, 1] by construction
     xd = x.detach()
-    finite = torch.isfinite(xd)
-    if not bool(finite.all()):
+    # One pass over the pixels: min and max propagate NaN, and an inf lands on one of them, so the common
+    # case (finite, in range) is settled by two comparisons; the counts are only needed for the message.
+    lo_t, hi_t = torch.aminmax(xd)
+    lo, hi = float(lo_t), float(hi_t)
+    if 0.0 <= lo and hi <= 1.0:
+        return x
+    if not bool(torch.isfinite(xd).all()):
         n_nan = int(torch.isnan(xd).sum())
         n_inf = int(torch.isinf(xd).sum())
         raise ValueError(f"{name}: contains non-finite values ({n_nan} NaN, {n_inf} inf); expected values in [0, 1]")
-    lo, hi = float(xd.min()), float(xd.max())
     if lo < 0.0 or hi > 1.0:
         hint = "; images in [-1, 1] (LPIPS convention) convert with (x + 1) / 2" if lo >= -1.0 and lo < 0 else ""
         hint = hint or ("; uint8-range floats convert with x / 255" if hi > 1.0 and hi <= 255.0 else "")

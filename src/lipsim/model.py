@@ -287,6 +287,8 @@ class LipSim(nn.Module):
         xb, pb = self._prepare(b, nb)
         if xa.shape[0] != xb.shape[0]:
             raise ValueError(f"batch sizes differ: {na} has {xa.shape[0]} images, {nb} has {xb.shape[0]}")
+        if xa.requires_grad != xb.requires_grad:  # a loss against a fixed side: no backward through that side
+            return self.embed_prepared(xa, pa), self.embed_prepared(xb, pb)
         if pa == pb:  # one forward pass for both
             e = self.embed_prepared(torch.cat([xa, xb]), pa)
             n = xa.shape[0]
