@@ -76,6 +76,9 @@ def test_bad_checkpoints_are_one_line_errors(capsys, reduced, tmp_path):
     torch.save({"model_state_dict": {"conv1.weight": torch.zeros(1)}}, tmp_path / "other.pth")
     err = _error(capsys, ["convert-original", str(tmp_path / "other.pth"), str(tmp_path / "o")])
     assert "not a LipSim paper-small checkpoint" in err
+    (tmp_path / "empty.pth").write_bytes(b"")
+    err = _error(capsys, ["convert-original", str(tmp_path / "empty.pth"), str(tmp_path / "o")])
+    assert err == f"lipsim: error: {str(tmp_path / 'empty.pth')!r} is empty (0 bytes): not a torch checkpoint\n"
     assert not (tmp_path / "o").exists()
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -50,26 +53,33 @@ def _read(out_dir):
 
 
 # ------------------------------------------------------------------------------------------ the real layout
-def test_full_size_checkpoint_with_the_real_162_key_layout(tmp_path):
-    """The released network's exact key set and shapes (63.3 M parameters), converted and loaded."""
-    sd = make_model_state_dict(FULL, seed=2)
+def test_full_size_checkpoint_with_the_real_162_key_layout():
+    """The released network's exact key set and shapes (63.3 M parameters), converted and loaded.
+
+    The files (a half-precision checkpoint, 127 MB, and the converted float32 safetensors, 253 MB) live in a
+    temporary directory deleted when the test ends: nothing is left in pytest's kept temporary folders.
+    """
+    sd = make_model_state_dict(FULL, seed=2, dtype=torch.float16)
     assert len(sd) == 162 and len({id(v) for v in sd.values()}) == 81
     assert sum(v.numel() for v in {id(v): v for v in sd.values()}.values()) == 63_276_796
-    ckpt = make_checkpoint(tmp_path / "lipsim_margin0.2.pth", sd)
-    out = convert_original(ckpt, tmp_path / "converted")
-    assert out == tmp_path / "converted"
+    with tempfile.TemporaryDirectory(prefix="lipsim-full-size-") as tmp:
+        ckpt = make_checkpoint(Path(tmp) / "lipsim_margin0.2.pth", sd)
+        out = convert_original(ckpt, Path(tmp) / "converted")
+        assert out == Path(tmp) / "converted"
+        source_sha = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+        ckpt.unlink()
 
-    cfg, tensors = _read(out)
-    model = LipSim(weights=out)  # strict key/shape match with a freshly built paper-small, sha256 checked
+        cfg, tensors = _read(out)
+        model = LipSim(weights=out)  # strict key/shape match with a freshly built paper-small, sha256 checked
     expected = model.backbone.state_dict()
     assert {k: tuple(v.shape) for k, v in tensors.items()} == {k: tuple(v.shape) for k, v in expected.items()}
-    assert torch.equal(tensors["linear.0.weight"], sd[PREFIX + "linear.1.weight"])
-    assert torch.equal(tensors["linear.6.q"], sd[PREFIX + "base.2.7.q"])
-    assert torch.equal(tensors["convs.19.kernel"], sd[PREFIX + "convs.19.kernel"])
+    assert torch.equal(tensors["linear.0.weight"], sd[PREFIX + "linear.1.weight"].float())
+    assert torch.equal(tensors["linear.6.q"], sd[PREFIX + "base.2.7.q"].float())
+    assert torch.equal(tensors["convs.19.kernel"], sd[PREFIX + "convs.19.kernel"].float())
     assert cfg["arch"] == "paper-small" and cfg["constant_coordinate"] == "append"
     assert cfg["arch_config"] == model.backbone.config
     assert {k: cfg["arch_config"][k] for k in FULL} == FULL and cfg["arch_config"]["paper_q_quirk"] is True
-    assert cfg["source_sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert cfg["source_sha256"] == source_sha
     assert cfg["source_file"] == "lipsim_margin0.2.pth" and cfg["source_key_prefix"] == PREFIX
     assert cfg["source_epoch"] == 3 and cfg["source_global_step"] == 1234
 
@@ -241,9 +251,12 @@ class _Payload:
 def test_unreadable_files(tmp_path, msd):
     with pytest.raises(WeightsError, match=r"^checkpoint not found: "):
         convert_original(tmp_path / "nope.pth", tmp_path / "o")
-    (tmp_path / "junk.pth").write_bytes(b"\x00not a checkpoint" * 10)
-    with pytest.raises(WeightsError, match=r"cannot be read as a torch checkpoint with torch\.load\(weights_only=True\)"):
-        convert_original(tmp_path / "junk.pth", tmp_path / "o")
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"\x00not a checkpoint" * 10)
+    msg = (f"{str(junk)!r} (170 bytes) is not a torch checkpoint: neither a zip archive written by torch.save nor a "
+           "legacy pickle (it starts with b'\\x00not')")
+    with pytest.raises(WeightsError, match=f"^{re.escape(msg)}$"):
+        convert_original(junk, tmp_path / "o")
     torch.save([1, 2, 3], tmp_path / "list.pth")
     with pytest.raises(WeightsError, match=r"holds a list, not a training checkpoint dict"):
         convert_original(tmp_path / "list.pth", tmp_path / "o")
@@ -252,9 +265,41 @@ def test_unreadable_files(tmp_path, msd):
         convert_original(tmp_path / "nomodel.pth", tmp_path / "o")
     # a pickle that would run code: refused by weights_only, and the code never runs
     torch.save({"model_state_dict": dict(msd), "extra": _Payload(tmp_path / "pwned")}, tmp_path / "evil.pth")
-    with pytest.raises(WeightsError, match=r"cannot be read as a torch checkpoint"):
+    with pytest.raises(WeightsError) as info:
         convert_original(tmp_path / "evil.pth", tmp_path / "o")
+    size = (tmp_path / "evil.pth").stat().st_size
+    assert re.fullmatch(
+        f"{re.escape(repr(str(tmp_path / 'evil.pth')))} \\({size} bytes\\) holds Python objects other than tensors, "
+        r"numbers and plain containers \(Unsupported global: GLOBAL [^)]*\): it is not a checkpoint lipsim can read "
+        r"safely, and lipsim never unpickles arbitrary objects \(they can run code\)", str(info.value)), str(info.value)
+    assert "weights_only=False" not in str(info.value) and "weights_only` set to `False" not in str(info.value)
     assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "o").exists()
+
+
+def test_empty_truncated_and_special_files(tmp_path, msd):
+    (tmp_path / "empty.pth").write_bytes(b"")
+    with pytest.raises(WeightsError, match=f"^{re.escape(repr(str(tmp_path / 'empty.pth')))} is empty \\(0 bytes\\): "
+                                           "not a torch checkpoint$"):
+        convert_original(tmp_path / "empty.pth", tmp_path / "o")
+    data = make_checkpoint(tmp_path / "c.pth", msd).read_bytes()
+    (tmp_path / "cut.pth").write_bytes(data[: len(data) // 2])
+    msg = (f"{str(tmp_path / 'cut.pth')!r} ({len(data) // 2} bytes) is a truncated or damaged zip archive, not a "
+           "complete torch checkpoint")
+    with pytest.raises(WeightsError, match=f"^{re.escape(msg)}$"):
+        convert_original(tmp_path / "cut.pth", tmp_path / "o")
+    torch.save({"a": torch.zeros(3)}, tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)
+    (tmp_path / "legacy-cut.pth").write_bytes((tmp_path / "legacy.pth").read_bytes()[:100])
+    with pytest.raises(WeightsError, match=r"\(100 bytes\) is a truncated or damaged legacy \(pre-1\.6\) torch file, "
+                                           r"not a readable torch checkpoint \(EOFError\)$"):
+        convert_original(tmp_path / "legacy-cut.pth", tmp_path / "o")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.pth")
+        with pytest.raises(WeightsError, match=r"^expected a checkpoint file, got a FIFO \(named pipe\): "):
+            convert_original(tmp_path / "fifo.pth", tmp_path / "o")
+    (tmp_path / "loop.pth").symlink_to(tmp_path / "loop.pth")
+    with pytest.raises(WeightsError, match=r"^expected a checkpoint file, got a symbolic link loop: "):
+        convert_original(tmp_path / "loop.pth", tmp_path / "o")
     assert not (tmp_path / "o").exists()
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from typing import Any, Mapping
 import torch
 
 from ..errors import WeightsError
+from ..image_io import describe_path
 from ..pretrained.resolve import CONFIG_NAME, WEIGHTS_NAME
 from ..pretrained.safetensors_io import sha256_file
 
@@ -209,16 +211,44 @@ def map_original_state_dict(
     return OriginalCheckpoint(state, cfg, prefix, ignored)
 
 
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTO = 0x80  # first byte of a pickle (protocol >= 2): torch.save's pre-1.6 (legacy) format
+
+
 def _torch_load(path: Path) -> Any:
-    # mmap keeps the (large, unused) optimizer state out of memory; the pre-1.6 format cannot be mapped.
-    mmap = zipfile.is_zipfile(path)
+    """torch.load(weights_only=True), with every failure turned into a WeightsError that says what the file is not.
+
+    torch's own messages for refused pickles suggest ``weights_only=False``: lipsim never repeats that advice
+    (it would run code from the file), so they are replaced.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4)
+    where = f"{str(path)!r} ({size} bytes)"
+    if size == 0:
+        raise WeightsError(f"{str(path)!r} is empty (0 bytes): not a torch checkpoint")
+    is_zip = zipfile.is_zipfile(path)
+    if head == _ZIP_MAGIC and not is_zip:
+        raise WeightsError(f"{where} is a truncated or damaged zip archive, not a complete torch checkpoint")
+    if not is_zip and head[:1] != bytes([_PICKLE_PROTO]):
+        raise WeightsError(f"{where} is not a torch checkpoint: neither a zip archive written by torch.save nor a "
+                           f"legacy pickle (it starts with {head!r})")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except Exception as e:  # UnpicklingError, RuntimeError (not a zip/pickle), EOFError (truncated), ...
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        # mmap keeps the (large, unused) optimizer state out of memory; the pre-1.6 format cannot be mapped.
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)
+    except pickle.UnpicklingError as e:
+        detail = re.search(r"(Unsupported (?:global|operand)[^\n]*?)(?:\.\s|\n|$)", str(e))
+        what = f" ({detail.group(1).strip()})" if detail else ""
         raise WeightsError(
-            f"{str(path)!r} cannot be read as a torch checkpoint with torch.load(weights_only=True) "
-            f"({type(e).__name__}: {first})"
+            f"{where} holds Python objects other than tensors, numbers and plain containers{what}: it is not a "
+            "checkpoint lipsim can read safely, and lipsim never unpickles arbitrary objects (they can run code)"
+        ) from None
+    except Exception as e:  # RuntimeError (damaged zip members), EOFError / struct errors (truncated legacy files)
+        first = next((ln.strip() for ln in str(e).splitlines() if ln.strip() and "weights_only" not in ln), "")
+        kind = "zip archive" if is_zip else "legacy (pre-1.6) torch file"
+        raise WeightsError(
+            f"{where} is a truncated or damaged {kind}, not a readable torch checkpoint ({type(e).__name__}"
+            f"{': ' + first if first else ''})"
         ) from None
 
 
@@ -234,8 +264,11 @@ def _json_scalar(v: Any) -> Any:
 def _read_checkpoint(ckpt_path: str | os.PathLike[str]) -> tuple[dict[str, Any], Mapping[str, Any]]:
     """(the file's top-level dict, its model_state_dict): WeightsError if it is not a checkpoint."""
     path = Path(ckpt_path)
-    if not path.is_file():
+    kind = describe_path(path)
+    if kind == "missing":
         raise WeightsError(f"checkpoint not found: {str(path)!r}")
+    if kind != "regular file":
+        raise WeightsError(f"expected a checkpoint file, got a {kind}: {str(path)!r}")
     obj = _torch_load(path)
     if not isinstance(obj, dict):
         raise WeightsError(f"{str(path)!r} holds a {type(obj).__name__}, not a training checkpoint dict")
