@@ -29,8 +29,14 @@ in one fresh process; ratios are medians of the per-round ratios (wall clock, an
 loaded machine disturbs less). Targets: distance <= 1.2x the two embeddings, loss <= 2x the distance; the
 distance must equal 0.5 ||embed(x) - embed(y)||^2 to 1e-6.
 
+A start-up table measures what a first call costs in a fresh process: ``import torch``, ``import lipsim``,
+``LipSim(pretrained=True)`` (the bundled default weights: built on the meta device with the weight
+initialisation skipped, then the checked tensors assigned), a second construction, and a whole
+``lipsim-compare a.png b.png`` command. Targets: construction <= 0.3 s; the command dominated by ``import torch``.
+
 Usage:
     python3 benchmarks/speed.py [--repeats N] [--batches 1 32] [--pair-rounds N] [--only-pairs] [--json results.json]
+    python3 benchmarks/speed.py --only-startup          # the start-up table alone (seconds)
 
 Exit status 1 when a target is missed or the outputs differ by more than 1e-5. This machine may be
 shared with other jobs: the load average is printed; rerun when it is high.
@@ -185,6 +191,61 @@ def print_pairs(r: dict) -> list[tuple[str, bool]]:
     ]
 
 
+STARTUP_TARGET_S = 0.3
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
+
+
+def startup_worker(out: str) -> None:
+    """In a fresh process: (wall, CPU) seconds of the imports and of two constructions."""
+    marks = [(time.perf_counter(), time.process_time())]
+    import torch
+
+    marks.append((time.perf_counter(), time.process_time()))
+    import lipsim
+
+    marks.append((time.perf_counter(), time.process_time()))
+    torch.set_num_threads(THREADS)
+    lipsim.LipSim(pretrained=True)
+    marks.append((time.perf_counter(), time.process_time()))
+    lipsim.LipSim(pretrained=True)
+    marks.append((time.perf_counter(), time.process_time()))
+    names = ["import torch", "import lipsim", "LipSim(pretrained=True), first", "LipSim(pretrained=True), again"]
+    Path(out).write_text(json.dumps({n: [b[0] - a[0], b[1] - a[1]] for n, a, b in zip(names, marks, marks[1:])}))
+
+
+def run_startup(tmp: Path) -> dict[str, list[float]]:
+    """{step: [wall s, CPU s]}; the whole command's CPU time is its user + system time."""
+    out = str(tmp / "startup.json")
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, __file__, "--startup-worker", out], check=True, env=env)
+    res = json.loads(Path(out).read_text())
+    commands = {
+        "python3 -c 'import torch' (whole command)": [sys.executable, "-c", "import torch"],
+        "lipsim-compare a.png b.png (whole command)": [sys.executable, "-m", "lipsim.cli.compare",
+                                                       str(EXAMPLES / "chelsea.png"), str(EXAMPLES / "chelsea_jpeg.png")],
+    }
+    for name, cmd in commands.items():
+        before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+        after, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter() - t0
+        res[name] = [wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)]
+    return res
+
+
+def print_startup(res: dict[str, list[float]]) -> list[tuple[str, bool]]:
+    """The start-up table; returns the target checks (on CPU time, which a loaded machine disturbs less)."""
+    print(f"\n{'start-up (fresh processes)':<50} {'wall s':>8} {'CPU s':>8}")
+    print("-" * 68)
+    for name, (wall, cpu) in res.items():
+        print(f"{name:<50} {wall:>8.3f} {cpu:>8.3f}")
+    first = res["LipSim(pretrained=True), first"][1]
+    share = res["python3 -c 'import torch' (whole command)"][1] / res["lipsim-compare a.png b.png (whole command)"][1]
+    return [(f"LipSim(pretrained=True) construction: {first:.3f} CPU s <= {STARTUP_TARGET_S} s",
+             first <= STARTUP_TARGET_S),
+            (f"lipsim-compare a b: a bare `import torch` costs {100 * share:.0f}% of its CPU time (>= 50%)",
+             share >= 0.5)]
+
+
 def run_one(arch: str, mode: str, batch: int, repeats: int, tmp: Path) -> dict:
     out = str(tmp / f"{arch}-{mode}-{batch}")
     cmd = [sys.executable, __file__, "--worker", arch, mode, str(batch), str(repeats), out]
@@ -205,7 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     p.add_argument("--pair-worker", nargs=2, help=argparse.SUPPRESS)
+    p.add_argument("--only-startup", action="store_true", help="only the start-up table (a few seconds)")
+    p.add_argument("--startup-worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.startup_worker:
+        startup_worker(args.startup_worker)
+        return 0
     if args.worker:
         arch, mode, batch, repeats, out = args.worker
         worker(arch, mode, int(batch), int(repeats), out)
@@ -222,6 +288,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}")
     results: dict[tuple[str, str, int], dict] = {}
     t_start = time.time()
+    if args.only_startup:
+        with tempfile.TemporaryDirectory() as d:
+            startup = run_startup(Path(d))
+        checks = print_startup(startup)
+        for text, good in checks:
+            print(f"  [{'PASS' if good else 'FAIL'}] {text}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(dict(startup=startup, targets=[dict(check=t, ok=g) for t, g in checks]),
+                                                  indent=2) + "\n")
+        return 0 if all(g for _, g in checks) else 1
     if args.only_pairs:
         with tempfile.TemporaryDirectory() as d:
             pairs = run_pairs(args.pair_rounds, Path(d))
@@ -233,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                                                   indent=2) + "\n")
         return 0 if all(g for _, g in checks) else 1
     with tempfile.TemporaryDirectory() as d:
+        startup = run_startup(Path(d))
         pairs = run_pairs(args.pair_rounds, Path(d))
         for batch in args.batches:
             for arch in ARCHS:
@@ -267,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"(max |f| {scale:.2e}) {'OK' if good else 'FAIL: outputs differ'}")
             b["speedup"], b["max_abs_diff"] = speedup, diff
 
-    checks = print_pairs(pairs)
+    checks = print_pairs(pairs) + print_startup(startup)
     print("\ntargets:")
     for batch, need in ((1, 3.0), (32, 1.5)):
         if batch in args.batches:
@@ -289,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
             dict(arch=a, mode=m, batch=n, **{k: v for k, v in r.items() if k != "y"})
             for (a, m, n), r in results.items()
         ]
-        Path(args.json).write_text(json.dumps(dict(rows=rows, pairs=pairs,
+        Path(args.json).write_text(json.dumps(dict(rows=rows, pairs=pairs, startup=startup,
                                                    targets=[dict(check=t, ok=g) for t, g in checks]), indent=2) + "\n")
     return 0 if ok else 1
 
