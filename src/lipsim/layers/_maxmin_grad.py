@@ -7,8 +7,8 @@ the input that produced it: with w = 1 where a > b, 1/2 where a == b, 0 where a 
 
 the same values (ties split in halves) as autograd gives for ``torch.maximum`` and ``torch.minimum``, whose
 two separate backward passes cost about five element-wise comparisons and selections per input and output.
-Here it is two comparisons and four selections. Forward-mode AD (``jvp``) uses the same weights; ``vmap``
-and double backward work through the rule being written in torch operations.
+Here it is one sign and a few multiply-adds with weights 0, 1/2 and 1. Forward-mode AD (``jvp``) uses the
+same weights; ``vmap`` and double backward work because the rule is written in torch operations.
 """
 
 from __future__ import annotations
@@ -21,11 +21,15 @@ __all__ = ["MaxMinFunction"]
 
 
 def _route(a: torch.Tensor, b: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(w u + (1 - w) v, (1 - w) u + w v) for the tie-aware weight w of a in max(a, b), exactly at w in {0, 1}."""
-    first = a > b
-    tie = a == b
-    half = (u + v) * 0.5
-    return (torch.where(tie, half, torch.where(first, u, v)), torch.where(tie, half, torch.where(first, v, u)))
+    """(w u + (1 - w) v, (1 - w) u + w v), w the tie-aware weight of a in max(a, b).
+
+    w and 1 - w are 0, 1/2 or 1, so the products are exact and, away from ties, the result is u or v itself.
+    Arithmetic on the weights is several times faster on CPU than selecting with boolean masks.
+    """
+    s = torch.sign((a - b).detach())
+    w = s.mul(0.5).add_(0.5)
+    w_bar = s.mul_(-0.5).add_(0.5)
+    return u * w + v * w_bar, u * w_bar + v * w
 
 
 class MaxMinFunction(torch.autograd.Function):
