@@ -347,3 +347,19 @@ def test_symlinks(tmp_path, rgb_u8):
         load_image(tmp_path / "dangling.png")
     assert describe_path(tmp_path / "nothing") == "missing"
     assert describe_path(tmp_path / "a.png" / "below") == "missing"
+
+
+# ---------------------------------------------------------------------------------------------- header only
+def test_image_size_from_the_header(tmp_path, rgb_u8):
+    from lipsim.image_io import image_size
+
+    Image.fromarray(rgb_u8).save(tmp_path / "a.png")  # 12 rows x 10 columns
+    Image.fromarray(rgb_u8).save(tmp_path / "r.png", exif=_exif(6))  # shown turned by 90 degrees
+    assert image_size(tmp_path / "a.png") == (10, 12)
+    assert image_size(tmp_path / "r.png") == (12, 10) == tuple(load_image(tmp_path / "r.png").shape[:0:-1])
+    bomb = _png_header_only(tmp_path / "bomb.png", 14000, 14000)
+    with pytest.raises(ImageError, match=r"is 14000x14000 = 196,000,000 pixels, more than the limit of "):
+        image_size(bomb)
+    assert image_size(bomb, max_pixels=None) == (14000, 14000)
+    with pytest.raises(ImageError, match=r"^expected an image file, got a directory: "):
+        image_size(tmp_path)

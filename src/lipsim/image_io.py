@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "check_image_path",
     "describe_path",
+    "image_size",
     "load_image",
     "load_image_pil",
     "pil_to_tensor",
@@ -234,8 +235,13 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) else 1
 
 
-def _decode(path: PathLike, max_pixels: int | None) -> Image.Image | np.ndarray:
-    """The upright image: an 8-bit RGB PIL image, or an (H, W) float32 array in [0, 1] for high-depth gray."""
+@contextmanager
+def _opened(path: PathLike, max_pixels: int | None) -> Iterator[tuple[Image.Image, str, bool]]:
+    """(the opened PIL image, the quoted path, whether Pillow's limit must stay lifted while decoding).
+
+    The file is checked to be regular and opened without blocking; the header is parsed with Pillow's bomb check
+    off and the size checked against ``max_pixels``. Every read failure becomes an ImageError naming the path.
+    """
     _check_max_pixels(max_pixels)
     p, f = _open_regular(path)
     what = repr(str(p))
@@ -251,20 +257,7 @@ def _decode(path: PathLike, max_pixels: int | None) -> Image.Image | np.ndarray:
                         f"{what} is {w}x{h} = {w * h:,} pixels, more than the limit of {max_pixels:,}; "
                         "raise it with max_pixels= (lipsim-compare --max-pixels) if the file is trusted"
                     )
-                frames = getattr(im, "n_frames", 1)
-                if isinstance(frames, int) and frames > 1:
-                    warnings.warn(f"{what} holds {frames} frames (an animation or multi-page file); "
-                                  "only the first frame is used", UserWarning, stacklevel=3)
-                with _pil_bomb_check_off(lift):
-                    im.load()
-                orientation = _orientation(im)
-                if im.mode in _HIGH_DEPTH_GRAY:
-                    bits = _integer_bits(im) if im.mode == "I" else None
-                    out: Image.Image = Image.fromarray(_high_depth_gray(im, what, im.format, bits))  # mode F
-                else:
-                    out = _to_rgb(im)
-                if orientation in _ORIENT:
-                    out = out.transpose(_ORIENT[orientation])
+                yield im, what, lift
         except ImageError:
             raise
         except Image.DecompressionBombError as e:  # a limit the caller set on Pillow itself
@@ -274,7 +267,41 @@ def _decode(path: PathLike, max_pixels: int | None) -> Image.Image | np.ndarray:
                              "Pillow reads)") from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise ImageError(f"not a readable image file: {what} ({type(e).__name__}: {e})") from None
+
+
+def _decode(path: PathLike, max_pixels: int | None) -> Image.Image | np.ndarray:
+    """The upright image: an 8-bit RGB PIL image, or an (H, W) float32 array in [0, 1] for high-depth gray."""
+    with _opened(path, max_pixels) as (im, what, lift):
+        frames = getattr(im, "n_frames", 1)
+        if isinstance(frames, int) and frames > 1:
+            warnings.warn(f"{what} holds {frames} frames (an animation or multi-page file); "
+                          "only the first frame is used", UserWarning, stacklevel=3)
+        with _pil_bomb_check_off(lift):
+            im.load()
+        orientation = _orientation(im)
+        if im.mode in _HIGH_DEPTH_GRAY:
+            bits = _integer_bits(im) if im.mode == "I" else None
+            out: Image.Image = Image.fromarray(_high_depth_gray(im, what, im.format, bits))  # mode F
+        else:
+            out = _to_rgb(im)
+        if orientation in _ORIENT:
+            out = out.transpose(_ORIENT[orientation])
     return np.array(out, dtype=np.float32) if out.mode == "F" else out  # a writable copy
+
+
+def image_size(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) of the image :func:`load_image` would return, read from the header only.
+
+    The same checks as :func:`load_image` (regular file, pixel limit, readable header); EXIF orientations that
+    turn the image by 90 degrees swap the two. Nothing is decoded.
+
+    Example:
+        >>> image_size("examples/images/chelsea.png")  # doctest: +SKIP
+        (451, 300)
+    """
+    with _opened(path, max_pixels) as (im, _, _):
+        w, h = im.size
+        return (h, w) if _orientation(im) in (5, 6, 7, 8) else (w, h)
 
 
 def load_image(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> torch.Tensor:
