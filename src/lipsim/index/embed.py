@@ -19,15 +19,18 @@ __all__ = ["to_model_input", "embed_tensors"]
 def to_model_input(model: LipSim, image: torch.Tensor) -> tuple[torch.Tensor, float]:
     """(3, h, w) image -> the model-size image and the operator norm of that resize.
 
-    With ``model.resize`` every image is resized here (as ``model.embeddings`` would) so that images of any
-    sizes share one batch; the returned norm is what ``model.embeddings`` would have reported for it alone.
+    With ``model.resize`` every image is resized here (as ``model.embeddings`` would, then clamped to [0, 1])
+    so that images of any sizes share one batch; the returned norm is what ``model.embeddings`` would have
+    reported for it alone.
     Without it the image is returned as is (``model.embeddings`` then checks its size).
     """
     if not model.resize:
         return image, 1.0
     size = (model.image_size, model.image_size)
     hw = tuple(image.shape[-2:])
-    return resize(image[None], size)[0], resize_operator_norm(hw, size)
+    # float rounding in the antialiased resize can overshoot [0, 1] by an ulp; clamping is 1-Lipschitz, so the
+    # resize norm still bounds how far a change of the caller's image moves the network input
+    return resize(image[None], size)[0].clamp(0, 1), resize_operator_norm(hw, size)
 
 
 @torch.no_grad()
