@@ -35,7 +35,8 @@ initialisation skipped, then the checked tensors assigned), a second constructio
 ``lipsim-compare a.png b.png`` command. Targets: construction <= 0.3 s; the command dominated by ``import torch``.
 
 Usage:
-    python3 benchmarks/speed.py [--repeats N] [--batches 1 32] [--pair-rounds N] [--only-pairs] [--json results.json]
+    python3 benchmarks/speed.py [--repeats N] [--batches 1 32] [--pair-rounds N] [--pair-threads N]
+                                [--only-pairs] [--json results.json]
     python3 benchmarks/speed.py --only-startup          # the start-up table alone (seconds)
 
 Exit status 1 when a target is missed or the outputs differ by more than 1e-5. This machine may be
@@ -107,7 +108,7 @@ def worker(arch: str, mode: str, batch: int, repeats: int, out: str) -> None:
     Path(out + ".json").write_text(json.dumps(dict(first=first, times=times, peak_mib=peak - rss0)))
 
 
-def pair_worker(rounds: int, out: str) -> None:
+def pair_worker(rounds: int, threads: int, out: str) -> None:
     """Interleaved rounds of: two embed() calls, the distance, the distance as a loss (forward + backward)."""
     import statistics
 
@@ -115,7 +116,7 @@ def pair_worker(rounds: int, out: str) -> None:
 
     from lipsim import LipSim
 
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(threads)
     model = LipSim(pretrained=True)
     x = _images(PAIRS)
     y = (x + 0.05 * torch.randn(x.shape, generator=torch.Generator().manual_seed(2))).clamp(0, 1)
@@ -151,7 +152,7 @@ def pair_worker(rounds: int, out: str) -> None:
     ref = outputs["two embed calls"]
     diff = max((outputs[k].double() - ref.double()).abs().max().item() for k in ("model(x, y)", "loss (fwd + bwd)"))
     res = dict(
-        rounds=rounds, load_before=load0, load_after=os.getloadavg()[0], max_abs_diff=diff,
+        rounds=rounds, threads=threads, load_before=load0, load_after=os.getloadavg()[0], max_abs_diff=diff,
         ms_per_pair={k: 1e3 * min(v) / PAIRS for k, v in wall.items()},
         wall_ratio=dict(distance=ratio(wall, "model(x, y)", "two embed calls"),
                         loss=ratio(wall, "loss (fwd + bwd)", "model(x, y)")),
@@ -161,16 +162,16 @@ def pair_worker(rounds: int, out: str) -> None:
     Path(out).write_text(json.dumps(res))
 
 
-def run_pairs(rounds: int, tmp: Path) -> dict:
+def run_pairs(rounds: int, threads: int, tmp: Path) -> dict:
     out = str(tmp / "pairs.json")
-    subprocess.run([sys.executable, __file__, "--pair-worker", str(rounds), out], check=True)
+    subprocess.run([sys.executable, __file__, "--pair-worker", str(rounds), str(threads), out], check=True)
     return json.loads(Path(out).read_text())
 
 
 def print_pairs(r: dict) -> list[tuple[str, bool]]:
     """The distance-vs-network table; returns the target checks."""
     ms, wall, cpu = r["ms_per_pair"], r["wall_ratio"], r["cpu_ratio"]
-    print(f"\nthe metric vs its network: default weights, {PAIRS} pairs of {SIZE}x{SIZE}, {THREADS} threads, "
+    print(f"\nthe metric vs its network: default weights, {PAIRS} pairs of {SIZE}x{SIZE}, {r['threads']} threads, "
           f"{r['rounds']} interleaved rounds, load average {r['load_before']:.2f} -> {r['load_after']:.2f}")
     header = f"{'call':<18} {'ms/pair':>8} {'ratio (wall)':>13} {'ratio (CPU)':>12} {'of':<16} {'target':>7}"
     print(header)
@@ -262,10 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batches", type=int, nargs="+", default=[1, 32], help="batch sizes (default 1 32)")
     p.add_argument("--pair-rounds", type=int, default=10, help="interleaved rounds of the metric-vs-network table "
                    "(default 10)")
+    p.add_argument("--pair-threads", type=int, default=THREADS, help=f"threads of the metric-vs-network table (default "
+                   f"{THREADS}; 1 gives steadier ratios on a busy machine)")
     p.add_argument("--only-pairs", action="store_true", help="only the metric-vs-network table")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
-    p.add_argument("--pair-worker", nargs=2, help=argparse.SUPPRESS)
+    p.add_argument("--pair-worker", nargs=3, help=argparse.SUPPRESS)
     p.add_argument("--only-startup", action="store_true", help="only the start-up table (a few seconds)")
     p.add_argument("--startup-worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -277,10 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         worker(arch, mode, int(batch), int(repeats), out)
         return 0
     if args.pair_worker:
-        pair_worker(int(args.pair_worker[0]), args.pair_worker[1])
+        pair_worker(int(args.pair_worker[0]), int(args.pair_worker[1]), args.pair_worker[2])
         return 0
-    if args.pair_rounds < 1:
-        p.error(f"--pair-rounds must be >= 1, got {args.pair_rounds}")
+    if args.pair_rounds < 1 or args.pair_threads < 1:
+        p.error(f"--pair-rounds and --pair-threads must be >= 1, got {args.pair_rounds} and {args.pair_threads}")
 
     import torch
 
@@ -300,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if all(g for _, g in checks) else 1
     if args.only_pairs:
         with tempfile.TemporaryDirectory() as d:
-            pairs = run_pairs(args.pair_rounds, Path(d))
+            pairs = run_pairs(args.pair_rounds, args.pair_threads, Path(d))
         checks = print_pairs(pairs)
         for text, good in checks:
             print(f"  [{'PASS' if good else 'FAIL'}] {text}")
@@ -310,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if all(g for _, g in checks) else 1
     with tempfile.TemporaryDirectory() as d:
         startup = run_startup(Path(d))
-        pairs = run_pairs(args.pair_rounds, Path(d))
+        pairs = run_pairs(args.pair_rounds, args.pair_threads, Path(d))
         for batch in args.batches:
             for arch in ARCHS:
                 for mode in MODES:
