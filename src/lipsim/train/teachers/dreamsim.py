@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import Teacher
+from .package_weights import MissingWeightsError
 
 __all__ = ["DreamSimTeacher", "DREAMSIM_DIMS"]
 
@@ -51,8 +52,9 @@ class DreamSimTeacher(Teacher):
         cache_dir: where DreamSim keeps (or downloads) its checkpoints.
 
     Raises:
-        RuntimeError: the package is not installed, or its weights are not cached and cannot be
-            downloaded.
+        MissingWeightsError: (a lipsim MissingDependencyError and a RuntimeError) the package is not installed,
+            or its weights are not cached and cannot be downloaded.
+        RuntimeError: the download or the model construction failed.
     """
 
     name = "dreamsim"
@@ -62,7 +64,7 @@ class DreamSimTeacher(Teacher):
         if dreamsim_type not in DREAMSIM_DIMS:
             raise ValueError(f"dreamsim_type must be one of {sorted(DREAMSIM_DIMS)}, got {dreamsim_type!r}")
         if importlib.util.find_spec("dreamsim") is None:
-            raise RuntimeError(
+            raise MissingWeightsError(
                 "the 'dreamsim' teacher needs the dreamsim package and internet access to download its "
                 f"weights on first use: run `{_INSTALL}` on a machine that can reach github.com, or use "
                 "an offline teacher (vgg16, alexnet, efficientnet-lite0/1/2, stlpips-alex, stlpips-vgg)."
@@ -70,7 +72,7 @@ class DreamSimTeacher(Teacher):
         cache = Path(cache_dir or Path.home() / ".cache" / "dreamsim").expanduser()
         cached = cache.is_dir() and any(cache.iterdir())
         if not cached and not _reachable(_DOWNLOAD_HOST):
-            raise RuntimeError(
+            raise MissingWeightsError(
                 f"the 'dreamsim' teacher has no cached weights in {cache} and cannot reach "
                 f"{_DOWNLOAD_HOST[0]} to download them; it needs internet access on first use. "
                 "Use an offline teacher (vgg16, alexnet, efficientnet-lite0/1/2, stlpips-alex, stlpips-vgg) here."
