@@ -323,3 +323,22 @@ def test_radii_are_in_the_callers_pixel_space(caller_size, cc):
     s = torch.where(cert.same, -1.0, 1.0).double()
     best = pgd(lambda x: s * (_d(_phi(model)(x), phi1) - tau), [x0], 0.99 * cert.radius)
     assert (best > 0).all()
+
+
+@pytest.mark.parametrize("caller_size", [24, 40, 12], ids=["native", "downsampled", "upsampled"])
+def test_native_resolution_radii_are_in_the_callers_pixel_space(caller_size):
+    """A native-resolution model runs at the caller's size (resized only outside [image_size, max_size]);
+    radii divide by ||P|| * L(size), and PGD on the caller's images within 0.99 x the radius flips nothing."""
+    model = tiny_model("efficient", native_resolution=True, max_size=32)
+    ref, x0, x1 = (structured_images(N, caller_size, seed=s) for s in (30, 31, 32))
+    size = model.backbone.network_size((caller_size, caller_size))
+    pn = resize_operator_norm((caller_size, caller_size), size) * model.backbone.lipschitz_bound(size)
+    assert size == {24: (24, 24), 40: (32, 32), 12: (16, 16)}[caller_size]
+    r = model.two_afc(ref, x0, x1)
+    net = [model.embed_prepared(resize(x, size)) for x in (ref, x0, x1)]
+    torch.testing.assert_close(r.radius, certify_two_afc(*net).radius / pn, rtol=1e-12, atol=0)
+    assert r.radius.median() > 1e-3
+    phi0, phi1 = model.embed(x0), model.embed(x1)
+    sign = 1.0 - 2.0 * r.choice.double()
+    best = pgd(lambda x: sign * (_d(_phi(model)(x), phi1) - _d(_phi(model)(x), phi0)), [ref], 0.99 * r.radius)
+    assert (best > 0).all()

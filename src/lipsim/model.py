@@ -228,14 +228,16 @@ class LipSim(nn.Module):
         x = to_batch(image, name, self.expand_gray)
         p = next(self.parameters())
         x = x.to(device=p.device, dtype=p.dtype if p.is_floating_point() else torch.float32)
-        size = (self.image_size, self.image_size)
+        in_size = (int(x.shape[-2]), int(x.shape[-1]))
         if self.resize:
-            return resize(x, size), resize_operator_norm(tuple(x.shape[-2:]), size)
+            size = self.backbone.network_size(in_size)
+            # a caller perturbation delta moves phi by at most ||P|| * L(size) * ||delta||
+            return resize(x, size), resize_operator_norm(in_size, size) * self.backbone.lipschitz_bound(size)
         need = self.backbone.input_size
-        if need is not None and tuple(x.shape[-2:]) != tuple(need):
+        if need is not None and in_size != tuple(need):
             raise ValueError(f"{name}: arch {self.arch!r} needs {need[0]}x{need[1]} images, got "
                              f"{x.shape[-2]}x{x.shape[-1]}; use resize=True")
-        return x, 1.0
+        return x, self.backbone.lipschitz_bound(in_size)
 
     def embed_prepared(self, x: torch.Tensor, pnorm: float | torch.Tensor = 1.0) -> EmbeddingBatch:
         """Embeddings of an already prepared (validated, resized) batch, with certificate metadata."""
@@ -289,7 +291,7 @@ class LipSim(nn.Module):
             raise ValueError(f"batch sizes differ: {na} has {xa.shape[0]} images, {nb} has {xb.shape[0]}")
         if xa.requires_grad != xb.requires_grad:  # a loss against a fixed side: no backward through that side
             return self.embed_prepared(xa, pa), self.embed_prepared(xb, pb)
-        if pa == pb:  # one forward pass for both
+        if pa == pb and xa.shape[-2:] == xb.shape[-2:]:  # one forward pass for both
             e = self.embed_prepared(torch.cat([xa, xb]), pa)
             n = xa.shape[0]
             split = lambda t: (t[:n], t[n:])  # noqa: E731

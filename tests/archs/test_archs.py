@@ -131,3 +131,38 @@ def test_product_of_per_layer_bounds(arch, random):
     product = math.prod(bounds)
     record(f"{arch} product of per-layer bounds", product)
     assert product <= 1 + 1e-9
+
+
+# ---------------------------------------------------------------------------------------------- native resolution
+NATIVE = dict(EFFICIENT_SMALL, native_resolution=True, max_size=48)
+
+
+def test_native_resolution_sizes():
+    net = _net("efficient", NATIVE, random=False)
+    assert net.network_size((32, 32)) == (32, 32)  # image_size: as is
+    assert net.network_size((40, 36)) == (40, 36)  # between image_size and max_size: the caller's own size
+    assert net.network_size((16, 64)) == (32, 128)  # short side up to image_size (aspect kept)
+    assert max(net.network_size((96, 60))) <= 48 and min(net.network_size((96, 60))) >= 29  # long side down
+    plain = _net("efficient", EFFICIENT_SMALL, random=False)
+    assert plain.network_size((40, 36)) == (32, 32) and plain.lipschitz_bound((40, 36)) == 1.0
+
+
+def test_native_resolution_config_round_trips_and_is_validated():
+    net = _net("efficient", NATIVE, random=False)
+    assert net.config["native_resolution"] is True and net.config["max_size"] == 48
+    assert build_arch("efficient", **net.config).config == net.config
+    with pytest.raises(ValueError, match="max_size 16 is below image_size 32"):
+        build_arch("efficient", **dict(NATIVE, max_size=16))
+
+
+@pytest.mark.parametrize("size", [(32, 32), (48, 48), (48, 40)])
+@pytest.mark.parametrize("random", [False, True], ids=["init", "random"])
+def test_native_resolution_lipschitz_bound_holds(size, random):
+    """At sizes above image_size the size-normalised pool makes the network L(size)-Lipschitz, L < 1."""
+    net = _net("efficient", NATIVE, random)
+    bound = net.lipschitz_bound(size)
+    if size != (32, 32):
+        assert bound < 1
+    x = torch.rand(2, 3, *size, dtype=torch.float64)
+    power, adv = check_lipschitz(f"efficient native {size} / L(size)", lambda t: net(t) / bound, x, iters=25, steps=30)
+    assert power > 1e-3

@@ -103,3 +103,25 @@ def test_pad_to_multiple_is_a_no_op_on_multiples():
     x = torch.randn(1, 1, 4, 6)
     assert pad_to_multiple(x, 2) is x
     assert pad_to_multiple(x, 4).shape == (1, 1, 4, 8)
+
+
+# ---------------------------------------------------------------------------------------------- size-normalised
+@pytest.mark.parametrize("size", [(2, 2), (4, 4), (3, 7), (1, 1)])
+def test_size_normalised_global_pool_norm_is_its_gain(size):
+    """With ref_positions r, the exact operator norm is min(1, sqrt(r / HW)) and the output sqrt(r) * mean."""
+    pool = GlobalSumPool(ref_positions=4)
+    h, w = size
+    s = _singular_values(pool, 2, h, w)
+    expected = min(1.0, (4 / (h * w)) ** 0.5)
+    assert pool.gain(h * w) == pytest.approx(expected, rel=1e-15)
+    torch.testing.assert_close(s, torch.full_like(s, expected), rtol=0, atol=1e-12)
+    x = torch.randn(3, 2, h, w, dtype=torch.float64)
+    if h * w >= 4:
+        torch.testing.assert_close(pool(x), 2 * x.mean(dim=(2, 3)), rtol=1e-12, atol=1e-12)
+    power, adv = check_lipschitz(f"GlobalSumPool(ref_positions=4) at {h}x{w} / gain", lambda t: pool(t) / expected, x)
+    assert power > 0.99
+
+
+def test_size_normalised_global_pool_rejects_bad_reference():
+    with pytest.raises(ValueError, match="ref_positions must be a positive int or None, got 0"):
+        GlobalSumPool(ref_positions=0)

@@ -35,5 +35,13 @@ class Backbone(nn.Module):
             if isinstance(m, Reparametrized):
                 m.invalidate_cache()
 
+    def network_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        """The (H, W) a caller's (H, W) image is resized to before the network (default: ``image_size``)."""
+        return (self.image_size, self.image_size)
+
+    def lipschitz_bound(self, size: tuple[int, int]) -> float:
+        """An upper bound (<= 1) on the Lipschitz constant of the network on (H, W) inputs (default 1)."""
+        return 1.0
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -4,11 +4,20 @@ Early space-to-depth (pixel_unshuffle) keeps every layer narrow at full resoluti
 space-to-depth -> AOL 1x1 (channel mixing) -> MaxMin -> AOL 3x3 -> MaxMin; then a global sum/sqrt(HW)
 pool and a dense AOL head with MaxMin. Every block is 1-Lipschitz (design.md, section 4), so the whole
 network is, for any input size.
+
+Native resolution (``native_resolution=True``): the network runs at the caller's own size instead of
+resizing every image to ``image_size``, so fine detail (noise, blocking, blur) reaches it at the scale people
+see it. Images whose short side is below ``image_size`` are upscaled to it and images whose long side exceeds
+``max_size`` are downscaled to it (aspect kept); the pool is size-normalised against the number of positions
+at ``image_size`` (:class:`~lipsim.layers.GlobalSumPool` with ``ref_positions``), so embeddings keep their
+scale at every size and the network is ``sqrt(r / (H*W))``-Lipschitz there (:meth:`Efficient.lipschitz_bound`).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
+
+import math
 
 import torch
 from torch import nn
@@ -27,7 +36,9 @@ class Efficient(Backbone):
         stem_factor: space-to-depth factor of the first stage (later stages use 2).
         head_width: width of the hidden dense layer (even).
         embed_dim: embedding size k (set it to the teacher's).
-        image_size: default resolution images are resized to.
+        image_size: default resolution images are resized to (the training resolution).
+        native_resolution: run at the caller's image size (see the module docstring).
+        max_size: with ``native_resolution``, the longest side the network sees.
     """
 
     def __init__(
@@ -37,6 +48,8 @@ class Efficient(Backbone):
         head_width: int = 1024,
         embed_dim: int = 512,
         image_size: int = 224,
+        native_resolution: bool = False,
+        max_size: int = 512,
     ) -> None:
         super().__init__()
         widths = [int(w) for w in widths]
@@ -47,6 +60,13 @@ class Efficient(Backbone):
         self.config = dict(
             widths=widths, stem_factor=stem_factor, head_width=head_width, embed_dim=embed_dim, image_size=image_size
         )
+        if native_resolution:
+            if max_size < image_size:
+                raise ValueError(f"efficient: max_size {max_size} is below image_size {image_size}")
+            self.config.update(native_resolution=True, max_size=max_size)
+        self.native_resolution = bool(native_resolution)
+        self.max_size = int(max_size)
+        self.factors = [stem_factor] + [2] * (len(widths) - 1)
         self.embed_dim = embed_dim
         self.image_size = image_size
         self.input_size = None
@@ -62,8 +82,32 @@ class Efficient(Backbone):
             layers += [AOLConv2d(cin, w, kernel_size=3), MaxMin()]
             cin = w
         self.features = nn.Sequential(*layers)
-        self.pool = GlobalSumPool()
+        self.pool = GlobalSumPool(self._positions((image_size, image_size)) if native_resolution else None)
         self.head = nn.Sequential(AOLLinear(cin, head_width), MaxMin(), AOLLinear(head_width, embed_dim))
+
+    def _positions(self, size: tuple[int, int]) -> int:
+        h, w = size
+        for f in self.factors:  # each SpaceToDepth zero-pads up to a multiple of its factor
+            h, w = -(-h // f), -(-w // f)
+        return h * w
+
+    def network_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        if not self.native_resolution:
+            return super().network_size(in_size)
+        h, w = in_size
+        scale = 1.0
+        if min(h, w) < self.image_size:
+            scale = self.image_size / min(h, w)
+        elif max(h, w) > self.max_size:
+            scale = self.max_size / max(h, w)
+        if scale == 1.0:
+            return (h, w)
+        # short side never below image_size, long side never above max_size (up to rounding)
+        fit = math.floor if scale < 1 else math.ceil
+        return (max(1, fit(h * scale)), max(1, fit(w * scale)))
+
+    def lipschitz_bound(self, size: tuple[int, int]) -> float:
+        return self.pool.gain(self._positions(size))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.pool(self.features(x)))

@@ -3,7 +3,10 @@
 - SpaceToDepth: pixel_unshuffle, a permutation (norm preserving), after zero padding to a multiple.
 - WindowSumPool: sum over non-overlapping w x w windows divided by sqrt(w*w) = w; by Cauchy-Schwarz
   |sum of n values| <= sqrt(n) * l2 norm, so the map is 1-Lipschitz.
-- GlobalSumPool: sum over all H*W positions divided by sqrt(H*W), the same bound.
+- GlobalSumPool: sum over all H*W positions divided by sqrt(H*W), the same bound. With
+  ``ref_positions = r``, maps with more than r positions are further scaled by sqrt(r / (H*W)) <= 1:
+  the output is then sqrt(r) times the spatial mean, the same scale at every input size, and the map
+  is sqrt(r / (H*W))-Lipschitz (:meth:`GlobalSumPool.gain`), a bound the certificates use.
 """
 
 from __future__ import annotations
@@ -66,13 +69,34 @@ class WindowSumPool(nn.Module):
 
 
 class GlobalSumPool(nn.Module):
-    """(N, C, H, W) -> (N, C): sum over positions divided by sqrt(H*W).
+    """(N, C, H, W) -> (N, C): sum over positions divided by sqrt(H*W) (times :meth:`gain` with a reference).
+
+    Args:
+        ref_positions: None, or the number of positions r above which the output is size-normalised to
+            sqrt(r) * mean (see the module docstring).
 
     Example:
         >>> GlobalSumPool()(torch.ones(1, 2, 3, 3))
         tensor([[3., 3.]])
+        >>> GlobalSumPool(ref_positions=4)(torch.ones(1, 2, 4, 4)), GlobalSumPool(ref_positions=4).gain(16)
+        (tensor([[2., 2.]]), 0.5)
     """
+
+    def __init__(self, ref_positions: int | None = None) -> None:
+        super().__init__()
+        if ref_positions is not None and int(ref_positions) < 1:
+            raise ValueError(f"ref_positions must be a positive int or None, got {ref_positions!r}")
+        self.ref_positions = None if ref_positions is None else int(ref_positions)
+
+    def gain(self, positions: int) -> float:
+        """Lipschitz constant of the map on a map with ``positions`` = H*W positions (<= 1)."""
+        if self.ref_positions is None or positions <= self.ref_positions:
+            return 1.0
+        return (self.ref_positions / positions) ** 0.5
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        return x.sum(dim=(-2, -1)) / (h * w) ** 0.5
+        return x.sum(dim=(-2, -1)) * (self.gain(h * w) / (h * w) ** 0.5)
+
+    def extra_repr(self) -> str:
+        return "" if self.ref_positions is None else f"ref_positions={self.ref_positions}"

@@ -1,14 +1,19 @@
 """Step 1 of the LipSim recipe: distil a teacher embedding into a 1-Lipschitz student (design.md, section 6).
 
-Data: a fixed, seeded pool of multi-scale crops (view A, flip included) whose teacher embeddings t(A) are
-computed once and cached; each step samples a batch from the pool and makes view B (colour jitter +
-grayscale) on the fly. Every random draw comes from generators seeded by (seed, step, item), so a run
+Data: fixed, seeded pools of multi-scale crops (view A, flip included) whose teacher embeddings t(A) are
+computed once and cached (memory-mapped float16); each step samples a batch from every pool and makes
+view B (colour jitter + grayscale) on the fly. A share ``distort_share`` of each pool's crops carries a
+fixed random distortion (noise, blur, JPEG, ...; the severity families of ``data.distortions``) that the
+teacher sees too, so the student learns how the teacher responds to artefacts. Extra pools
+(``extra_pools``) add crops of other sizes or sources, for example native-scale crops of larger photos
+for a student that runs at the caller's resolution. Every random draw comes from generators seeded by (seed, step, item), so a run
 resumed from a checkpoint continues bit for bit (on CPU) as if it had never stopped.
 Loss: 0.5 * [RMSE(f(A), t(A)) + RMSE(f(B), t(A))]; Adam with warm-up + cosine; gradient clipping.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,6 +27,7 @@ from tqdm.auto import tqdm
 from ..model import LipSim
 from .checkpoint import CHECKPOINT_NAME, resume_training, save_checkpoint, training_state
 from .csv_log import CSVLog
+from .data.distortions import FAMILIES, distort
 from .data.image_folder import FixedCropPool, jitter_view, seeded_generator
 from .distributed import setup_distributed
 from .losses import distillation_loss
@@ -51,6 +57,11 @@ class DistillConfig:
     grad_clip: float = 1.0
     pool_size: int = 2048
     crop_scale: tuple[float, float] = (0.08, 1.0)
+    side_px: tuple[int, int] | None = None  # crop side in pixels instead of crop_scale (native scale)
+    distort_share: float = 0.0  # share of pool crops with a fixed random distortion (teacher sees it too)
+    # more pools: dicts with keys images, pool_size, image_size, batch_size and optionally crop_scale,
+    # side_px, distort_share (defaults: this config's)
+    extra_pools: list[dict[str, Any]] = field(default_factory=list)
     seed: int = 0
     checkpoint_every: int = 200
     log_every: int = 10
@@ -63,13 +74,47 @@ class DistillConfig:
     progress: bool = True
 
 
-def _student_inputs(pool: torch.Tensor, cfg: DistillConfig, step: int, rank: int, world: int):
-    """Indices and the two views of this rank's share of the global batch at ``step`` (pure function)."""
-    g = seeded_generator("batch", cfg.seed, step)
-    idx = torch.randint(pool.shape[0], (cfg.batch_size,), generator=g)
+_POOL_KEYS = {"images", "pool_size", "image_size", "batch_size", "crop_scale", "side_px", "distort_share"}
+
+
+def _pool_specs(cfg: DistillConfig) -> list[dict[str, Any]]:
+    """The main pool and every extra pool as complete specs (missing keys from ``cfg``)."""
+    base = {"images": cfg.images, "pool_size": cfg.pool_size, "image_size": cfg.image_size,
+            "batch_size": cfg.batch_size, "crop_scale": tuple(cfg.crop_scale), "side_px": cfg.side_px,
+            "distort_share": cfg.distort_share}
+    specs = [base]
+    for i, extra in enumerate(cfg.extra_pools):
+        unknown = set(extra) - _POOL_KEYS
+        if unknown or "images" not in extra:
+            raise ValueError(f"extra pool {i}: needs 'images' and only keys {sorted(_POOL_KEYS)}, got {sorted(extra)}")
+        specs.append({**base, **extra})
+    return specs
+
+
+def distort_pool(images: torch.Tensor, share: float, seed: int) -> None:
+    """Give a ``share`` of the uint8 crops a fixed random distortion in place (family and strength seeded)."""
+    if share <= 0:
+        return
+    for i in range(images.shape[0]):
+        g = seeded_generator("distort", seed, i)
+        u = torch.rand(2, generator=g, dtype=torch.float64).tolist()
+        if u[0] >= share:
+            continue
+        family = FAMILIES[int(torch.randint(len(FAMILIES), (1,), generator=g))]
+        x = distort(images[i].float().div(255.0), family, 0.05 + 0.75 * u[1], g)
+        images[i] = x.clamp(0, 1).mul(255.0).round().to(torch.uint8)
+
+
+def _student_inputs(pool: torch.Tensor, cfg: DistillConfig, step: int, rank: int, world: int, p: int = 0,
+                    batch_size: int | None = None):
+    """Indices and the two views of this rank's share of pool ``p``'s global batch at ``step`` (pure function)."""
+    tag = () if p == 0 else (p,)  # pool 0 keeps the streams of single-pool runs
+    g = seeded_generator("batch", cfg.seed, step, *tag)
+    idx = torch.randint(pool.shape[0], (batch_size or cfg.batch_size,), generator=g)
     mine = idx[rank::world]
     a = pool[mine].float().div_(255.0)
-    b = torch.stack([jitter_view(a[j], seeded_generator("viewB", cfg.seed, step, int(k))) for j, k in enumerate(mine)])
+    b = torch.stack([jitter_view(a[j], seeded_generator("viewB", cfg.seed, step, *tag, int(k)))
+                     for j, k in enumerate(mine)])
     return mine, a, b
 
 
@@ -85,21 +130,30 @@ def distill(cfg: DistillConfig) -> Path | None:
     teacher_kwargs = dict(cfg.teacher_kwargs) or (DEFAULT_TEACHER_KWARGS if teacher_name == DEFAULT_TEACHER else {})
     amp = (dev.type == "cuda") if cfg.amp is None else cfg.amp
     channels_last = (dev.type == "cuda") if cfg.channels_last is None else cfg.channels_last
-    if cfg.batch_size % ctx.world_size:
-        raise ValueError(f"--batch-size {cfg.batch_size} must be divisible by the {ctx.world_size} processes")
+    specs = _pool_specs(cfg)
+    for spec in specs:
+        if spec["batch_size"] % ctx.world_size:
+            raise ValueError(f"batch size {spec['batch_size']} must be divisible by the {ctx.world_size} processes")
 
-    pool = FixedCropPool(cfg.images, n=cfg.pool_size, size=cfg.image_size, seed=cfg.seed, scale=cfg.crop_scale)
-    key = f"{pool.fingerprint()[:16]}-{teacher_name}-" + "-".join(f"{k}{v}" for k, v in sorted(teacher_kwargs.items()))
-    if ctx.is_main:
-        teacher = get_teacher(teacher_name, **teacher_kwargs)
-        targets = cached_teacher_embeddings(
-            teacher, pool.images, key, out, cfg.teacher_batch_size, dev, cfg.progress
-        )
-        del teacher
+    teacher_id = hashlib.sha256(json.dumps([teacher_name, teacher_kwargs], sort_keys=True).encode()).hexdigest()
+    pools, targets, keys = [], [], []
+    teacher = get_teacher(teacher_name, **teacher_kwargs) if ctx.is_main else None
+    for p, spec in enumerate(specs):
+        pool = FixedCropPool(spec["images"], n=spec["pool_size"], size=spec["image_size"], seed=cfg.seed + p,
+                             scale=tuple(spec["crop_scale"]), side_px=spec["side_px"])
+        distort_pool(pool.images, spec["distort_share"], cfg.seed + p)
+        key = f"{pool.fingerprint()[:16]}-{teacher_name}-{teacher_id[:12]}"
+        if ctx.is_main:
+            targets.append(cached_teacher_embeddings(teacher, pool.images, key, out, cfg.teacher_batch_size, dev,
+                                                     cfg.progress))
+        pools.append(pool.images)
+        keys.append(key)
+    del teacher
     ctx.barrier()
     if not ctx.is_main:
-        targets = cached_teacher_embeddings(None, pool.images, key, out, progress=False)  # type: ignore[arg-type]
-    embed_dim = targets.shape[1]
+        targets = [cached_teacher_embeddings(None, images, key, out, progress=False)
+                   for images, key in zip(pools, keys)]
+    embed_dim = targets[0].shape[1]
 
     arch_config = {"embed_dim": embed_dim, "image_size": cfg.image_size, **cfg.arch_config}
     torch.manual_seed(cfg.seed)
@@ -127,17 +181,21 @@ def distill(cfg: DistillConfig) -> Path | None:
     bar = tqdm(range(start, cfg.steps), desc="distill", disable=not (cfg.progress and ctx.is_main), initial=start,
                total=cfg.steps)
     for step in bar:
-        idx, a, b = _student_inputs(pool.images, cfg, step, ctx.rank, ctx.world_size)
-        x = torch.cat([a, b]).to(dev)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        t = targets[idx].to(dev)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-            f = net(x)
-        f = f.float()
-        loss = distillation_loss(f[: a.shape[0]], f[a.shape[0] :], t)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss = torch.zeros(())
+        total = sum(spec["batch_size"] for spec in specs)
+        for p, (spec, images, tgt) in enumerate(zip(specs, pools, targets)):
+            idx, a, b = _student_inputs(images, cfg, step, ctx.rank, ctx.world_size, p, spec["batch_size"])
+            x = torch.cat([a, b]).to(dev)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            t = tgt[idx].float().to(dev)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+                f = net(x)
+            f = f.float()
+            part = distillation_loss(f[: a.shape[0]], f[a.shape[0] :], t) * (spec["batch_size"] / total)
+            part.backward()  # one graph per pool at a time: memory of the largest pool only
+            loss = loss + part.detach().cpu()
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.grad_clip)
         opt.step()
@@ -162,8 +220,8 @@ def distill(cfg: DistillConfig) -> Path | None:
     if ctx.is_main:
         model.save_pretrained(target, extra_config={
             "training": {"stage": "distill", "teacher": teacher_name, "teacher_kwargs": teacher_kwargs,
-                         "steps": cfg.steps, "batch_size": cfg.batch_size, "pool_size": cfg.pool_size,
-                         "images": str(cfg.images), "seed": cfg.seed},
+                         "steps": cfg.steps, "seed": cfg.seed,
+                         "pools": [{k: (str(v) if k == "images" else v) for k, v in spec.items()} for spec in specs]},
         })
     ctx.barrier()
     return target

@@ -19,6 +19,7 @@ Each view is a float tensor (3, 224, 224) in [0, 1], a pure function of (index 5
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -58,8 +59,9 @@ def seeded_generator(*parts: object) -> torch.Generator:
     return gen
 
 
+@functools.lru_cache(maxsize=1)
 def image_extensions() -> frozenset[str]:
-    """Lower-case file extensions (with the dot) that the installed Pillow can open."""
+    """Lower-case file extensions (with the dot) that the installed Pillow can open (computed once)."""
     return frozenset(ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN)
 
 
@@ -160,9 +162,17 @@ class CropBox:
 
 
 def sample_crop_box(
-    width: int, height: int, scale: tuple[float, float], generator: torch.Generator, flip: bool = True
+    width: int,
+    height: int,
+    scale: tuple[float, float],
+    generator: torch.Generator,
+    flip: bool = True,
+    side_px: tuple[int, int] | None = None,
 ) -> CropBox:
     """Draw a square crop: area a share in ``scale`` of the largest square, uniform position.
+
+    With ``side_px = (lo, hi)`` the side is instead uniform in ``[lo, hi]`` pixels (clipped to the
+    image), so crops keep the photo's own pixel scale (used to train at the caller's resolution).
 
     Always draws exactly four numbers from ``generator`` so later draws do not depend on the image.
 
@@ -182,8 +192,11 @@ def sample_crop_box(
     """
     u = torch.rand(4, generator=generator, dtype=torch.float64).tolist()
     short = min(width, height)
-    lo, hi = scale
-    side = min(short, max(1, round(short * math.sqrt(lo + (hi - lo) * u[0]))))
+    if side_px is not None:
+        side = min(short, max(1, round(side_px[0] + (side_px[1] - side_px[0]) * u[0])))
+    else:
+        lo, hi = scale
+        side = min(short, max(1, round(short * math.sqrt(lo + (hi - lo) * u[0]))))
     left = min(width - side, int(u[1] * (width - side + 1)))
     top = min(height - side, int(u[2] * (height - side + 1)))
     return CropBox(left, top, side, flip and u[3] < 0.5)
@@ -465,6 +478,7 @@ class FixedCropPool:
         scale: (low, high) share of the image's largest square covered by a crop.
         flip: Mirror crops with probability 0.5.
         on_error: ``"raise"`` or ``"skip"`` for unreadable files.
+        side_px: (low, high) crop side in pixels instead of ``scale`` (see :func:`sample_crop_box`).
 
     Attributes:
         images: uint8 tensor (N, 3, size, size).
@@ -485,6 +499,7 @@ class FixedCropPool:
         scale: tuple[float, float] = (0.08, 1.0),
         flip: bool = True,
         on_error: str = "raise",
+        side_px: tuple[int, int] | None = None,
     ) -> None:
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}")
@@ -494,11 +509,13 @@ class FixedCropPool:
         self.size = size
         self.seed = int(seed)
         scale = _validate_scale(scale)
+        if side_px is not None and not 1 <= int(side_px[0]) <= int(side_px[1]):
+            raise ValueError(f"side_px must be (low, high) with 1 <= low <= high, got {side_px!r}")
         n_files = len(folder.files)
         self.records: list[tuple[Path, CropBox]] = []
         for i in range(n):
             width, height = folder.sizes[i % n_files]
-            box = sample_crop_box(width, height, scale, seeded_generator("pool", self.seed, i), flip)
+            box = sample_crop_box(width, height, scale, seeded_generator("pool", self.seed, i), flip, side_px)
             self.records.append((folder.files[i % n_files], box))
         self.images = torch.empty((n, 3, size, size), dtype=torch.uint8)
         for file_idx in range(min(n, n_files)):  # decode each file once

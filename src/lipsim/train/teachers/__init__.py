@@ -109,6 +109,12 @@ def _efficientnet_lite2(**kw: Any) -> Teacher:
     return EfficientNetLite2Teacher(**kw)
 
 
+def _ensemble(**kw: Any) -> Teacher:
+    from .ensemble import build_ensemble
+
+    return build_ensemble(**kw)
+
+
 def _stlpips_alex(**kw: Any) -> Teacher:
     from .stlpips import STLPIPSAlexTeacher
 
@@ -136,6 +142,7 @@ _REGISTRY: dict[str, Callable[..., Teacher]] = {
     "stlpips-alex": _stlpips_alex,
     "stlpips-vgg": _stlpips_vgg,
     "dreamsim": _dreamsim,
+    "ensemble": _ensemble,
 }
 
 
@@ -144,7 +151,7 @@ def list_teachers() -> list[str]:
 
     Example:
         >>> list_teachers()  # doctest: +NORMALIZE_WHITESPACE
-        ['alexnet', 'dreamsim', 'efficientnet-lite0', 'efficientnet-lite1', 'efficientnet-lite2',
+        ['alexnet', 'dreamsim', 'efficientnet-lite0', 'efficientnet-lite1', 'efficientnet-lite2', 'ensemble',
          'stlpips-alex', 'stlpips-vgg', 'vgg16']
     """
     return sorted(_REGISTRY)
