@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -313,5 +314,6 @@ def test_default_teacher_and_its_documented_rationale():
     assert t.name == DEFAULT_TEACHER == "efficientnet-lite0"
     assert t.embed_dim == 472 and t.layers == (2, 4, 6) and t.embedding == "mean"
     assert t.embed_dim <= 1024
-    doc = teachers.__doc__ or ""
+    assert "docs/teachers.md" in (teachers.__doc__ or "")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "teachers.md").read_text()
     assert "2AFC" in doc and "mean[2,4,6]" in doc and "472" in doc
