@@ -26,6 +26,10 @@ import subprocess
 import sys
 import time
 
+# one thread unless told otherwise (OMP_NUM_THREADS=2 for both cores of a quiet machine): on a shared machine
+# the BLAS thread pools oversubscribe the cores and run many times slower
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -48,7 +52,7 @@ def _worker(mode: str, n: int, dim: int, queries: int, k: int) -> dict:
     from lipsim import Index, LipSim
     from lipsim.index import StoredEmbeddings, find_duplicates
 
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     phi = _synthetic(n, dim)
     e = StoredEmbeddings(phi, torch.ones(n), torch.ones(n), True)
     g = torch.Generator().manual_seed(1)
@@ -118,7 +122,7 @@ def main() -> int:
             rec[mode] = json.loads(r.stdout.strip().splitlines()[-1])
         results.append(rec)
     load = os.getloadavg()[0]
-    print(f"N embeddings of dim {args.dim}, {args.queries} queries, k={args.k}, {os.environ.get('OMP_NUM_THREADS', '2')}"
+    print(f"N embeddings of dim {args.dim}, {args.queries} queries, k={args.k}, {os.environ['OMP_NUM_THREADS']}"
           f" threads, load average {load:.1f}")
     print("| N | exact ms/query | exact peak MiB | faiss build s | faiss ms/query | faiss peak MiB | same NN | same top-k "
           "| NN certified | top-k certified exact | NN radius faiss/exact (median) | dedup scan s | dedup peak MiB | "
