@@ -151,7 +151,7 @@ def make_cross(refs: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, tor
 
 
 def augment_queries(crops: torch.Tensor, seed: int) -> torch.Tensor:
-    """The training views of design.md: crop + flip + ColorJitter(0.4, 0.4, 0.2, 0.1) p=0.8 + gray p=0.2."""
+    """The training views (docs/training.md): crop + flip + ColorJitter(0.4, 0.4, 0.2, 0.1) p=0.8 + gray p=0.2."""
     size = crops.shape[-1]
     aug = T.Compose([
         T.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True),

@@ -1,5 +1,5 @@
 """Certificates hold under attack: l2 PGD within 0.99 x the certified radius never changes a decision, and
-never moves d outside its certified interval (design.md, section 3).
+never moves d outside its certified interval (docs/certificates.md).
 
 The model is a random-init float64 network; images are structured (colour offsets + smooth fields + noise) so
 that distances and radii are far from zero (checked), which makes every attack below a real test.

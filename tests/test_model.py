@@ -174,7 +174,7 @@ def test_embeddings_without_constant_coordinate(images):
 @pytest.mark.parametrize("random", [False, True], ids=["init", "random"])
 @pytest.mark.parametrize("arch", ARCHS)
 def test_phi_is_1_lipschitz(arch, random):
-    """phi(x) = [f(x); 1] / ||[f(x); 1]|| is 1-Lipschitz in the network input (design.md, section 2)."""
+    """phi(x) = [f(x); 1] / ||[f(x); 1]|| is 1-Lipschitz in the network input (docs/maths.md)."""
     m = tiny_model(arch)
     if random:
         randomize_(m)

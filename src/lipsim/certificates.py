@@ -1,4 +1,4 @@
-"""Certified bounds computed from embeddings (design.md, section 3).
+"""Certified bounds computed from embeddings (docs/certificates.md has each statement and its proof).
 
 phi is the unit-norm embedding, s = ||phi(x) - phi(y)|| and d = s^2 / 2. All bounds follow from a
 Lipschitz bound on the map from the caller's image to phi:
@@ -129,7 +129,7 @@ def certify_pair(
         e1: embeddings of the second images.
         eps: l2 budget per image in caller pixels.
         threshold: tau of the decision "same" = d <= tau, in [0, 2].
-        perturb: "either": one of the two images moves by <= eps (design.md, pair interval);
+        perturb: "either": one of the two images moves by <= eps (docs/certificates.md, 'Pair interval');
             "both": each image moves by <= eps (the interval widens accordingly).
     """
     if perturb not in ("either", "both"):

@@ -78,11 +78,12 @@ def _build_loaded(resolved: ResolvedWeights) -> Backbone:
 class LipSim(nn.Module):
     """Perceptual distance d(x, y) = 1 - <phi(x), phi(y)> with certified robustness.
 
-    phi(x) = g(x) / ||g(x)||, g(x) = [f(x); 1], f a 1-Lipschitz network (design.md, section 2). d is in
+    phi(x) = g(x) / ||g(x)||, g(x) = [f(x); 1], f a 1-Lipschitz network (docs/maths.md, 'The embedding phi'). d is in
     [0, 2]; lower means more similar. Images are float tensors in [0, 1] (CHW or NCHW), uint8 tensors,
     PIL images or paths. By default every image is resized (bilinear, antialiased) to the model resolution;
     all radii and budgets are in the caller's pixel space (l2 over pixels in [0, 1]): a radius measured on
-    the network input is divided by the resize operator norm (design.md, section 3).
+    the network input is divided by the resize operator norm (docs/certificates.md, 'Resizing and the
+    size-normalised pool').
 
     Args:
         pretrained: load weights (``weights`` or the registered default of ``arch``); False builds a freshly

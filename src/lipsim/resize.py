@@ -1,4 +1,6 @@
-"""Resizing to the model resolution, and the operator norm of that resize (design.md, section 3).
+"""Resizing to the model resolution, and the operator norm of that resize.
+
+The argument, with the size-normalised pool: docs/certificates.md, 'Resizing and the size-normalised pool'.
 
 Bilinear resizing with antialiasing is linear and separable: on an (H, W) image it is P = P_h (x) P_w,
 so ||P||_2 = sigma_max(P_h) * sigma_max(P_w). Both 1-D matrices are built exactly by resizing the identity,

@@ -1,4 +1,6 @@
-"""Synthetic checkpoints with the exact layout of the LipSim authors' releases (design.md, section 8).
+"""Synthetic checkpoints with the exact layout of the LipSim authors' releases.
+
+The layout: docs/weights-format.md, 'The authors' checkpoints'.
 
 Random tensors, the authors' key names and order: the wrapped network's own attributes first
 (``convs.{0..19}``, ``linear.{1..7}``), then the same tensor objects again under ``base.1`` / ``base.2``.

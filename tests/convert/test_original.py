@@ -311,7 +311,7 @@ def test_pickled_checkpoints_load_with_weights_only(tmp_path, msd):
     assert len(obj["model_state_dict"]) == 162 and len(obj["optimizer_state_dict"]["state"]) == 81
 
 
-def test_synthetic_layout_matches_design_md():
+def test_synthetic_layout_matches_the_documented_layout():
     names = [n for n, _ in layout(FULL)]
     assert names[:3] == ["convs.0.kernel", "convs.0.bias", "convs.0.q"]
     assert names[-3:] == ["linear.7.weight", "linear.7.bias", "linear.7.q"]

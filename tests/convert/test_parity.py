@@ -1,4 +1,4 @@
-"""Parity of converted checkpoints with an independent evaluation of the design.md formulas.
+"""Parity of converted checkpoints with an independent evaluation of the formulas in docs/layers.md.
 
 The reference below reads the authors' tensors by their original names and evaluates, in float64:
 zero channel padding 3 -> C; per conv layer t_i = sum_{j,u,v} |conv2d(K, K, padding=2)_ij[u, v]| (q cancels:

@@ -51,7 +51,7 @@ def test_even_kernel_rejected():
 
 # ---------------------------------------------------------------------------------------------- formula
 def test_linear_matches_the_formula():
-    """h(x) = x - 2 W^T T^{-1} relu(W x + b), t_i = sum_j |(W W^T)_ij| q_j / q_i (design.md, section 4)."""
+    """h(x) = x - 2 W^T T^{-1} relu(W x + b), t_i = sum_j |(W W^T)_ij| q_j / q_i (docs/layers.md, 'SLL')."""
     layer = _linear(random=True)
     w, b, q = layer.weight, layer.bias[0], torch.exp(layer.q)
     gram = (w @ w.T).abs()

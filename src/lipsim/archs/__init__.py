@@ -1,4 +1,4 @@
-"""The 1-Lipschitz architectures (design.md, section 5)."""
+"""The 1-Lipschitz architectures (docs/layers.md, 'Architectures')."""
 
 from .backbone import Backbone
 from .efficient import Efficient

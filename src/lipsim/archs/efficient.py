@@ -2,7 +2,7 @@
 
 Early space-to-depth (pixel_unshuffle) keeps every layer narrow at full resolution; each stage is
 space-to-depth -> AOL 1x1 (channel mixing) -> MaxMin -> AOL 3x3 -> MaxMin; then a global sum/sqrt(HW)
-pool and a dense AOL head with MaxMin. Every block is 1-Lipschitz (design.md, section 4), so the whole
+pool and a dense AOL head with MaxMin. Every block is 1-Lipschitz (docs/layers.md), so the whole
 network is, for any input size.
 
 Native resolution (``native_resolution=True``): the network runs at the caller's own size instead of

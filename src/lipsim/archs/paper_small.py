@@ -1,4 +1,4 @@
-"""``paper-small``: the architecture of the LipSim authors' released checkpoints (design.md, section 5).
+"""``paper-small``: the architecture of the LipSim authors' released checkpoints (docs/layers.md, 'Architectures').
 
 Input 3x224x224 in [0, 1] (no normalisation) -> zero-pad channels 3 -> 45 -> 20 SLL convs (45 channels,
 inner width 5, 3x3, the conv-q quirk) -> two 4x4 window-sum/4 pools (224 -> 56 -> 14) -> channel-major

@@ -1,4 +1,6 @@
-"""Conversion of the LipSim authors' released ``paper-small`` training checkpoints (design.md, section 8).
+"""Conversion of the LipSim authors' released ``paper-small`` training checkpoints.
+
+The layout and the checks are also described in docs/weights-format.md, 'The authors' checkpoints'.
 
 The authors distribute torch training checkpoints (``torch.save`` of a dict with ``epoch``, ``global_step``,
 ``model_state_dict``, ``optimizer_state_dict`` and ``scheduler``). ``model_state_dict`` holds their

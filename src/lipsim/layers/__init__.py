@@ -1,4 +1,4 @@
-"""1-Lipschitz building blocks (design.md, section 4)."""
+"""1-Lipschitz building blocks (docs/layers.md has each block's Lipschitz argument)."""
 
 from .activations import MaxMin, max_min
 from .aol import AOLConv2d, AOLLinear

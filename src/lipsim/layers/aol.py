@@ -1,6 +1,6 @@
 """Almost-Orthogonal Lipschitz layers (AOL; Prach & Lampert, ECCV 2022), convolutional and dense.
 
-    W' = W diag(d),   d_j = (sum_i |(W^T W)_ij|)^{-1/2}                      (design.md, section 4)
+    W' = W diag(d),   d_j = (sum_i |(W^T W)_ij|)^{-1/2}                      (docs/layers.md, 'AOL')
 
 diag(d) W^T W diag(d) has row sums of absolute values <= 1, so ||W'||_2 <= 1. For convolutions
 (W^T W)_ij is the l1 norm of the autocorrelation of the kernels over output channels. At inference the

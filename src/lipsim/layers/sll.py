@@ -1,7 +1,7 @@
 """SDP-based Lipschitz layers (SLL; Araujo et al., ICLR 2023), convolutional and dense.
 
     h(x) = x - 2 W^T T^{-1} relu(W x + b),   T = diag(t),
-    t_i = sum_j |(W W^T)_ij| q_j / q_i,      q_i = exp(q_param_i)          (design.md, section 4)
+    t_i = sum_j |(W W^T)_ij| q_j / q_i,      q_i = exp(q_param_i)          (docs/layers.md, 'SLL')
 
 T - W W^T is diagonally dominant with positive diagonal (a weighted Schur test), hence PSD, which makes
 h 1-Lipschitz in l2 for any slope-restricted activation in [0, 1]. For a 3x3 convolution the entries

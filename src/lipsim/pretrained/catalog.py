@@ -12,7 +12,8 @@ __all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT", "DEFAULT_WEIGHTS"]
 # index and published no licence. Until someone with the right to do so publishes the converted directories
 # on the Hub (then: set sha256 to the sha256 of model.safetensors and pin hub_revision to that commit),
 # loading them by name raises a WeightsError with the conversion_hint below.
-# Published NIGHTS 2AFC scores (clean / l_inf 4/255 / l2 3.0, APGD on the reference; design.md, section 6).
+# Published NIGHTS 2AFC scores (clean / l_inf 4/255 / l2 3.0, APGD on the reference; docs/training.md,
+# 'Published scores').
 # ---------------------------------------------------------------------------------------------------------------
 
 _PAPER_LICENSE = "unknown (the authors published no licence)"

@@ -1,4 +1,4 @@
-"""Step 1 of the LipSim recipe: distil a teacher embedding into a 1-Lipschitz student (design.md, section 6).
+"""Step 1 of the LipSim recipe: distil a teacher embedding into a 1-Lipschitz student (docs/training.md).
 
 Data: fixed, seeded pools of multi-scale crops (view A, flip included) whose teacher embeddings t(A) are
 computed once and cached (memory-mapped float16); each step samples a batch from every pool and makes

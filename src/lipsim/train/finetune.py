@@ -1,4 +1,4 @@
-"""Step 2 of the LipSim recipe: hinge fine-tuning on 2AFC judgements (design.md, section 6).
+"""Step 2 of the LipSim recipe: hinge fine-tuning on 2AFC judgements (docs/training.md, 'Hinge fine-tuning').
 
 logit = d(x, x0) - d(x, x1), y = 2 round(p) - 1, loss = mean(max(0, m - y logit)). Works on NIGHTS, BAPPS
 and synthetic sets in the BAPPS layout. Batches are drawn by generators seeded by (seed, step), so resuming

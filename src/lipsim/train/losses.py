@@ -1,4 +1,4 @@
-"""Training losses of the LipSim recipe (design.md, section 6)."""
+"""Training losses of the LipSim recipe (docs/training.md, 'Distillation' and 'Hinge fine-tuning')."""
 
 from __future__ import annotations
 

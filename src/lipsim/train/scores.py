@@ -1,4 +1,4 @@
-"""2AFC scores with soft labels, certified scores and their curves (design.md, sections 3 and 7)."""
+"""2AFC scores with soft labels, certified scores and their curves (docs/training.md, 'Evaluation')."""
 
 from __future__ import annotations
 

@@ -275,7 +275,7 @@ def jitter_view(
 
 
 def lipsim_views(crop: Tensor, generator: torch.Generator, flip: bool = True) -> tuple[Tensor, Tensor]:
-    """The two LipSim distillation views (design.md section 6) of one crop.
+    """The two LipSim distillation views (docs/training.md, 'Two views') of one crop.
 
     A = crop, mirrored with probability 0.5 (if ``flip``); B = A + ColorJitter(0.4, 0.4, 0.2, 0.1)
     with p=0.8 + RandomGrayscale(p=0.2).

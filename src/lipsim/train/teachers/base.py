@@ -2,7 +2,7 @@
 
 A teacher is an ``nn.Module`` that stays in eval mode with every parameter frozen, has ``name: str``
 and ``embed_dim: int``, and maps ``x`` of shape (N, 3, H, W), pixels in [0, 1], any H, W >= 32, to an
-(N, embed_dim) embedding of unit l2 norm. The student regresses that embedding (design.md section 6),
+(N, embed_dim) embedding of unit l2 norm. The student regresses that embedding (docs/training.md, 'Distillation'),
 and ``d = 1 - <t(x), t(y)>`` is the teacher's own perceptual distance.
 
 Example:
