@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--arch-config", type=_json_dict, default={}, help="JSON options of the architecture")
     d.add_argument("--image-size", type=int, default=224, help="training (and the model's native) resolution")
     d.add_argument("--pool-size", type=int, default=2048, help="fixed crops whose teacher embeddings are cached")
+    d.add_argument("--crop-scale", type=float, nargs=2, default=(0.08, 1.0), metavar=("LOW", "HIGH"),
+                   help="crop area as a share of the image's largest square (default 0.08 1.0)")
+    d.add_argument("--side-px", type=int, nargs=2, metavar=("LOW", "HIGH"),
+                   help="crop side in pixels instead of --crop-scale (keeps the photos' own pixel scale)")
+    d.add_argument("--distort-share", type=float, default=0.0,
+                   help="share of pool crops given a fixed random distortion that the teacher sees too")
+    d.add_argument("--extra-pools", type=json.loads, default=[], help="JSON list of more pools, e.g. "
+                   '\'[{"images": "DIR", "pool_size": 3000, "image_size": 128, "batch_size": 32, "side_px": [96, 256]}]\'')
     d.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on CUDA)")
     _common_train(d)
 
@@ -103,6 +111,43 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--overwrite", action="store_true", help="replace existing split folders")
     m.add_argument("--cross-family", type=float, default=0.0, help="share of cross-family triplets labelled by --label-metric")
     m.add_argument("--label-metric", help="reference metric labelling cross-family triplets (e.g. lpips-vgg)")
+    m.add_argument("--crop-scale", type=float, nargs=2, default=(0.02, 0.5), metavar=("LOW", "HIGH"),
+                   help="reference crop area as a share of the photo's largest square (default 0.02 0.5)")
+
+    s = sub.add_parser("prepare-data", help="lay out a photo collection as train/ and val/ folders", description=(
+        "Extract tar shards once and link image folders into OUT/train and OUT/val, split by a hash of each "
+        "file name (lipsim.train.data.photo_split); the collection itself is only read."))
+    s.add_argument("--data", required=True, help="the photo collection (tar shards and image folders)")
+    s.add_argument("--out", required=True, help="output folder (train/, val/, split.json)")
+    s.add_argument("--val-share", type=float, default=0.1, help="share of files held out (default 0.1)")
+    s.add_argument("--no-progress", action="store_true")
+
+    c = sub.add_parser("consensus", help="keep the cross-family triplets several reference metrics agree on",
+                       description="Relabel a make-2afc --cross-family set by the consensus of --voters with a "
+                       "margin; writes a BAPPS-layout set with one category per family pair.")
+    c.add_argument("--data", required=True, help="make-2afc output with cross-family triplets")
+    c.add_argument("--split", default="val")
+    c.add_argument("--out", required=True)
+    c.add_argument("--voters", nargs="+", default=["lpips-vgg", "lpips-alex", "dists", "stlpips-alex"],
+                   help="reference metrics that vote (default: lpips-vgg lpips-alex dists stlpips-alex)")
+    c.add_argument("--margin", type=float, default=0.05, help="minimum |d0-d1|/(d0+d1) for every voter")
+    c.add_argument("--no-progress", action="store_true")
+
+    k = sub.add_parser("calibrate", help="measure same/different rates and store a recommended threshold",
+                       description="Crops of held-out photos vs mild copies (same) and vs each other (different); "
+                       "the threshold keeps false 'same' at or below --max-false-same (lipsim.train.calibrate).")
+    k.add_argument("--weights", required=True, help="run directory, save_pretrained directory or weights name")
+    k.add_argument("--images", required=True, help="held-out photos")
+    k.add_argument("--size", type=int, default=224)
+    k.add_argument("--copies", type=int, default=3)
+    k.add_argument("--max-false-same", type=float, default=0.01)
+    k.add_argument("--write", action="store_true", help="store threshold and rates in the model's config.json")
+
+    n = sub.add_parser("knn", help="leave-one-out k-NN top-1 of the embedding on labelled photos",
+                       description="Labels are the photos' parent folder names (e.g. Tiny ImageNet WNIDs).")
+    n.add_argument("--weights", required=True)
+    n.add_argument("--images", required=True)
+    n.add_argument("--batch-size", type=int, default=256)
     return p
 
 
@@ -114,7 +159,9 @@ def _run(args: argparse.Namespace) -> int:
             images=args.images, out=args.out, teacher=args.teacher, teacher_kwargs=args.teacher_kwargs,
             arch=args.arch, arch_config=args.arch_config, image_size=args.image_size, steps=args.steps,
             batch_size=args.batch_size, lr=args.lr if args.lr is not None else 0.01, warmup_steps=args.warmup_steps,
-            grad_clip=args.grad_clip, pool_size=args.pool_size, seed=args.seed,
+            grad_clip=args.grad_clip, pool_size=args.pool_size, seed=args.seed, crop_scale=tuple(args.crop_scale),
+            side_px=tuple(args.side_px) if args.side_px else None, distort_share=args.distort_share,
+            extra_pools=args.extra_pools,
             checkpoint_every=args.checkpoint_every or 200, log_every=args.log_every, device=args.device,
             amp=args.amp, resume=args.resume, stop_after=args.stop_after, progress=not args.no_progress,
         )
@@ -153,7 +200,8 @@ def _run(args: argparse.Namespace) -> int:
             from .reference import get_reference_metric
 
             metric = get_reference_metric(args.label_metric)
-        opts = dict(size=args.size, cross_family=args.cross_family, reference_metric=metric, overwrite=args.overwrite)
+        opts = dict(size=args.size, cross_family=args.cross_family, reference_metric=metric, overwrite=args.overwrite,
+                    crop_scale=tuple(args.crop_scale))
         if args.split is not None:
             if args.val_share is not None:
                 raise ValueError("--val-share shares --n between the default train and val splits; "
@@ -163,6 +211,40 @@ def _run(args: argparse.Namespace) -> int:
             share = {} if args.val_share is None else {"val_share": args.val_share}
             entries = make_2afc_splits(args.images, args.out, n=args.n, seed=args.seed, **share, **opts)
         print(f"{args.out}: " + ", ".join(f"{name} {e['n']} triplets" for name, e in entries.items()))
+        return 0
+    if args.command == "prepare-data":
+        from .data.photo_split import prepare_photo_split
+
+        summary = prepare_photo_split(args.data, args.out, args.val_share, progress=not args.no_progress)
+        print(json.dumps(summary["counts"]))
+        return 0
+    if args.command == "consensus":
+        from .data.consensus import consensus_set
+
+        summary = consensus_set(args.data, args.split, args.out, args.voters, args.margin,
+                                progress=not args.no_progress)
+        print(f"{args.out}: kept {summary['kept']} of {summary['total']} cross-family triplets; "
+              + ", ".join(f"{k} {v}" for k, v in summary["counts"].items()))
+        return 0
+    if args.command in ("calibrate", "knn"):
+        from ..model import LipSim
+        from .model_dirs import resolve_model_dir
+
+        weights, note = resolve_model_dir(args.weights, "--weights")
+        print(note, file=sys.stderr)
+        model = LipSim(pretrained=True, weights=weights)
+        if args.command == "knn":
+            from .knn import folder_knn_top1
+
+            print(json.dumps(folder_knn_top1(model, args.images, args.batch_size)))
+            return 0
+        from .calibrate import calibrate_threshold, write_threshold
+
+        result = calibrate_threshold(model, args.images, size=args.size, copies=args.copies,
+                                     max_false_same=args.max_false_same)
+        print(json.dumps(result, indent=2))
+        if args.write:
+            print(write_threshold(weights, result), file=sys.stderr)
         return 0
     raise AssertionError(args.command)  # pragma: no cover
 

@@ -1,0 +1,136 @@
+"""A recommended same/different threshold for a model, with its measured error rates.
+
+Pairs come from held-out photos: a square crop of each photo (``size`` px) against ``copies`` mild copies
+of itself (noise, blur, JPEG, colour or a small shift at strengths in ``mild_range``: "same"), and against
+the crop of every other photo ("different"). The photos are split in two halves by index parity: the
+threshold is the largest ``tau`` whose false-same rate (different pairs with ``d <= tau``) on the first
+half is at most ``max_false_same``; the rates reported are measured on the second half, so they are not
+tuned to. ROC AUC is over all pairs (probability that a same pair is closer than a different pair).
+
+Example:
+    >>> result = calibrate_threshold(model, "photos/val/imagenet-samples", size=224)  # doctest: +SKIP
+    >>> result["threshold"], result["false_same"], result["true_same"]  # doctest: +SKIP
+    (0.031, 0.004, 0.97)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from ..model import LipSim
+from .data.distortions import distort
+from .data.image_folder import ImageFiles, crop_resize, sample_crop_box, seeded_generator
+
+__all__ = ["calibrate_threshold", "roc_auc", "MILD_FAMILIES"]
+
+#: distortions a copy of a photo may carry and still be "the same photo"
+MILD_FAMILIES = ("noise", "blur", "jpeg", "color", "shift")
+
+
+def roc_auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
+    """P(pos < neg) + 0.5 P(pos == neg): how well small distances separate same (pos) from different (neg).
+
+    Example:
+        >>> roc_auc(torch.tensor([0.1, 0.2]), torch.tensor([0.3, 0.15]))
+        0.75
+    """
+    pos, neg = pos.double().flatten(), neg.double().flatten()
+    below = (pos[:, None] < neg[None, :]).double().mean()
+    ties = (pos[:, None] == neg[None, :]).double().mean()
+    return float(below + 0.5 * ties)
+
+
+def _pick_threshold(diff: torch.Tensor, max_false_same: float) -> float:
+    """Largest tau with share(diff <= tau) <= max_false_same (midway to the next different pair)."""
+    d = diff.double().sort().values
+    allowed = int(max_false_same * d.numel())  # pairs that may fall at or below tau
+    if allowed >= d.numel():
+        return float(d[-1])
+    upper = float(d[allowed])
+    lower = float(d[allowed - 1]) if allowed > 0 else 0.0
+    return 0.5 * (lower + upper)
+
+
+@torch.no_grad()
+def calibrate_threshold(
+    model: LipSim,
+    images_dir: str | os.PathLike[str],
+    size: int = 224,
+    copies: int = 3,
+    seed: int = 0,
+    max_false_same: float = 0.01,
+    mild_range: tuple[float, float] = (0.05, 0.3),
+    batch_size: int = 32,
+) -> dict[str, Any]:
+    """Measure same/different distances on the photos under ``images_dir`` and pick a threshold.
+
+    Returns:
+        ``threshold``, ``false_same`` and ``true_same`` (second half), ``auc`` (all pairs), the counts and
+        the protocol, ready to store in a weights config.
+    """
+    files = ImageFiles(images_dir)
+    n = len(files.files)
+    if n < 4:
+        raise ValueError(f"calibration needs at least 4 photos, found {n} under {str(images_dir)!r}")
+    crops, copy_imgs, halves = [], [], []
+    for i in range(n):
+        g = seeded_generator("calibrate", seed, i)
+        w, h = files.sizes[i]
+        box = sample_crop_box(w, h, (0.5, 1.0), g, flip=False)
+        ref = crop_resize(files.image(i), box, size).float().div(255.0)
+        crops.append(ref)
+        for c in range(copies):
+            family = MILD_FAMILIES[int(torch.randint(len(MILD_FAMILIES), (1,), generator=g))]
+            s = mild_range[0] + (mild_range[1] - mild_range[0]) * float(torch.rand(1, generator=g))
+            copy_imgs.append(distort(ref, family, s, g).clamp(0, 1))
+        halves.append(i % 2)
+
+    def embed(images: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat([model.embed(torch.stack(images[j : j + batch_size])) for j in range(0, len(images), batch_size)])
+
+    phi = embed(crops).double()
+    phi_copies = embed(copy_imgs).double().view(n, copies, -1)
+    same = 1.0 - (phi_copies * phi[:, None, :]).sum(-1)  # (n, copies)
+    diff_all = 1.0 - phi @ phi.T
+    half = torch.tensor(halves)
+    iu = torch.triu_indices(n, n, offset=1)
+    both = lambda k: (half[iu[0]] == k) & (half[iu[1]] == k)  # noqa: E731 (pairs within one half)
+    diff_fit, diff_test = diff_all[iu[0], iu[1]][both(0)], diff_all[iu[0], iu[1]][both(1)]
+    same_test = same[half == 1].flatten()
+    tau = _pick_threshold(diff_fit, max_false_same)
+    return {
+        "threshold": round(tau, 6),
+        "false_same": float((diff_test <= tau).double().mean()),
+        "true_same": float((same_test <= tau).double().mean()),
+        "auc": roc_auc(same.flatten(), diff_all[iu[0], iu[1]]),
+        "pairs": {"same": int(same.numel()), "different": int(iu.shape[1]), "photos": n},
+        "protocol": (f"{size}px crops of {n} held-out photos vs {copies} mild copies each "
+                     f"({'/'.join(MILD_FAMILIES)}, strength {mild_range[0]}-{mild_range[1]}) and vs each other; "
+                     f"threshold fit on even-indexed photos at <= {max_false_same:.1%} false same, rates on odd"),
+    }
+
+
+def write_threshold(model_dir: str | os.PathLike[str], result: dict[str, Any]) -> str:
+    """Store ``result``'s threshold and rates in a ``save_pretrained`` directory's config.json (atomically).
+
+    The weights file and its sha256 are unchanged; the config gains ``threshold`` and ``threshold_rates``.
+    """
+    import json
+    from pathlib import Path
+
+    from ..pretrained.resolve import CONFIG_NAME
+
+    path = Path(model_dir) / CONFIG_NAME
+    if not path.is_file():
+        raise ValueError(f"{str(model_dir)!r} is not a save_pretrained directory (no {CONFIG_NAME}); "
+                         "--write needs a local model directory")
+    config = json.loads(path.read_text())
+    config["threshold"] = result["threshold"]
+    config["threshold_rates"] = {k: v for k, v in result.items() if k != "threshold"}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return f"wrote threshold {result['threshold']} to {path}"
