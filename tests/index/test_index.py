@@ -167,3 +167,15 @@ def test_add_embeddings_checks(model):
         index.add_embeddings(e, ["a", "b"])
     with pytest.raises(TypeError, match=r"^ids must be strings, got int: 1$"):
         index.add_embeddings(e, [1, 2, 3])
+
+
+def test_native_resolution_arch_embeds_like_the_model():
+    """Images keep the size the network takes them at (here 20 px as is, 40 px -> 32 px): same phi and norms."""
+    model = tiny_model("efficient", dtype=torch.float64, native_resolution=True, max_size=32)
+    small, large = structured_images(1, 20, seed=1), structured_images(1, 40, seed=2)
+    index = Index(model)
+    index.add([small[0], large[0]], ids=["small", "large"])
+    for row, img in enumerate((small, large)):
+        ref = model.embeddings(img)
+        assert torch.allclose(index.embeddings.phi[row].double(), ref.phi[0], atol=1e-6)
+        assert float(index.embeddings.pnorm[row]) == pytest.approx(float(ref.pnorm[0]), rel=1e-6)

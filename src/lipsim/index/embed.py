@@ -17,7 +17,7 @@ __all__ = ["to_model_input", "embed_tensors"]
 
 
 def to_model_input(model: LipSim, image: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """(3, h, w) image -> the model-size image and the operator norm of that resize.
+    """(3, h, w) image -> the image at the size the network takes it, and the operator norm of that resize.
 
     With ``model.resize`` every image is resized here (as ``model.embeddings`` would, then clamped to [0, 1])
     so that images of any sizes share one batch; the returned norm is what ``model.embeddings`` would have
@@ -26,8 +26,10 @@ def to_model_input(model: LipSim, image: torch.Tensor) -> tuple[torch.Tensor, fl
     """
     if not model.resize:
         return image, 1.0
-    size = (model.image_size, model.image_size)
-    hw = tuple(image.shape[-2:])
+    hw = (int(image.shape[-2]), int(image.shape[-1]))
+    size = tuple(model.backbone.network_size(hw))  # what model.embeddings would resize this image to
+    if size == hw:
+        return image, 1.0
     # float rounding in the antialiased resize can overshoot [0, 1] by an ulp; clamping is 1-Lipschitz, so the
     # resize norm still bounds how far a change of the caller's image moves the network input
     return resize(image[None], size)[0].clamp(0, 1), resize_operator_norm(hw, size)
@@ -36,8 +38,9 @@ def to_model_input(model: LipSim, image: torch.Tensor) -> tuple[torch.Tensor, fl
 @torch.no_grad()
 def _embed_group(model: LipSim, xs: list[torch.Tensor], pnorms: list[float], name: str) -> EmbeddingBatch:
     e = model.embeddings(torch.stack(xs), name)
-    # The images are already at the model size, so model.embeddings saw no resize (pnorm 1); the resize
-    # done by to_model_input composes with the network: caller pixels -> phi is ||P||-Lipschitz.
+    # The images are already at the network's size, so model.embeddings did not resize them (its pnorm is
+    # the network's own bound); the resize done by to_model_input composes with it: caller pixels -> phi is
+    # ||P|| * pnorm-Lipschitz.
     pn = torch.as_tensor(pnorms, dtype=e.pnorm.dtype, device=e.pnorm.device)
     return dataclasses.replace(e, pnorm=e.pnorm * pn)
 
