@@ -22,9 +22,14 @@ Policy, the same for every caller:
 PIL images passed directly to the metric are taken as given (no EXIF rotation: the caller decoded them).
 
 Example:
-    >>> img = load_image("examples/images/chelsea.png")  # doctest: +SKIP
-    >>> img.shape, img.dtype                            # doctest: +SKIP
-    (torch.Size([3, 300, 451]), torch.float32)
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "clear.png")
+    >>> Image.new("RGBA", (6, 4), (255, 0, 0, 0)).save(path)   # transparent red
+    >>> img = load_image(path)                                  # composited over white
+    >>> img.shape, img.dtype, float(img.min())
+    (torch.Size([3, 4, 6]), torch.float32, 1.0)
+    >>> tmp.cleanup()
 """
 
 from __future__ import annotations
@@ -296,8 +301,15 @@ def image_size(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
     turn the image by 90 degrees swap the two. Nothing is decoded.
 
     Example:
-        >>> image_size("examples/images/chelsea.png")  # doctest: +SKIP
-        (451, 300)
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "phone.jpg")
+        >>> exif = Image.Exif()
+        >>> exif[0x0112] = 6                                     # "rotate 90 degrees to view"
+        >>> Image.new("RGB", (8, 6)).save(path, exif=exif)
+        >>> image_size(path)                                     # the upright size
+        (6, 8)
+        >>> tmp.cleanup()
     """
     with _opened(path, max_pixels) as (im, _, _):
         w, h = im.size
@@ -317,9 +329,14 @@ def load_image(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
             without a known range.
 
     Example:
-        >>> img = load_image("examples/images/astronaut.png")  # doctest: +SKIP
-        >>> img.shape, img.dtype                             # doctest: +SKIP
-        (torch.Size([3, 256, 256]), torch.float32)
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "gray16.png")
+        >>> Image.fromarray(np.full((4, 5), 65535, dtype=np.uint16)).save(path)   # 16-bit grayscale
+        >>> img = load_image(path)
+        >>> img.shape, img.dtype, float(img.max())
+        (torch.Size([3, 4, 5]), torch.float32, 1.0)
+        >>> tmp.cleanup()
     """
     out = _decode(path, max_pixels)
     if isinstance(out, np.ndarray):
@@ -333,8 +350,14 @@ def load_image_pil(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXEL
     High-depth grayscale is rounded to 8 bits (``round(255 * x)``) after its range conversion.
 
     Example:
-        >>> load_image_pil("examples/images/chelsea.png").mode  # doctest: +SKIP
-        'RGB'
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "gray.png")
+        >>> Image.new("L", (5, 4), 128).save(path)
+        >>> img = load_image_pil(path)
+        >>> img.mode, img.size
+        ('RGB', (5, 4))
+        >>> tmp.cleanup()
     """
     out = _decode(path, max_pixels)
     if isinstance(out, np.ndarray):

@@ -197,8 +197,15 @@ class LipSim(nn.Module):
         Both files get the permissions the process umask gives new files.
 
         Example:
-            >>> path = LipSim(pretrained=False).save_pretrained("/tmp/lipsim-doc")  # doctest: +SKIP
-            >>> LipSim.from_pretrained(path)  # doctest: +SKIP
+            >>> import tempfile
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> model = LipSim(pretrained=False, widths=(8, 16), head_width=16, embed_dim=8)
+            >>> path = model.save_pretrained(tmp.name)
+            >>> sorted(p.name for p in path.iterdir())
+            ['config.json', 'model.safetensors']
+            >>> LipSim.from_pretrained(path).backbone.config["embed_dim"]
+            8
+            >>> tmp.cleanup()
         """
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,12 @@
 """Training and evaluation data: photo crops, distortions, synthetic 2AFC sets, BAPPS and NIGHTS loaders.
 
 Example:
-    >>> from lipsim.train.data import ImageFolderCrops, NIGHTS, make_2afc  # doctest: +SKIP
+    >>> import torch
+    >>> from lipsim.train.data import FAMILIES, distort
+    >>> distort(torch.rand(3, 16, 16), "jpeg", 0.5, torch.Generator().manual_seed(0)).shape
+    torch.Size([3, 16, 16])
+    >>> FAMILIES
+    ('noise', 'blur', 'jpeg', 'color', 'pixelate', 'quantize', 'shift')
 """
 
 from .bapps import BAPPS2AFC, BAPPS_CATEGORIES

@@ -10,10 +10,24 @@ has the four subfolders is accepted (so :func:`make_2afc` output loads too). Jud
 and checked at construction.
 
 Example:
-    >>> ds = BAPPS2AFC("/data/bapps", split="val", categories=["traditional", "cnn"])  # doctest: +SKIP
-    >>> item = ds[0]  # doctest: +SKIP
-    >>> item["ref"].shape, float(item["p"]), item["category"]  # doctest: +SKIP
-    (torch.Size([3, 64, 64]), 0.5, 'cnn')
+    A synthetic set written by :func:`~lipsim.train.data.make_2afc` has this layout:
+
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> from lipsim.train.data import make_2afc
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> photos = os.path.join(tmp.name, "photos")
+    >>> os.mkdir(photos)
+    >>> rng = np.random.default_rng(0)
+    >>> for k in range(2):  # two small random "photos"
+    ...     pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    ...     Image.fromarray(pixels).save(os.path.join(photos, f"{k}.png"))
+    >>> _ = make_2afc(photos, os.path.join(tmp.name, "syn"), n=14, seed=0, size=16, split="val")
+    >>> ds = BAPPS2AFC(os.path.join(tmp.name, "syn"), split="val", categories=["blur", "noise"])
+    >>> item = ds[0]
+    >>> len(ds), item["ref"].shape, item["category"]
+    (4, torch.Size([3, 16, 16]), 'blur')
+    >>> tmp.cleanup()
 """
 
 from __future__ import annotations
@@ -76,9 +90,21 @@ class BAPPS2AFC(Dataset):
             single number in [0, 1]. The message names the path and what was expected.
 
     Example:
-        >>> ds = BAPPS2AFC("/tmp/syn", split="val")  # doctest: +SKIP
-        >>> len(ds), ds.categories  # doctest: +SKIP
-        (140, ['blur', 'color', 'cross', 'jpeg', 'noise', 'pixelate', 'quantize', 'shift'])
+        >>> import tempfile
+        >>> from PIL import Image
+        >>> from lipsim.train.data import make_2afc
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> photos = os.path.join(tmp.name, "photos")
+        >>> os.mkdir(photos)
+        >>> rng = np.random.default_rng(0)
+        >>> for k in range(2):  # two small random "photos"
+        ...     pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+        ...     Image.fromarray(pixels).save(os.path.join(photos, f"{k}.png"))
+        >>> _ = make_2afc(photos, os.path.join(tmp.name, "syn"), n=7, seed=0, size=16, split="val")
+        >>> ds = BAPPS2AFC(os.path.join(tmp.name, "syn"), split="val")
+        >>> len(ds), ds.categories
+        (7, ['blur', 'color', 'jpeg', 'noise', 'pixelate', 'quantize', 'shift'])
+        >>> tmp.cleanup()
     """
 
     def __init__(

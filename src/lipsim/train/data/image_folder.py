@@ -10,11 +10,18 @@ the whole image decoded). With ``on_error="raise"`` (default) the first unreadab
 A file that breaks later, while an item is decoded, always raises a ``ValueError`` naming the file.
 
 Example:
-    >>> ds = ImageFolderCrops("/work/photos", size=224, seed=0, two_views=True)  # doctest: +SKIP
-    >>> ds.set_epoch(3)  # doctest: +SKIP
-    >>> view_a, view_b = ds[5]  # doctest: +SKIP
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for i, colour in enumerate(["red", "navy"]):
+    ...     Image.new("RGB", (40, 30), colour).save(os.path.join(tmp.name, f"photo{i}.png"))
+    >>> ds = ImageFolderCrops(tmp.name, size=16, seed=0, two_views=True)
+    >>> ds.set_epoch(3)
+    >>> view_a, view_b = ds[1]
+    >>> view_a.shape, view_b.shape
+    (torch.Size([3, 16, 16]), torch.Size([3, 16, 16]))
+    >>> tmp.cleanup()
 
-Each view is a float tensor (3, 224, 224) in [0, 1], a pure function of (index 5, seed 0, epoch 3).
+Each view is a float tensor (3, 16, 16) in [0, 1], a pure function of (index 1, seed 0, epoch 3).
 """
 
 from __future__ import annotations
@@ -80,8 +87,13 @@ def list_images(root: str | os.PathLike) -> list[Path]:
         ValueError: If ``root`` is not a directory.
 
     Example:
-        >>> list_images("/work/photos")[:1]  # doctest: +SKIP
-        [PosixPath('/work/photos/mate_Aqua.jpg')]
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> for name in ["b.png", "a.jpg", ".hidden.png"]:
+        ...     Image.new("RGB", (4, 4)).save(os.path.join(tmp.name, name))
+        >>> [p.name for p in list_images(tmp.name)]
+        ['a.jpg', 'b.png']
+        >>> tmp.cleanup()
     """
     root = Path(root)
     if not root.is_dir():
@@ -113,8 +125,13 @@ def load_rgb(path: str | os.PathLike) -> Image.Image:
         FileNotFoundError: nothing exists at ``path``.
 
     Example:
-        >>> load_rgb("photo.png").mode  # doctest: +SKIP
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "gray_alpha.png")
+        >>> Image.new("LA", (4, 3)).save(path)
+        >>> load_rgb(path).mode
         'RGB'
+        >>> tmp.cleanup()
     """
     from ...image_io import load_image_pil
 
@@ -138,8 +155,13 @@ def read_image(path: str | os.PathLike, image_size: int | tuple[int, int] | None
         Float32 tensor (3, H, W).
 
     Example:
-        >>> read_image("ref.png", image_size=224).shape  # doctest: +SKIP
-        torch.Size([3, 224, 224])
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "ref.png")
+        >>> Image.new("RGB", (40, 30), "white").save(path)
+        >>> read_image(path).shape, read_image(path, image_size=16).shape
+        (torch.Size([3, 30, 40]), torch.Size([3, 16, 16]))
+        >>> tmp.cleanup()
     """
     x = pil_to_uint8(load_rgb(path)).float().div_(255.0)
     if image_size is None:
@@ -312,9 +334,13 @@ class ImageFiles:
         cache: Keep decoded images in memory.
 
     Example:
-        >>> files = ImageFiles("/work/photos")  # doctest: +SKIP
-        >>> files.sizes[0]  # doctest: +SKIP
-        (2560, 1600)
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> Image.new("RGB", (40, 30)).save(os.path.join(tmp.name, "photo.png"))
+        >>> files = ImageFiles(tmp.name)
+        >>> files.sizes[0]
+        (40, 30)
+        >>> tmp.cleanup()
     """
 
     def __init__(
@@ -377,9 +403,13 @@ class ImageFolderCrops(Dataset):
         cache: Keep decoded images in memory (per process / DataLoader worker).
 
     Example:
-        >>> ds = ImageFolderCrops("/work/photos", size=224, seed=0)  # doctest: +SKIP
-        >>> ds[0].shape  # doctest: +SKIP
-        torch.Size([3, 224, 224])
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> Image.new("RGB", (40, 30)).save(os.path.join(tmp.name, "photo.png"))
+        >>> ds = ImageFolderCrops(tmp.name, size=16, seed=0, crops_per_image=3)
+        >>> len(ds), ds[0].shape
+        (3, torch.Size([3, 16, 16]))
+        >>> tmp.cleanup()
     """
 
     def __init__(
@@ -485,9 +515,14 @@ class FixedCropPool:
         records: One ``(path, CropBox)`` per crop.
 
     Example:
-        >>> pool = FixedCropPool("/work/photos", n=1000, size=224, seed=0)  # doctest: +SKIP
-        >>> pool.images.shape, pool.fingerprint()[:8]  # doctest: +SKIP
-        (torch.Size([1000, 3, 224, 224]), '3f0c...')
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> for i, colour in enumerate(["red", "navy"]):
+        ...     Image.new("RGB", (40, 30), colour).save(os.path.join(tmp.name, f"photo{i}.png"))
+        >>> pool = FixedCropPool(tmp.name, n=5, size=16, seed=0)
+        >>> pool.images.shape, pool.images.dtype, len(pool.fingerprint())
+        (torch.Size([5, 3, 16, 16]), torch.uint8, 64)
+        >>> tmp.cleanup()
     """
 
     def __init__(

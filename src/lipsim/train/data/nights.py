@@ -13,11 +13,28 @@ of people who judged the right image closer, columns 4/5/6 ref/left/right paths 
 ``False`` here).
 
 Example:
-    >>> test_in = NIGHTS("/data/nights", split="test", imagenet=True)  # doctest: +SKIP
-    >>> test_out = NIGHTS("/data/nights", split="test", imagenet=False)  # doctest: +SKIP
-    >>> item = test_in[0]  # doctest: +SKIP
-    >>> item["p0"].shape, item["category"]  # doctest: +SKIP
-    (torch.Size([3, 224, 224]), 'imagenet')
+    A one-triplet set in this layout:
+
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for rel in ["ref/000/0.png", "distort/000/0_0.png", "distort/000/0_1.png"]:
+    ...     os.makedirs(os.path.dirname(os.path.join(tmp.name, rel)), exist_ok=True)
+    ...     Image.new("RGB", (32, 32), "gray").save(os.path.join(tmp.name, rel))
+    >>> rows = ["id,prompt,right_vote,left_vote,ref_path,left_path,right_path,votes,split,is_imagenet",
+    ...         "0,a cat,0.83,0.17,ref/000/0.png,distort/000/0_0.png,distort/000/0_1.png,6,test,True"]
+    >>> with open(os.path.join(tmp.name, "data.csv"), "w") as fh:
+    ...     for row in rows:
+    ...         print(row, file=fh)
+    >>> test_in = NIGHTS(tmp.name, split="test", imagenet=True)
+    >>> item = test_in[0]
+    >>> item["p0"].shape, round(float(item["p"]), 2), item["category"]
+    (torch.Size([3, 224, 224]), 0.83, 'imagenet')
+    >>> NIGHTS(tmp.name, split="test", imagenet=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: NIGHTS index ... has no rows with split='test', votes >= 6, is_imagenet=False (1 rows ...
+    >>> tmp.cleanup()
 """
 
 from __future__ import annotations

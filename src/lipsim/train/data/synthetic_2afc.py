@@ -27,8 +27,20 @@ the same photos (different crops and strengths); for a held-out evaluation, writ
 photos.
 
 Example:
-    >>> make_2afc("/work/photos", "/tmp/syn", n=700, seed=0, split="val")  # doctest: +SKIP
-    {'seed': 0, 'n': 700, 'size': 64, ...}
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> photos = os.path.join(tmp.name, "photos")
+    >>> os.mkdir(photos)
+    >>> rng = np.random.default_rng(0)
+    >>> for k in range(2):  # two small random "photos"
+    ...     pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    ...     Image.fromarray(pixels).save(os.path.join(photos, f"{k}.png"))
+    >>> info = make_2afc(photos, os.path.join(tmp.name, "syn"), n=14, seed=0, size=16, split="val")
+    >>> info["n"], info["size"], info["counts"]["blur"]
+    (14, 16, 2)
+    >>> sorted(os.listdir(os.path.join(tmp.name, "syn", "2afc", "val", "blur")))
+    ['judge', 'p0', 'p1', 'ref']
+    >>> tmp.cleanup()
 """
 
 from __future__ import annotations
@@ -227,9 +239,18 @@ def make_2afc(
             output split without ``overwrite``, no readable source photos, or bad metric output.
 
     Example:
-        >>> info = make_2afc("/work/photos", "/tmp/syn", n=70, seed=1, split="val")  # doctest: +SKIP
-        >>> info["counts"]["blur"]  # doctest: +SKIP
-        10
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> photos = os.path.join(tmp.name, "photos")
+        >>> os.mkdir(photos)
+        >>> rng = np.random.default_rng(0)
+        >>> for k in range(2):  # two small random "photos"
+        ...     pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+        ...     Image.fromarray(pixels).save(os.path.join(photos, f"{k}.png"))
+        >>> info = make_2afc(photos, os.path.join(tmp.name, "syn"), n=7, seed=1, size=16, split="val")
+        >>> info["counts"]["blur"]
+        1
+        >>> tmp.cleanup()
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
@@ -395,9 +416,18 @@ def make_2afc_splits(
             folder without ``overwrite`` (checked for both splits before anything is written).
 
     Example:
-        >>> info = make_2afc_splits("/work/photos", "/tmp/syn", n=100, seed=0)  # doctest: +SKIP
-        >>> info["train"]["n"], info["val"]["n"]  # doctest: +SKIP
-        (80, 20)
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> photos = os.path.join(tmp.name, "photos")
+        >>> os.mkdir(photos)
+        >>> rng = np.random.default_rng(0)
+        >>> for k in range(2):  # two small random "photos"
+        ...     pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+        ...     Image.fromarray(pixels).save(os.path.join(photos, f"{k}.png"))
+        >>> info = make_2afc_splits(photos, os.path.join(tmp.name, "syn"), n=10, seed=0, size=16)
+        >>> info["train"]["n"], info["val"]["n"]
+        (8, 2)
+        >>> tmp.cleanup()
     """
     if "split" in options:
         raise ValueError("make_2afc_splits writes the 'train' and 'val' splits; for one split call make_2afc(split=...)")
