@@ -15,6 +15,7 @@ import torch
 from lipsim import LipSim
 from lipsim.certificates import EmbeddingBatch, certify_pair, certify_two_afc, phi_shift_bound, radius_for_margin
 from lipsim.resize import resize, resize_operator_norm
+from tests._attacks import pgd_l2
 from tests._helpers import structured_images, tiny_model
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -25,54 +26,9 @@ EPS = 36 / 255
 SLACK = 1e-12  # float64 rounding
 
 
-def _bshape(r: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return r.view(-1, *([1] * (like.dim() - 1)))
-
-
-def _project(delta: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
-    n = delta.flatten(1).norm(dim=1).clamp_min(1e-300)
-    return delta * _bshape(torch.clamp(radius / n, max=1.0), delta)
-
-
-def pgd(
-    objective: Callable[..., torch.Tensor],
-    xs: Sequence[torch.Tensor],
-    radius: torch.Tensor,
-    steps: int = STEPS,
-    seed: int = 0,
-) -> torch.Tensor:
-    """l2 PGD minimising ``objective(*perturbed)`` (N,) over deltas with ||delta_i|| <= radius_i for every
-    tensor in ``xs`` (each moved by its own delta), keeping images in [0, 1].
-
-    Random start in the ball, normalised-gradient steps of 2.5 r / steps, projection onto the ball, then
-    clamping to [0, 1] (which only shrinks |delta| coordinate-wise, so it stays in the ball). Returns the
-    smallest objective value reached by any iterate (every iterate is feasible).
-    """
-    g = torch.Generator().manual_seed(seed)
-    radius = radius.detach().clamp_min(0)
-    deltas = []
-    for x in xs:
-        d = torch.randn(x.shape, generator=g, dtype=x.dtype)
-        d = d / _bshape(d.flatten(1).norm(dim=1), d) * _bshape(radius * torch.rand(x.shape[0], generator=g,
-                                                                                    dtype=x.dtype), d)
-        deltas.append(d)
-    alpha = 2.5 * radius / steps
-    best = None
-    for _ in range(steps + 1):
-        points = [(x + d).clamp(0, 1) for x, d in zip(xs, deltas)]
-        for x, p in zip(xs, points):  # feasibility of every evaluated point
-            assert ((p - x).flatten(1).norm(dim=1) <= radius * (1 + 1e-12) + 1e-15).all()
-        deltas = [(p - x).requires_grad_(True) for x, p in zip(xs, points)]
-        value = objective(*[x + d for x, d in zip(xs, deltas)])
-        best = value.detach() if best is None else torch.minimum(best, value.detach())
-        grads = torch.autograd.grad(value.sum(), deltas)
-        with torch.no_grad():
-            deltas = [
-                _project(d - _bshape(alpha, d) * gr / _bshape(gr.flatten(1).norm(dim=1).clamp_min(1e-300), gr),
-                         radius)
-                for d, gr in zip(deltas, grads)
-            ]
-    return best
+def pgd(objective: Callable[..., torch.Tensor], xs: Sequence[torch.Tensor], radius: torch.Tensor) -> torch.Tensor:
+    """The lowest value of ``objective`` (N,) that l2 PGD finds with each tensor of ``xs`` moved within ``radius``."""
+    return pgd_l2(objective, xs, radius, steps=STEPS)[0]
 
 
 def _phi(model: LipSim) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -20,7 +20,7 @@ from lipsim import LipSim, load_image
 from lipsim.cli.main import main
 from lipsim.index import embed_files, find_duplicates, list_images
 from tests.cli._index_files import make_collection
-from tests.index._attack import pgd_l2
+from tests._attacks import pgd_l2_image
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_certified_labels_survive_pgd_on_the_files(capsys, files, setting, model
     for r in certified[:4]:
         a, b = load_image(r["a"]).double(), load_image(r["b"]).double()
         sign = 1.0 if r["label"] == "certified-same" else -1.0
-        adv = pgd_l2(a, lambda x: sign * m64(x[None], b[None])[0], 0.99 * r["radius"], steps=40)
+        adv = pgd_l2_image(a, lambda x: sign * m64(x[None], b[None])[0], 0.99 * r["radius"], steps=40)
         assert (float(m64(adv[None], b[None])[0]) <= tau) == (r["label"] == "certified-same"), r
 
 

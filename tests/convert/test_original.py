@@ -19,6 +19,7 @@ from lipsim.archs import build_arch
 from lipsim.certificates import phi_shift_bound
 from lipsim.convert import convert_original, load_original, map_original_state_dict
 from lipsim.pretrained import get_weights_spec, list_weights
+from tests._attacks import pgd_l2
 from tests._helpers import structured_images
 from tests.convert._synthetic import FULL, PREFIX, REDUCED, layout, make_checkpoint, make_model_state_dict, strip
 
@@ -358,19 +359,13 @@ def attack_models(tmp_path_factory):
 
 
 def _pgd(model, x, budget, objective, steps=20):
-    """Maximise objective(phi(x + delta)) (per sample) over ||delta||_2 <= budget (per sample)."""
-    budget = torch.as_tensor(budget, dtype=x.dtype).reshape(-1, 1, 1, 1).expand(x.shape[0], 1, 1, 1)
-    g0 = torch.Generator().manual_seed(0)
-    delta = torch.randn(x.shape, generator=g0, dtype=x.dtype)
-    delta = delta / delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1) * budget * 0.5
-    for _ in range(steps):
-        delta.requires_grad_(True)
-        (grad,) = torch.autograd.grad(objective(model.embed_prepared(x + delta).phi).sum(), delta)
-        step = grad / grad.flatten(1).norm(dim=1).clamp_min(1e-30).view(-1, 1, 1, 1)
-        delta = delta.detach() + 0.3 * budget * step
-        delta = delta * (budget / delta.flatten(1).norm(dim=1).clamp_min(1e-30).view(-1, 1, 1, 1)).clamp(max=1.0)
+    """phi at the point that maximises objective(phi(x + delta)) (per sample) over ||delta||_2 <= budget.
+
+    The network input is attacked directly (x is near 0, so no clamping to [0, 1]).
+    """
+    _, (adv,) = pgd_l2(lambda y: -objective(model.embed_prepared(y).phi), [x], budget, steps=steps, box=None)
     with torch.no_grad():
-        return model.embed_prepared(x + delta).phi
+        return model.embed_prepared(adv).phi
 
 
 def _d(a, b):

@@ -12,7 +12,7 @@ import torch
 from lipsim import Index
 from lipsim.index import CERTIFIED_DIFFERENT, CERTIFIED_SAME, DIFFERENT, SAME, find_duplicates
 from tests._helpers import structured_images, tiny_model
-from tests.index._attack import pgd_l2
+from tests._attacks import pgd_l2_image
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_certified_pair_labels_survive_pgd(model, images, labelled):
         same = dup.cert.labels[p] == CERTIFIED_SAME
         sign = 1.0 if same else -1.0  # push d across the threshold
         budget = 0.99 * float(dup.cert.radius[p])
-        adv = pgd_l2(images[moving], lambda x: sign * _d(model, x, images[fixed]), budget, steps=50)
+        adv = pgd_l2_image(images[moving], lambda x: sign * _d(model, x, images[fixed]), budget, steps=50)
         d_adv = float(_d(model, adv, images[fixed]))
         assert (d_adv <= tau) == same, (p, dup.cert.labels[p], d_adv, tau)
         checked += 1
@@ -74,7 +74,7 @@ def test_pgd_is_a_real_attack(model, images, labelled):
     i, j = int(dup.i[p]), int(dup.j[p])
     budget = float(dup.cert.radius[p])
     d0 = float(_d(model, images[i], images[j]))
-    adv = pgd_l2(images[i], lambda x: _d(model, x, images[j]), budget, steps=30, restarts=1)
+    adv = pgd_l2_image(images[i], lambda x: _d(model, x, images[j]), budget, steps=30, restarts=1)
     noise = torch.randn(images[i].shape, dtype=torch.float64)
     rand = (images[i] + noise * budget / noise.norm()).clamp(0, 1)
     gain_pgd = float(_d(model, adv, images[j])) - d0
@@ -99,7 +99,7 @@ def test_certified_nearest_neighbour_survives_pgd(model, images):
             d = 0.5 * (e[1:] - e[0]).pow(2).sum(1)
             return d[best] - d[others].min()
 
-        adv = pgd_l2(q, margin, 0.99 * r.nn_radius, steps=80)
+        adv = pgd_l2_image(q, margin, 0.99 * r.nn_radius, steps=80)
         assert float(margin(adv)) < 0, (r.query, r.nn_radius)
 
 
@@ -117,5 +117,5 @@ def test_certified_search_labels_survive_pgd(model, images):
     for n in r.neighbours:
         target = images[n.row]
         sign = 1.0 if n.same else -1.0
-        adv = pgd_l2(q, lambda x: sign * _d(model, x, target), 0.99 * n.radius, steps=60)
+        adv = pgd_l2_image(q, lambda x: sign * _d(model, x, target), 0.99 * n.radius, steps=60)
         assert (float(_d(model, adv, target)) <= tau) == n.same, n

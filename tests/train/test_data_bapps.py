@@ -8,12 +8,9 @@ import torch
 from PIL import Image
 
 from lipsim.train.data.bapps import BAPPS2AFC
+from tests.train._images import noise_image
 
 SIDE = 16
-
-
-def _img(seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, size=(SIDE, SIDE, 3), dtype=np.uint8)
 
 
 def _write(root, split: str, category: str, judges: dict[str, float]) -> None:
@@ -22,7 +19,7 @@ def _write(root, split: str, category: str, judges: dict[str, float]) -> None:
         (base / sub).mkdir(parents=True, exist_ok=True)
     for k, (stem, p) in enumerate(judges.items()):
         for j, sub in enumerate(("ref", "p0", "p1")):
-            Image.fromarray(_img(zlib.crc32(f"{category}/{stem}/{j}".encode()))).save(base / sub / f"{stem}.png")
+            Image.fromarray(noise_image(zlib.crc32(f"{category}/{stem}/{j}".encode()), SIDE, SIDE)).save(base / sub / f"{stem}.png")
         np.save(base / "judge" / f"{stem}.npy", np.array([p], dtype=np.float32))
 
 

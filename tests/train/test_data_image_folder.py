@@ -5,6 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.train._images import noise_image
 from lipsim.train.data.image_folder import (
     FixedCropPool,
     ImageFolderCrops,
@@ -16,23 +17,18 @@ from lipsim.train.data.image_folder import (
 )
 
 
-def _texture(h: int, w: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
-
-
 @pytest.fixture()
 def folder(tmp_path):
     root = tmp_path / "photos"
     (root / "sub" / "deeper").mkdir(parents=True)
-    Image.fromarray(_texture(48, 64, 0)).save(root / "a_rgb.png")
-    Image.fromarray(_texture(40, 40, 1)[..., 0]).save(root / "sub" / "b_gray.png")
-    rgba = np.concatenate([_texture(50, 36, 2), np.full((50, 36, 1), 128, np.uint8)], axis=2)
+    Image.fromarray(noise_image(0, 48, 64)).save(root / "a_rgb.png")
+    Image.fromarray(noise_image(1, 40, 40)[..., 0]).save(root / "sub" / "b_gray.png")
+    rgba = np.concatenate([noise_image(2, 50, 36), np.full((50, 36, 1), 128, np.uint8)], axis=2)
     Image.fromarray(rgba, "RGBA").save(root / "sub" / "c_rgba.png")
-    Image.fromarray(_texture(36, 44, 3)).convert("P").save(root / "sub" / "deeper" / "d_palette.gif")
-    Image.fromarray(_texture(60, 52, 4)).save(root / "e.JPG", quality=90)
+    Image.fromarray(noise_image(3, 36, 44)).convert("P").save(root / "sub" / "deeper" / "d_palette.gif")
+    Image.fromarray(noise_image(4, 60, 52)).save(root / "e.JPG", quality=90)
     (root / "notes.txt").write_text("not an image")
-    Image.fromarray(_texture(8, 8, 5)).save(root / ".hidden.png")
+    Image.fromarray(noise_image(5, 8, 8)).save(root / ".hidden.png")
     return root
 
 
@@ -179,7 +175,7 @@ def test_folder_and_argument_errors(tmp_path):
     (tmp_path / "empty" / "readme.txt").write_text("x")
     with pytest.raises(ValueError, match="no readable images"):
         ImageFolderCrops(tmp_path / "empty")
-    Image.fromarray(_texture(8, 8, 0)).save(tmp_path / "x.png")
+    Image.fromarray(noise_image(0, 8, 8)).save(tmp_path / "x.png")
     with pytest.raises(ValueError, match="scale must be"):
         ImageFolderCrops(tmp_path, scale=(0.0, 1.0))
     with pytest.raises(ValueError, match="on_error must be one of"):

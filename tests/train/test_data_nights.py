@@ -3,12 +3,12 @@
 import csv
 import zlib
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from lipsim.train.data.nights import NIGHTS
+from tests.train._images import noise_image
 
 HEADER = ["id", "votes", "right_share", "left_vote", "ref_path", "left_path", "right_path", "split", "is_imagenet"]
 # (id, votes, p, split, is_imagenet)
@@ -26,10 +26,6 @@ ROWS = [
 ]
 
 
-def _img(key: str, side: int = 20) -> np.ndarray:
-    return np.random.default_rng(zlib.crc32(key.encode())).integers(0, 256, size=(side, side, 3), dtype=np.uint8)
-
-
 def _write_tree(root, rows=ROWS, header=HEADER, order=None):
     root.mkdir(parents=True, exist_ok=True)
     order = order or list(range(len(header)))
@@ -42,7 +38,7 @@ def _write_tree(root, rows=ROWS, header=HEADER, order=None):
             rel = (f"ref/{stem}.png", f"distort/{stem}_0.png", f"distort/{stem}_1.png")
             for r in rel:
                 (root / r).parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(_img(r)).save(root / r)
+                Image.fromarray(noise_image(zlib.crc32(r.encode()), 20, 20)).save(root / r)
             full = [rid, votes, p, 0, *rel, split, imnet]
             w.writerow([full[i] for i in order])
     return root
@@ -74,7 +70,7 @@ def test_item_values_map_left_to_p0_and_right_to_p1(nights):
     item = NIGHTS(nights, split="val", image_size=None)[0]
     assert item["id"] == "3" and item["p"].dtype == torch.float32 and item["p"].item() == 0.75
     for key, rel in (("ref", "ref/000/003.png"), ("p0", "distort/000/003_0.png"), ("p1", "distort/000/003_1.png")):
-        expected = torch.from_numpy(_img(rel)).permute(2, 0, 1).float() / 255
+        expected = torch.from_numpy(noise_image(zlib.crc32(rel.encode()), 20, 20)).permute(2, 0, 1).float() / 255
         assert torch.equal(item[key], expected), key
 
 

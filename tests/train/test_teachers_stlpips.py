@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,22 +14,17 @@ import torch.nn.functional as F
 from lipsim.train.teachers import get_teacher
 from lipsim.train.teachers import package_weights as pw
 from lipsim.train.teachers.stlpips_net import BlurPool2d, STLPIPSNet, binomial_filter, stlpips_distance
+from tests.train._images import skimage_photo
 
-skimage_data = pytest.importorskip("skimage.data")
+pytest.importorskip("skimage.data")  # the photos (the dev extra)
 needs_package = pytest.mark.skipif(
     importlib.util.find_spec("stlpips_pytorch") is None, reason="stlpips-pytorch is not installed"
 )
 
 
-def photo(name: str, size: tuple[int, int] = (64, 64)) -> torch.Tensor:
-    a = getattr(skimage_data, name)()
-    x = torch.from_numpy(np.ascontiguousarray(a[..., :3])).permute(2, 0, 1).float()[None] / 255
-    return F.interpolate(x, size=size, mode="area").clamp(0, 1)
-
-
 @pytest.fixture(scope="module")
 def images():
-    return torch.cat([photo("chelsea"), photo("coffee"), photo("astronaut"), photo("rocket")])
+    return torch.cat([skimage_photo("chelsea"), skimage_photo("coffee"), skimage_photo("astronaut"), skimage_photo("rocket")])
 
 
 @pytest.fixture(scope="module")

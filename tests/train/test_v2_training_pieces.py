@@ -11,6 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
+pytest.importorskip("tqdm")
+
 from lipsim import LipSim
 from lipsim.train.calibrate import _pick_threshold, calibrate_threshold, roc_auc, write_threshold
 from lipsim.train.data.consensus import consensus_set
@@ -20,9 +22,8 @@ from lipsim.train.knn import folder_knn_top1, knn_top1
 from lipsim.train.teacher_cache import cached_teacher_embeddings
 from lipsim.train.teachers.base import Teacher
 from lipsim.train.teachers.ensemble import EnsembleTeacher
-from tests.train.test_train_cli import _distill_cfg, _photo
-
-pytest.importorskip("tqdm")
+from tests.train._images import smooth_photo as _photo
+from tests.train.test_train_cli import _distill_cfg
 
 
 class _MeanTeacher(Teacher):
