@@ -91,7 +91,9 @@ def test_finetune_and_resume(synthetic, distilled, tmp_path):
     a, b = LipSim(weights=str(full)).backbone.state_dict(), LipSim(weights=str(resumed)).backbone.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     conf = json.loads((full / "config.json").read_text())
-    assert conf["training"]["finetune"]["margin"] == 0.2 and conf["training"]["teacher"] == "alexnet"
+    distill_stage, finetune_stage = conf["training"]  # provenance: one stage per run
+    assert distill_stage["teacher"] == "alexnet"
+    assert finetune_stage["stage"] == "finetune" and finetune_stage["margin"] == 0.2
     init = LipSim(weights=str(distilled / "model")).backbone.state_dict()
     assert any(not torch.equal(a[k], init[k]) for k in a), "fine-tuning changed nothing"
 

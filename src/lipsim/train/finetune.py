@@ -24,6 +24,7 @@ from .data.image_folder import seeded_generator
 from .distributed import setup_distributed
 from .losses import hinge_2afc_loss
 from .model_dirs import resolve_model_dir
+from .provenance import append_stage, training_stages
 from .schedule import warmup_cosine
 from .twoafc_sets import concat, open_2afc, stack_items
 
@@ -85,6 +86,10 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
     if ctx.is_main:
         print(f"finetune: {note}", file=sys.stderr)
     model = LipSim.from_pretrained(init, device=dev)
+    try:  # checked before training: the stages of --init are what this run's provenance extends
+        training_stages(model.provenance.get("training"))
+    except ValueError as e:
+        raise ValueError(f"--init {cfg.init}: {e}") from None
     model.requires_grad_(True)
     model.train()
     data = concat(open_2afc(cfg.data, cfg.format, cfg.split, image_size=None if cfg.format == "bapps" else model.image_size))
@@ -134,11 +139,9 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
     model.requires_grad_(False)
     target = out / "model"
     if ctx.is_main:
-        prev = dict(model.provenance.get("training", {}))
-        model.save_pretrained(target, extra_config={
-            "training": {**prev, "finetune": {"data": cfg.data, "format": cfg.format, "split": cfg.split,
-                                              "margin": cfg.margin, "steps": cfg.steps, "batch_size": cfg.batch_size,
-                                              "lr": cfg.lr, "seed": cfg.seed}},
-        })
+        stage = {"stage": "finetune", "init": model.source, "data": cfg.data, "format": cfg.format,
+                 "split": cfg.split, "margin": cfg.margin, "steps": cfg.steps, "batch_size": cfg.batch_size,
+                 "lr": cfg.lr, "seed": cfg.seed}
+        model.save_pretrained(target, extra_config={"training": append_stage(model.provenance.get("training"), stage)})
     ctx.barrier()
     return target
