@@ -13,7 +13,15 @@ import pytest
 import torch
 
 from lipsim import LipSim
-from lipsim.certificates import EmbeddingBatch, certify_pair, certify_two_afc, phi_shift_bound, radius_for_margin
+from lipsim.certificates import (
+    CERTIFIED_EPS,
+    DEFAULT_EPS,
+    EmbeddingBatch,
+    certify_pair,
+    certify_two_afc,
+    phi_shift_bound,
+    radius_for_margin,
+)
 from lipsim.resize import resize, resize_operator_norm
 from tests._attacks import pgd_l2
 from tests._helpers import structured_images, tiny_model
@@ -22,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 
 N = 50  # triplets / pairs per check
 STEPS = 50  # PGD steps
-EPS = 36 / 255
+EPS = DEFAULT_EPS
 SLACK = 1e-12  # float64 rounding
 
 
@@ -212,6 +220,15 @@ def test_no_constant_coordinate_bounds():
     assert torch.isinf(phi_shift_bound(e, 0.5)[0])  # nothing certified once rho >= ||f||
     m = torch.tensor([1.0, 1 / 3, 0.25 / 1.75], dtype=torch.float64)
     torch.testing.assert_close(radius_for_margin(e, m), torch.full((3,), 0.25, dtype=torch.float64))
+
+
+def test_default_budgets():
+    """One definition of the budgets: the default eps 36/255, certified scores at 36, 72 and 108/255."""
+    from lipsim.model import DEFAULT_EPS as model_default
+    from lipsim.train.scores import CERTIFIED_EPS as scores_eps
+
+    assert DEFAULT_EPS == model_default == 36 / 255
+    assert CERTIFIED_EPS == scores_eps == (36 / 255, 72 / 255, 108 / 255)
 
 
 def test_certify_errors():

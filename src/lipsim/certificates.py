@@ -18,6 +18,8 @@ from typing import Literal
 import torch
 
 __all__ = [
+    "CERTIFIED_EPS",
+    "DEFAULT_EPS",
     "DistanceCertificate",
     "TwoAFCResult",
     "EmbeddingBatch",
@@ -28,6 +30,11 @@ __all__ = [
 ]
 
 Perturb = Literal["either", "both"]
+
+#: The default l2 budget eps in the caller's pixels (pixels in [0, 1]): 36/255, the LipSim paper's smallest.
+DEFAULT_EPS = 36 / 255
+#: The budgets certified 2AFC scores are reported at: 36/255, 72/255 and 108/255.
+CERTIFIED_EPS = (DEFAULT_EPS, 2 * DEFAULT_EPS, 3 * DEFAULT_EPS)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from torch.overrides import TorchFunctionMode
 
 from .archs import Backbone, build_arch, get_arch_spec
 from .certificates import (
+    DEFAULT_EPS,
     DistanceCertificate,
     EmbeddingBatch,
     Perturb,
@@ -30,8 +31,6 @@ from .pretrained.safetensors_io import check_state_dict, write_safetensors
 from .resize import resize, resize_operator_norm
 
 __all__ = ["LipSim", "DEFAULT_EPS"]
-
-DEFAULT_EPS = 36 / 255
 
 
 class _SkipInit(TorchFunctionMode):

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..certificates import CERTIFIED_EPS
+
 __all__ = ["plot_certified_curve"]
 
 
@@ -22,7 +24,7 @@ def plot_certified_curve(results: dict[str, Any], path: str | os.PathLike[str]) 
     for name, sub in lip["subsets"].items():
         ax.plot(eps, sub["certified_curve"], lw=1, alpha=0.6, label=f"LipSim {name}")
     ax.plot(eps, lip["total"]["certified_curve"], lw=2.5, color="black", label="LipSim (all)")
-    for e in (36 / 255, 72 / 255, 108 / 255):
+    for e in CERTIFIED_EPS:
         ax.axvline(e, color="grey", lw=0.5, ls=":")
     for i, (name, ref) in enumerate(results.get("references", {}).items()):
         ax.axhline(ref["total"]["natural"], ls="--", lw=1, color=f"C{(i + 5) % 10}", label=f"{name} natural (no certificate)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..certificates import CERTIFIED_EPS
 from ..model import LipSim
 from .data.image_folder import FixedCropPool, jitter_view, seeded_generator
 
@@ -25,7 +26,7 @@ def _augment(crop: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 @torch.no_grad()
-def retrieval_scores(model: LipSim, images: str, n: int = 200, seed: int = 1, eps_values=(36 / 255, 72 / 255, 108 / 255)):
+def retrieval_scores(model: LipSim, images: str, n: int = 200, seed: int = 1, eps_values=CERTIFIED_EPS):
     """Top-1 accuracy (natural) and certified top-1 at each eps (the query may move by eps).
 
     For a query q with nearest original i*, the answer is certified at eps when for every other j

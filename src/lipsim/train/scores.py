@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["two_afc_score", "per_triplet_score", "certified_score", "certified_curve", "CERTIFIED_EPS"]
+from ..certificates import CERTIFIED_EPS
 
-CERTIFIED_EPS = (36 / 255, 72 / 255, 108 / 255)
+__all__ = ["two_afc_score", "per_triplet_score", "certified_score", "certified_curve", "CERTIFIED_EPS"]
 
 
 def per_triplet_score(d0: torch.Tensor, d1: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
