@@ -55,4 +55,4 @@ for M in "$W/distill" efficient-photos64-v1; do
 done
 $T eval --data "$E/sev224" --format bapps --split val --weights "$W/distill" --reference lpips-alex \
   --reference lpips-vgg --reference dists --reference stlpips-alex --l2-eps 2.0 --linf-eps 0 --attack-steps 20 \
-  --attack-max-triplets 15 --out "$E/references-sev224.json"
+  --attack-max-triplets 3 --out "$E/references-sev224.json"
