@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--voters", nargs="+", default=["lpips-vgg", "lpips-alex", "dists", "stlpips-alex"],
                    help="reference metrics that vote (default: lpips-vgg lpips-alex dists stlpips-alex)")
     c.add_argument("--margin", type=float, default=0.05, help="minimum |d0-d1|/(d0+d1) for every voter")
+    c.add_argument("--limit", type=int, help="use only the first N cross-family triplets")
     c.add_argument("--no-progress", action="store_true")
 
     k = sub.add_parser("calibrate", help="measure same/different rates and store a recommended threshold",
@@ -222,7 +223,7 @@ def _run(args: argparse.Namespace) -> int:
         from .data.consensus import consensus_set
 
         summary = consensus_set(args.data, args.split, args.out, args.voters, args.margin,
-                                progress=not args.no_progress)
+                                progress=not args.no_progress, limit=args.limit)
         print(f"{args.out}: kept {summary['kept']} of {summary['total']} cross-family triplets; "
               + ", ".join(f"{k} {v}" for k, v in summary["counts"].items()))
         return 0

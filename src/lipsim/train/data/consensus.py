@@ -53,6 +53,7 @@ def consensus_set(
     margin: float = 0.05,
     batch_size: int = 16,
     progress: bool = True,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """Write the consensus subset of ``src_root``'s cross-family triplets to ``out_root`` (BAPPS layout).
 
@@ -62,6 +63,7 @@ def consensus_set(
         out_root: new folder (``2afc/<split>/<closer>-closer-than-<farther>/...`` and ``consensus.json``).
         voters: reference metric names (:func:`lipsim.train.reference.get_reference_metric`) or callables.
         margin: minimum relative gap ``|d0 - d1| / (d0 + d1)`` for every voter.
+        limit: use only the first ``limit`` cross-family triplets (None: all).
 
     Returns:
         The summary written to ``consensus.json``: voters, margin, total, kept, per-category counts and, per
@@ -73,6 +75,10 @@ def consensus_set(
         raise ValueError(f"margin must be in [0, 1), got {margin!r}")
     src, out = Path(src_root), Path(out_root)
     rows = _cross_rows(src, split)
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"limit must be a positive number of triplets, got {limit!r}")
+        rows = rows[:limit]
     if isinstance(voters, dict):
         metrics = dict(voters)
     else:
