@@ -13,7 +13,7 @@ Every estimate is recorded in ``ESTIMATES`` (largest value per name); run pytest
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

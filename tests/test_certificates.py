@@ -7,7 +7,8 @@ that distances and radii are far from zero (checked), which makes every attack b
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 import pytest
 import torch
@@ -158,8 +159,8 @@ def test_interval_either_pgd(efficient_model, data, eps):
     radius = torch.full((a.shape[0],), eps, dtype=torch.float64)
     phi_a, phi_b = model.embed(a), model.embed(b)
     for moving, other in ((a, phi_b), (b, phi_a))[: 1 if eps > EPS else 2]:
-        lowest = pgd(lambda x: _d(_phi(model)(x), other), [moving], radius)
-        highest = -pgd(lambda x: -_d(_phi(model)(x), other), [moving], radius)
+        lowest = pgd(lambda x, other=other: _d(_phi(model)(x), other), [moving], radius)
+        highest = -pgd(lambda x, other=other: -_d(_phi(model)(x), other), [moving], radius)
         assert (lowest >= cert.lower - SLACK).all()
         assert (highest <= cert.upper + SLACK).all()
         assert (highest - lowest).median() > 0.05 * (cert.upper - cert.lower).median()  # the attack moved d
@@ -253,17 +254,16 @@ def test_threshold_decision_pgd(model, data, perturb):
     assert 0 < cert.same.sum() < N
     sign = torch.where(cert.same, -1.0, 1.0).double()  # keep "same" below tau, "different" above
 
-    def keep(*moved):
+    def keep(*moved, fixed=None):
         p = [_phi(model)(x) for x in moved]
         return sign * (_d(p[0], p[1] if len(p) > 1 else fixed) - tau)
 
     radius = 0.99 * cert.radius
     if perturb == "either":
         for moving, fixed in ((a, model.embed(b)), (b, model.embed(a))):
-            best = pgd(keep, [moving], radius)
+            best = pgd(functools.partial(keep, fixed=fixed), [moving], radius)
             assert (best > 0).all(), f"{int((best <= 0).sum())} decisions flipped"
     else:
-        fixed = None
         best = pgd(keep, [a, b], radius)
         assert (best > 0).all(), f"{int((best <= 0).sum())} decisions flipped"
     s = (2 * cert.distance).sqrt()

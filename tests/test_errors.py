@@ -39,7 +39,9 @@ def test_unknown_name_prints_without_keyerror_quotes():
 
 
 def test_arch_registry():
-    with pytest.raises(UnknownNameError, match=rf"^unknown arch 'vit'; expected one of {re.escape(str(list_archs()))}$"):
+    with pytest.raises(
+        UnknownNameError, match=rf"^unknown arch 'vit'; expected one of {re.escape(str(list_archs()))}$"
+    ):
         get_arch_spec("vit")
     with pytest.raises(ValueError):  # older callers catch ValueError
         get_arch_spec("vit")

@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
@@ -26,7 +24,8 @@ def test_compare_example():
 def test_certify_2afc_example():
     out = _run("certify_2afc.py")
     assert "choice: x0 (mild blur is closer)" in out
-    assert "PGD with budget 0.99 x radius" in out and "choice unchanged" in out.split("0.99 x radius")[1].splitlines()[0]
+    assert "PGD with budget 0.99 x radius" in out
+    assert "choice unchanged" in out.split("0.99 x radius")[1].splitlines()[0]
 
 
 def test_as_loss_example(tmp_path):

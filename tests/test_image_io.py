@@ -112,11 +112,14 @@ def test_errors(tmp_path):
     missing = tmp_path / "missing.png"
     with pytest.raises(FileNotFoundError, match=f"^{re.escape(f'image file not found: {str(missing)!r}')}$"):
         load_image(missing)
-    with pytest.raises(ImageError, match=f"^{re.escape(f'expected an image file, got a directory: {str(tmp_path)!r}')}$"):
+    with pytest.raises(
+        ImageError, match=f"^{re.escape(f'expected an image file, got a directory: {str(tmp_path)!r}')}$"
+    ):
         load_image(tmp_path)
     text = tmp_path / "a.png"
     text.write_bytes(b"plain text, not an image")
-    with pytest.raises(ImageError, match=f"^{re.escape(f'not a readable image file: {str(text)!r} (UnidentifiedImageError: not in any image format Pillow reads)')}$"):
+    message = f"not a readable image file: {str(text)!r} (UnidentifiedImageError: not in any image format Pillow reads)"
+    with pytest.raises(ImageError, match=f"^{re.escape(message)}$"):
         load_image(text)
     Image.fromarray(np.zeros((64, 64, 3), dtype=np.uint8) + 7).save(tmp_path / "t.png")
     data = (tmp_path / "t.png").read_bytes()
@@ -291,7 +294,9 @@ def test_max_pixels_is_ours_and_replaces_pillows(tmp_path, rgb_u8, monkeypatch):
 
 @pytest.mark.parametrize("bad", [0, -5, 1.5, True, "10"])
 def test_bad_max_pixels(tmp_path, bad):
-    with pytest.raises(ValueError, match=rf"^max_pixels must be a positive int or None \(no limit\), got {re.escape(repr(bad))}$"):
+    with pytest.raises(
+        ValueError, match=rf"^max_pixels must be a positive int or None \(no limit\), got {re.escape(repr(bad))}$"
+    ):
         load_image(tmp_path / "whatever.png", max_pixels=bad)
 
 
@@ -320,7 +325,9 @@ def test_fifo_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)
     assert describe_path(fifo) == "FIFO (named pipe)"
-    with pytest.raises(ImageError, match=f"^{re.escape(f'expected an image file, got a FIFO (named pipe): {str(fifo)!r}')}$"):
+    with pytest.raises(
+        ImageError, match=f"^{re.escape(f'expected an image file, got a FIFO (named pipe): {str(fifo)!r}')}$"
+    ):
         _in_thread(lambda: load_image(fifo))
 
 
@@ -338,7 +345,9 @@ def test_symlinks(tmp_path, rgb_u8):
     (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
     assert describe_path(tmp_path / "loop1") == "symbolic link loop"
     loop = str(tmp_path / "loop1")
-    with pytest.raises(ImageError, match=f"^{re.escape(f'expected an image file, got a symbolic link loop: {loop!r}')}$"):
+    with pytest.raises(
+        ImageError, match=f"^{re.escape(f'expected an image file, got a symbolic link loop: {loop!r}')}$"
+    ):
         load_image(loop)
     (tmp_path / "dangling.png").symlink_to(tmp_path / "gone.png")
     msg = (f"expected an image file, got a broken symbolic link: {str(tmp_path / 'dangling.png')!r} -> "

@@ -144,7 +144,9 @@ def test_empty_inputs():
 
 
 def test_list_of_different_sizes():
-    with pytest.raises(ValueError, match=r"^image: images in a list must share one size, got sizes \[\(4, 4\), \(5, 5\)\]$"):
+    with pytest.raises(
+        ValueError, match=r"^image: images in a list must share one size, got sizes \[\(4, 4\), \(5, 5\)\]$"
+    ):
         to_batch([torch.rand(3, 4, 4), torch.rand(3, 5, 5)])
     with pytest.raises(ValueError, match=r"^image\[1\]: expected 3 channels"):
         to_batch([torch.rand(3, 4, 4), torch.rand(2, 4, 4)])
@@ -182,7 +184,9 @@ def test_missing_file(tmp_path, model):
 
 
 def test_directory_path(tmp_path):
-    with pytest.raises(ValueError, match=f"^{re.escape(f'expected an image file, got a directory: {str(tmp_path)!r}')}$"):
+    with pytest.raises(
+        ValueError, match=f"^{re.escape(f'expected an image file, got a directory: {str(tmp_path)!r}')}$"
+    ):
         to_batch(tmp_path)
 
 

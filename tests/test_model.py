@@ -46,7 +46,9 @@ def test_construction_errors():
         LipSim(pretrained=False, arch="vit")
     with pytest.raises(ValueError, match=r"^unknown arch 'vit'; expected one of"):
         LipSim(pretrained=True, arch="vit")
-    with pytest.raises(ValueError, match=r"^weights= was given with pretrained=False; pass pretrained=True to load them$"):
+    with pytest.raises(
+        ValueError, match=r"^weights= was given with pretrained=False; pass pretrained=True to load them$"
+    ):
         LipSim(pretrained=False, weights="some/where")
     with pytest.raises(ValueError, match=r"^architecture options \['embed_dim'\] apply only with pretrained=False$"):
         LipSim(pretrained=True, embed_dim=8)
@@ -195,11 +197,16 @@ def test_device_is_validated():
     with pytest.raises(ValueError, match=r"^device 'gpu0' is not a torch device \("):
         LipSim(pretrained=False, device="gpu0", **TINY["efficient"])
     if not torch.backends.mps.is_available():
-        with pytest.raises(ValueError, match=r"^device 'mps': MPS \(Apple-silicon GPU\) is not available on this machine$"):
+        with pytest.raises(
+            ValueError, match=r"^device 'mps': MPS \(Apple-silicon GPU\) is not available on this machine$"
+        ):
             LipSim(pretrained=False, device="mps", **TINY["efficient"])
-    with pytest.raises(ValueError, match=r"^device 'cuda:99': (CUDA is not available|this machine has \d+ CUDA device)"):
+    with pytest.raises(
+        ValueError, match=r"^device 'cuda:99': (CUDA is not available|this machine has \d+ CUDA device)"
+    ):
         LipSim(pretrained=False, device="cuda:99", **TINY["efficient"])
-    assert next(LipSim(pretrained=False, device=torch.device("cpu"), **TINY["efficient"]).parameters()).device.type == "cpu"
+    on_cpu = LipSim(pretrained=False, device=torch.device("cpu"), **TINY["efficient"])
+    assert next(on_cpu.parameters()).device.type == "cpu"
 
 
 def test_non_finite_results_are_refused(images):
@@ -209,7 +216,8 @@ def test_non_finite_results_are_refused(images):
     with torch.no_grad():
         m.backbone.head[-1].bias[0] = float("inf")
     tail = "(weights None, dtype torch.float64): they overflow on these inputs; lipsim refuses to answer with NaN"
-    with pytest.raises(WeightsError, match=f"^{re.escape(f'image: the network produced NaN, infinite or overflowed embeddings for image(s) [0, 1, 2, 3] {tail}')}$"):
+    message = f"image: the network produced NaN, infinite or overflowed embeddings for image(s) [0, 1, 2, 3] {tail}"
+    with pytest.raises(WeightsError, match=f"^{re.escape(message)}$"):
         m.embeddings(a)
     with pytest.raises(WeightsError, match=r"^img0: the network produced NaN, infinite or overflowed embeddings for "
                                            r"image\(s\) \[0, 1, 2, 3\] "):

@@ -48,7 +48,8 @@ def _env() -> dict[str, str]:
 def run_block(block: str, cwd: Path) -> subprocess.CompletedProcess:
     r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block], cwd=cwd, env=_env(), capture_output=True,
                        text=True, timeout=900)
-    assert r.returncode == 0, f"README block failed (exit {r.returncode}):\n{block}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+    assert r.returncode == 0, (f"README block failed (exit {r.returncode}):\n{block}\n"
+                               f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}")
     return r
 
 

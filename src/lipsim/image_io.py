@@ -39,9 +39,10 @@ import os
 import stat
 import threading
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -63,7 +64,7 @@ __all__ = [
 #: (an RGB image that large needs about 0.8 GB as float32).
 DEFAULT_MAX_PIXELS = 8192 * 8192
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 
 _GRAY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 _HIGH_DEPTH_GRAY = (*_GRAY16_MODES, "I", "F")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import torch
 from PIL import Image
@@ -12,7 +12,7 @@ from .image_io import load_image, pil_to_tensor
 
 __all__ = ["ImageInput", "to_batch"]
 
-ImageInput = Union[torch.Tensor, Image.Image, str, os.PathLike, Sequence]
+ImageInput = torch.Tensor | Image.Image | str | os.PathLike | Sequence
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _GRAY_PIL_MODES = ("L", "I", "I;16", "I;16B", "I;16L", "F", "1")

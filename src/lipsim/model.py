@@ -221,7 +221,7 @@ class LipSim(nn.Module):
     @classmethod
     def from_pretrained(
         cls, path_or_repo_id: str | os.PathLike[str], device: str | torch.device | None = None, **kwargs: Any
-    ) -> "LipSim":
+    ) -> LipSim:
         """Load a :meth:`save_pretrained` directory or a Hub repo holding one (HF_HUB_OFFLINE respected)."""
         return cls(pretrained=True, weights=path_or_repo_id, device=device, **kwargs)
 

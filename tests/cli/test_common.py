@@ -49,7 +49,7 @@ def test_warnings_are_one_line_and_restored(capsys):
     before = warnings.showwarning
 
     def body() -> int:
-        warnings.warn("first line\nsecond line", UserWarning)
+        warnings.warn("first line\nsecond line", UserWarning, stacklevel=1)
         return 0
 
     with warnings.catch_warnings():

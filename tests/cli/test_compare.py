@@ -93,7 +93,8 @@ def test_one_dir_all_pairs(runs, files):
     pairs = [(Path(r["img0"]).name, Path(r["img1"]).name) for r in recs]
     assert pairs == [("a.png", "b.png"), ("a.png", "c.png"), ("b.png", "c.png")]  # batch size 2: two batches
     for r in recs:
-        assert r["eps"] == 0 and r["lower"] == pytest.approx(r["distance"]) and r["upper"] == pytest.approx(r["distance"])
+        assert r["eps"] == 0
+        assert r["lower"] == pytest.approx(r["distance"]) and r["upper"] == pytest.approx(r["distance"])
         assert "same" not in r
 
 
@@ -110,8 +111,9 @@ ERRORS = {
     "err-threshold": re.escape("--threshold must be in [0, 2] (the range of d), got 3.0"),
     "err-three-paths": re.escape("expected two images, two directories or one directory, got 3 paths"),
     "err-dir-and-file": re.escape("give two images or two directories, not one of each"),
-    "err-corrupt-weights": r"weights file '.*corrupt/model\.safetensors' failed its sha256 check: expected [0-9a-f]{64}, "
-                           r"found [0-9a-f]{64} \(\d+ bytes\); the file is corrupt, truncated or not the registered weights",
+    "err-corrupt-weights": r"weights file '.*corrupt/model\.safetensors' failed its sha256 check: "
+                           r"expected [0-9a-f]{64}, found [0-9a-f]{64} \(\d+ bytes\); "
+                           r"the file is corrupt, truncated or not the registered weights",
     "err-unknown-arch": re.escape("unknown arch 'resnet'; expected one of ['efficient', 'paper-small']"),
 }
 

@@ -57,8 +57,10 @@ def _in_thread(fn, timeout: float = 60.0):
 def test_each_image_is_embedded_once_and_pairs_come_from_embeddings(setup, capsys, monkeypatch):
     embedded: list[int] = []
     real = LipSim.embeddings
-    monkeypatch.setattr(LipSim, "embeddings", lambda self, x, name="image": embedded.append(len(x)) or real(self, x, name))
-    code, out, err = _run([str(setup["dir"]), "--json", "--weights", str(setup["weights"]), "--batch-size", "4"], capsys)
+    monkeypatch.setattr(LipSim, "embeddings",
+                        lambda self, x, name="image": embedded.append(len(x)) or real(self, x, name))
+    code, out, err = _run([str(setup["dir"]), "--json", "--weights", str(setup["weights"]), "--batch-size", "4"],
+                          capsys)
     assert code == 0, err
     recs = [json.loads(line) for line in out.splitlines()]
     assert len(recs) == 15 and sum(embedded) == 6 and max(embedded) <= 4  # 6 images embedded once, in batches
@@ -142,7 +144,8 @@ def test_weights_that_overflow_are_refused_never_nan(setup, tmp_path, capsys):
     code, out, err = _run([str(setup["i0"]), str(setup["i1"]), "--json", "--weights", str(d)], capsys)
     assert code == 2 and out == ""
     assert re.fullmatch(r"lipsim-compare: error: .*i0\.png.*: the network produced NaN, infinite or overflowed "
-                        r"embeddings for image\(s\) \[0.*\] \(weights '.*huge/model\.safetensors', dtype torch\.float32\)"
+                        r"embeddings for image\(s\) \[0.*\] "
+                        r"\(weights '.*huge/model\.safetensors', dtype torch\.float32\)"
                         r": they overflow on these inputs; lipsim refuses to answer with NaN\n", err), err
 
 

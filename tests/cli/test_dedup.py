@@ -19,8 +19,8 @@ import torch
 from lipsim import LipSim, load_image
 from lipsim.cli.main import main
 from lipsim.index import embed_files, find_duplicates, list_images
-from tests.cli._index_files import make_collection
 from tests._attacks import pgd_l2_image
+from tests.cli._index_files import make_collection
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_certified_labels_survive_pgd_on_the_files(capsys, files, setting, model
     for r in certified[:4]:
         a, b = load_image(r["a"]).double(), load_image(r["b"]).double()
         sign = 1.0 if r["label"] == "certified-same" else -1.0
-        adv = pgd_l2_image(a, lambda x: sign * m64(x[None], b[None])[0], 0.99 * r["radius"], steps=40)
+        adv = pgd_l2_image(a, lambda x, sign=sign, b=b: sign * m64(x[None], b[None])[0], 0.99 * r["radius"], steps=40)
         assert (float(m64(adv[None], b[None])[0]) <= tau) == (r["label"] == "certified-same"), r
 
 
@@ -153,6 +153,9 @@ def test_torchrun_shards_in_two_sequential_processes(capsys, files, setting, tmp
     r0 = subprocess.run(cmd, env=dict(env, RANK="0"), capture_output=True, text=True, timeout=120)
     assert r0.returncode == 0, r0.stderr
     _, plain, _ = _run(capsys, *cmd[4:-3], "--json")
-    pick = lambda out: [(r["a"], r["b"], r["label"], round(r["distance"], 9)) for r in map(json.loads, out.splitlines())]  # noqa: E731
+
+    def pick(out: str) -> list:
+        return [(r["a"], r["b"], r["label"], round(r["distance"], 9)) for r in map(json.loads, out.splitlines())]
+
     assert pick(r0.stdout) == pick(plain) and r0.stdout
     assert not os.path.exists(cache + ".shard-1-of-2.safetensors")

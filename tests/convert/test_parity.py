@@ -10,9 +10,9 @@ It shares no code with lipsim's layers.
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
-import pytest
 
 from lipsim import LipSim
 from lipsim.convert import convert_original

@@ -11,8 +11,8 @@ import torch
 
 from lipsim import Index
 from lipsim.index import CERTIFIED_DIFFERENT, CERTIFIED_SAME, DIFFERENT, SAME, find_duplicates
-from tests._helpers import structured_images, tiny_model
 from tests._attacks import pgd_l2_image
+from tests._helpers import structured_images, tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,8 @@ def test_certified_pair_labels_survive_pgd(model, images, labelled):
         same = dup.cert.labels[p] == CERTIFIED_SAME
         sign = 1.0 if same else -1.0  # push d across the threshold
         budget = 0.99 * float(dup.cert.radius[p])
-        adv = pgd_l2_image(images[moving], lambda x: sign * _d(model, x, images[fixed]), budget, steps=50)
+        adv = pgd_l2_image(images[moving], lambda x, sign=sign, fixed=fixed: sign * _d(model, x, images[fixed]), budget,
+                           steps=50)
         d_adv = float(_d(model, adv, images[fixed]))
         assert (d_adv <= tau) == same, (p, dup.cert.labels[p], d_adv, tau)
         checked += 1
@@ -94,7 +95,7 @@ def test_certified_nearest_neighbour_survives_pgd(model, images):
         best = r.neighbours[0].row
         others = [j for j in range(7) if j != best]
 
-        def margin(x):  # > 0 once another stored image is nearer than the certified nearest one
+        def margin(x, best=best, others=others):  # > 0 once another stored image is nearer than the certified one
             e = model.embed(torch.cat([x[None], db]))
             d = 0.5 * (e[1:] - e[0]).pow(2).sum(1)
             return d[best] - d[others].min()
@@ -117,5 +118,6 @@ def test_certified_search_labels_survive_pgd(model, images):
     for n in r.neighbours:
         target = images[n.row]
         sign = 1.0 if n.same else -1.0
-        adv = pgd_l2_image(q, lambda x: sign * _d(model, x, target), 0.99 * n.radius, steps=60)
+        adv = pgd_l2_image(q, lambda x, sign=sign, target=target: sign * _d(model, x, target), 0.99 * n.radius,
+                           steps=60)
         assert (float(_d(model, adv, target)) <= tau) == n.same, n

@@ -11,8 +11,18 @@ import torch
 from lipsim import LipSim
 from lipsim.archs import build_arch
 from lipsim.layers import (
-    AOLConv2d, AOLLinear, Center, FirstK, GlobalSumPool, MaxMin, Reparametrized, SLLConv2d, SLLLinear,
-    SpaceToDepth, WindowSumPool, ZeroChannelPad,
+    AOLConv2d,
+    AOLLinear,
+    Center,
+    FirstK,
+    GlobalSumPool,
+    MaxMin,
+    Reparametrized,
+    SLLConv2d,
+    SLLLinear,
+    SpaceToDepth,
+    WindowSumPool,
+    ZeroChannelPad,
 )
 from tests._helpers import TINY, randomize_
 

@@ -66,8 +66,11 @@ def test_top_level_values(saved, changes, expected):
 
 
 def test_nan_threshold_from_python_json(saved):
-    (saved / "config.json").write_text((saved / "config.json").read_text().replace('"arch":', '"threshold": NaN, "arch":'))
-    with pytest.raises(WeightsError, match=r": threshold must be a number in \[0, 2\] \(the range of d\) or null, got nan$"):
+    text = (saved / "config.json").read_text()
+    (saved / "config.json").write_text(text.replace('"arch":', '"threshold": NaN, "arch":'))
+    with pytest.raises(
+        WeightsError, match=r": threshold must be a number in \[0, 2\] \(the range of d\) or null, got nan$"
+    ):
         LipSim(weights=saved)
 
 
@@ -77,7 +80,9 @@ def test_paper_small_values():
         validate_config({"arch": "paper-small", "arch_config": {"image_size": 40}}, "c")
     with pytest.raises(WeightsError, match=r"^c: arch_config\.paper_q_quirk must be true or false, got 1$"):
         validate_config({"arch": "paper-small", "arch_config": {"paper_q_quirk": 1}}, "c")
-    with pytest.raises(WeightsError, match=r"^c: arch_config\.linear_inner must be an int in \[1, 65536\], got 10000000$"):
+    with pytest.raises(
+        WeightsError, match=r"^c: arch_config\.linear_inner must be an int in \[1, 65536\], got 10000000$"
+    ):
         validate_config({"arch": "paper-small", "arch_config": {"linear_inner": 10**7}}, "c")
 
 
@@ -96,7 +101,7 @@ def test_deeply_nested_json_is_a_weights_error_not_a_recursion_error(saved):
 def test_oversized_config(saved):
     (saved / "config.json").write_text(" " * (MAX_CONFIG_BYTES + 1))
     with pytest.raises(WeightsError, match=rf"^{re.escape(repr(str(saved / 'config.json')))}: config is "
-                                           rf"{MAX_CONFIG_BYTES + 1:,} bytes, more than the {MAX_CONFIG_BYTES:,} accepted$"):
+                       rf"{MAX_CONFIG_BYTES + 1:,} bytes, more than the {MAX_CONFIG_BYTES:,} accepted$"):
         LipSim(weights=saved)
 
 

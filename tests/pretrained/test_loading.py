@@ -149,8 +149,9 @@ def test_registered_spec_detects_a_tampered_cache_file(saved, offline_hub, temp_
     temp_spec(name="zz-test-tampered", arch="efficient", arch_config=TINY["efficient"], file="w.safetensors",
               sha256=sha, hub_repo="lipsim-test/tampered")
     found = sha256_file(blob)
-    with pytest.raises(WeightsError, match=rf"^weights file '.*w\.safetensors' failed its sha256 check: expected {sha}, "
-                                           rf"found {found} \({len(data)} bytes\); the file is corrupt"):
+    with pytest.raises(WeightsError, match=rf"^weights file '.*w\.safetensors' failed its sha256 check: "
+                                           rf"expected {sha}, found {found} \({len(data)} bytes\); "
+                                           r"the file is corrupt"):
         LipSim(weights="zz-test-tampered")
 
 
@@ -239,7 +240,8 @@ def test_different_embed_dim(saved, tmp_path):
     (d / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
     _set_sha(d, sha256_file(d / "model.safetensors"))  # config says k=8, tensors are for k=6
     msg = (f"weights {str(d / 'model.safetensors')!r} do not fit arch 'efficient' with this config: "
-           "2 shape mismatches (head.2.bias: expected (8,), found (6,), head.2.weight: expected (8, 16), found (6, 16)). "
+           "2 shape mismatches (head.2.bias: expected (8,), found (6,), "
+           "head.2.weight: expected (8, 16), found (6, 16)). "
            "Are they weights for another architecture or config?")
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
         LipSim.from_pretrained(d)
@@ -284,7 +286,10 @@ def test_pretrained_false_with_weights(saved):
 
 
 # ---------------------------------------------------------------------------------------------- non-finite tensors
-@pytest.mark.parametrize("bad, counts", [(float("nan"), "1 NaN and 0 infinite"), (float("inf"), "0 NaN and 1 infinite")])
+@pytest.mark.parametrize("bad, counts", [
+    (float("nan"), "1 NaN and 0 infinite"),
+    (float("inf"), "0 NaN and 1 infinite"),
+])
 def test_non_finite_tensor_is_refused_naming_it(saved, bad, counts):
     m, d = saved
     sd = {k: v.clone() for k, v in m.backbone.state_dict().items()}
@@ -340,7 +345,7 @@ def test_threshold_from_the_config(tmp_path):
     loaded.provenance["threshold"] = 2.5  # edited by hand afterwards: still checked
     with pytest.raises(WeightsError, match=rf"^weights {_rx(repr(loaded.source))}: threshold must be a number in "
                                            r"\[0, 2\] \(the range of d\) or null, got 2\.5$"):
-        loaded.threshold
+        _ = loaded.threshold
 
 
 def test_threshold_of_a_registered_spec(saved, offline_hub, temp_spec):

@@ -41,7 +41,9 @@ def test_path_objects_are_always_paths(no_network, tmp_path):
 
 def test_broken_link_and_special_files(no_network, tmp_path):
     (tmp_path / "link").symlink_to(tmp_path / "gone")
-    with pytest.raises(WeightsError, match=f"^weights: broken symbolic link: {re.escape(repr(str(tmp_path / 'link')))}$"):
+    with pytest.raises(
+        WeightsError, match=f"^weights: broken symbolic link: {re.escape(repr(str(tmp_path / 'link')))}$"
+    ):
         LipSim(weights=tmp_path / "link")
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / "fifo")

@@ -8,8 +8,15 @@ import pytest
 import torch
 
 from lipsim import LipSim, WeightsError, list_weights
-from lipsim.pretrained import WeightsSpec, default_weights_for, get_weights_spec, register_weights
-from lipsim.pretrained import _hub, registry, sha256_file
+from lipsim.pretrained import (
+    WeightsSpec,
+    _hub,
+    default_weights_for,
+    get_weights_spec,
+    register_weights,
+    registry,
+    sha256_file,
+)
 from tests._helpers import TINY, structured_images, tiny_model
 
 

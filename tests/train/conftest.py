@@ -6,8 +6,9 @@ or ``pytest.importorskip``, so an install without the extra skips these tests in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pytest

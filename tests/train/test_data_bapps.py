@@ -17,9 +17,10 @@ def _write(root, split: str, category: str, judges: dict[str, float]) -> None:
     base = root / "2afc" / split / category
     for sub in ("ref", "p0", "p1", "judge"):
         (base / sub).mkdir(parents=True, exist_ok=True)
-    for k, (stem, p) in enumerate(judges.items()):
+    for stem, p in judges.items():
         for j, sub in enumerate(("ref", "p0", "p1")):
-            Image.fromarray(noise_image(zlib.crc32(f"{category}/{stem}/{j}".encode()), SIDE, SIDE)).save(base / sub / f"{stem}.png")
+            pixels = noise_image(zlib.crc32(f"{category}/{stem}/{j}".encode()), SIDE, SIDE)
+            Image.fromarray(pixels).save(base / sub / f"{stem}.png")
         np.save(base / "judge" / f"{stem}.npy", np.array([p], dtype=np.float32))
 
 
@@ -39,7 +40,7 @@ def test_parses_every_category_with_values(bapps):
     item = ds[3]
     assert item["category"] == "traditional" and item["id"] == "000001"
     assert item["p"].dtype == torch.float32 and item["p"].shape == () and item["p"].item() == 0.75
-    for j, sub in enumerate(("ref", "p0", "p1")):
+    for sub in ("ref", "p0", "p1"):
         stored = np.array(Image.open(bapps / "2afc/val/traditional" / sub / "000001.png"))
         expected = torch.from_numpy(stored).permute(2, 0, 1).float() / 255
         assert item[sub].shape == (3, SIDE, SIDE) and torch.equal(item[sub], expected)

@@ -5,7 +5,6 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.train._images import noise_image
 from lipsim.train.data.image_folder import (
     FixedCropPool,
     ImageFolderCrops,
@@ -15,6 +14,7 @@ from lipsim.train.data.image_folder import (
     read_image,
     seeded_generator,
 )
+from tests.train._images import noise_image
 
 
 @pytest.fixture()

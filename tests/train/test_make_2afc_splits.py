@@ -22,7 +22,8 @@ def test_split_counts():
     assert split_counts(24) == {"train": 19, "val": 5}
     assert split_counts(2) == {"train": 1, "val": 1}
     assert split_counts(10, 0.9) == {"train": 1, "val": 9}
-    with pytest.raises(ValueError, match=r"^n must be an int >= 2 to write both a train and a val split, got 1 \(for one split, pass split= to make_2afc, or --split\)$"):
+    with pytest.raises(ValueError, match=r"^n must be an int >= 2 to write both a train and a val split, got 1 "
+                                         r"\(for one split, pass split= to make_2afc, or --split\)$"):
         split_counts(1)
     with pytest.raises(ValueError, match=r"^val_share must be a share strictly between 0 and 1, got 1\.0$"):
         split_counts(10, 1.0)
@@ -40,7 +41,9 @@ def test_default_splits_are_what_finetune_and_eval_read(photos, tmp_path):
 
 def test_splits_refuse_existing_output_before_writing(photos, tmp_path):
     make_2afc(photos, tmp_path, n=2, seed=0, size=16, split="val")
-    with pytest.raises(ValueError, match=r"2afc/val' already exists and is not empty \(pass overwrite=True, or --overwrite\)"):
+    with pytest.raises(
+        ValueError, match=r"2afc/val' already exists and is not empty \(pass overwrite=True, or --overwrite\)"
+    ):
         make_2afc_splits(photos, tmp_path, n=4, seed=0, size=16)
     assert not (tmp_path / "2afc" / "train").exists()
     make_2afc_splits(photos, tmp_path, n=4, seed=0, size=16, overwrite=True)
@@ -59,7 +62,9 @@ def test_missing_split_names_the_split_to_pass(photos, tmp_path):
         "or write a 'train' split with lipsim-train make-2afc --split train"
     )
     make_2afc(photos, tmp_path, n=2, seed=0, size=16, split="test")
-    with pytest.raises(ValueError, match=r"holds split\(s\) 'test', 'val': pass one of them with --split \(e\.g\. --split test\)"):
+    with pytest.raises(
+        ValueError, match=r"holds split\(s\) 'test', 'val': pass one of them with --split \(e\.g\. --split test\)"
+    ):
         open_2afc(str(tmp_path), "bapps", "train")
 
 

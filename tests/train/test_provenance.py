@@ -54,7 +54,9 @@ def test_unreadable_provenance_is_a_clear_error(training, message):
 
 
 def test_a_stage_needs_a_name():
-    with pytest.raises(ValueError, match=r"^a training stage must be a dict with a 'stage' name, got \{'margin': 0\.2\}$"):
+    with pytest.raises(
+        ValueError, match=r"^a training stage must be a dict with a 'stage' name, got \{'margin': 0\.2\}$"
+    ):
         append_stage([], {"margin": 0.2})
 
 

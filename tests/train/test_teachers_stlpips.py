@@ -24,7 +24,7 @@ needs_package = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def images():
-    return torch.cat([skimage_photo("chelsea"), skimage_photo("coffee"), skimage_photo("astronaut"), skimage_photo("rocket")])
+    return torch.cat([skimage_photo(name) for name in ("chelsea", "coffee", "astronaut", "rocket")])
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +83,13 @@ def test_loader_consumes_every_key(net, n_convs):
 def test_loader_rejects_files_it_does_not_understand(tmp_path):
     state = dict(torch.load(pw.stlpips_file("alex"), map_location="cpu", weights_only=True))
     cases = {
-        "extra": ({**state, "net.slice6.0.running_mean": torch.zeros(1)}, r"unexpected keys \['net.slice6.0.running_mean'\]"),
+        "extra": ({**state, "net.slice6.0.running_mean": torch.zeros(1)},
+                  r"unexpected keys \['net.slice6.0.running_mean'\]"),
         "convs": ({**state, "net.slice6.0.weight": torch.zeros(1)}, "6 convolutions in the file, 5 expected"),
-        "missing": ({k: v for k, v in state.items() if k != "lin2.model.1.weight"}, "missing key 'lin2.model.1.weight'"),
-        "filter": ({**state, "net.slice1.1.filt": torch.ones(64, 1, 3, 3) / 9}, "not the 3x3 binomial blur-pool kernel"),
+        "missing": ({k: v for k, v in state.items() if k != "lin2.model.1.weight"},
+                    "missing key 'lin2.model.1.weight'"),
+        "filter": ({**state, "net.slice1.1.filt": torch.ones(64, 1, 3, 3) / 9},
+                   "not the 3x3 binomial blur-pool kernel"),
         "negative": ({**state, "lin0.model.1.weight": -state["lin0.model.1.weight"] - 1}, "negative head weights"),
         "shape": ({**state, "net.slice2.5.weight": torch.zeros(192, 64, 3, 3)}, r"shape \(192, 64, 3, 3\), expected"),
     }

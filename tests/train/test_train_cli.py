@@ -103,8 +103,8 @@ def test_eval_writes_json_and_plot(synthetic, distilled, tmp_path, capsys):
     out = tmp_path / "eval" / "res.json"
     rc = main(["eval", "--data", str(synthetic), "--format", "bapps", "--split", "train",
                "--weights", str(distilled / "model"), "--out", str(out), "--reference", "lpips-alex",
-               "--attack-steps", "2", "--no-progress", "--retrieval-images", str(synthetic / "2afc" / "train" / "blur" / "ref"),
-               "--retrieval-n", "4"])
+               "--attack-steps", "2", "--no-progress",
+               "--retrieval-images", str(synthetic / "2afc" / "train" / "blur" / "ref"), "--retrieval-n", "4"])
     assert rc == 0
     res = json.loads(out.read_text())
     total = res["lipsim"]["total"]

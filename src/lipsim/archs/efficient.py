@@ -15,9 +15,8 @@ scale at every size and the network is ``sqrt(r / (H*W))``-Lipschitz there (:met
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn

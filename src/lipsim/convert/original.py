@@ -30,9 +30,10 @@ import os
 import pickle
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
@@ -61,7 +62,8 @@ _MAX_LISTED = 6
 
 
 def _few(items: list[str]) -> str:
-    return ", ".join(items[:_MAX_LISTED]) + (f" and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else "")
+    more = f" and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else ""
+    return ", ".join(items[:_MAX_LISTED]) + more
 
 
 @dataclass
@@ -356,7 +358,7 @@ def convert_original(
     model = LipSim(pretrained=False, arch=ARCH, constant_coordinate=constant_coordinate, **cfg)
     model.backbone.load_state_dict(ckpt.state_dict)  # strict: the same key set and shapes
     model.eval().requires_grad_(False)
-    extra = {
+    extra: dict[str, Any] = {
         "converted_from": SOURCE_FORMAT,
         "source_file": Path(ckpt_path).name,
         "source_sha256": source_sha,

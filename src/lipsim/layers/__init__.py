@@ -1,11 +1,11 @@
 """1-Lipschitz building blocks (docs/layers.md has each block's Lipschitz argument)."""
 
+from ._reparam import Reparametrized
 from .activations import MaxMin, max_min
 from .aol import AOLConv2d, AOLLinear
 from .channels import Center, FirstK, ZeroChannelPad
 from .pooling import GlobalSumPool, SpaceToDepth, WindowSumPool
 from .sll import SLLConv2d, SLLLinear
-from ._reparam import Reparametrized
 
 __all__ = [
     "AOLConv2d",

@@ -10,6 +10,7 @@ one read of the parameters per eval call, far less than recomputing the re-param
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -20,7 +21,7 @@ __all__ = ["Reparametrized"]
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
-def _checksums(params: list[torch.Tensor]) -> tuple[float, ...]:
+def _checksums(params: Sequence[torch.Tensor]) -> tuple[float, ...]:
     """Sum of each floating-point parameter (one device sync per layer): changes when the values change.
 
     A float sum reads each value once (a few ms for the largest layers on CPU, about 4% of a paper-small
@@ -48,7 +49,8 @@ class Reparametrized(nn.Module):
 
     def _cache_key(self) -> tuple[Any, ...]:
         params = list(self.parameters(recurse=False))
-        return tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params) + _checksums(params)
+        storage: tuple[Any, ...] = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
+        return storage + _checksums(params)
 
     def _needs_grad_through_weights(self) -> bool:
         return torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters(recurse=False))
@@ -68,7 +70,7 @@ class Reparametrized(nn.Module):
         """Drop the cached effective weights (they are rebuilt on the next eval-mode call)."""
         self._cache = None
 
-    def train(self, mode: bool = True) -> "Reparametrized":
+    def train(self, mode: bool = True) -> Reparametrized:
         self._cache = None
         return super().train(mode)
 

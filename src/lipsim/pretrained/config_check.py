@@ -20,7 +20,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import WeightsError
 
@@ -67,7 +68,9 @@ def _check_value(kind: str, lo: int, hi: int, v: Any) -> str | None:
     if kind == "bool":
         return None if isinstance(v, bool) else "must be true or false"
     if kind == "evens":
-        ok = isinstance(v, (list, tuple)) and 1 <= len(v) <= 16 and all(_is_int(w) and lo <= w <= hi and w % 2 == 0 for w in v)
+        ok = isinstance(v, (list, tuple)) and 1 <= len(v) <= 16 and all(
+            _is_int(w) and lo <= w <= hi and w % 2 == 0 for w in v
+        )
         return None if ok else f"must be a list of 1 to 16 even ints in [{lo}, {hi}]"
     ok = _is_int(v) and lo <= v <= hi
     if kind == "even":
@@ -139,7 +142,8 @@ def validate_config(config: Any, source: str) -> dict[str, Any]:
     for key, (kind, lo, hi) in ARCH_CONFIG_LIMITS.get(arch, {}).items():
         if key in arch_config:
             problem = _check_value(kind, lo, hi, arch_config[key])
-            _check(problem is None, source, lambda: f"arch_config.{key} {problem}, got {arch_config[key]!r:.100}")
+            if problem is not None:
+                raise WeightsError(f"{source}: arch_config.{key} {problem}, got {arch_config[key]!r:.100}")
     sha = config.get("weights_sha256")
     _check(sha is None or isinstance(sha, str) and bool(_SHA256.match(sha)), source,
            lambda: f"weights_sha256 must be 64 hex digits, got {sha!r:.100}")

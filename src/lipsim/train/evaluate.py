@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Literal
 
 import torch
 from tqdm.auto import tqdm
@@ -52,7 +53,9 @@ def _subset(ds, limit: int | None):
     return torch.utils.data.Subset(ds, range(limit))
 
 
-def _attacked_score(dist: Callable, ref, x0, x1, p, eps: float, norm: str, steps: int) -> torch.Tensor:
+def _attacked_score(
+    dist: Callable, ref, x0, x1, p, eps: float, norm: Literal["l2", "linf"], steps: int
+) -> torch.Tensor:
     adv = pgd_2afc(dist, ref, x0, x1, eps, norm=norm, steps=steps)
     with torch.no_grad():
         return per_triplet_score(dist(adv, x0), dist(adv, x1), p)
@@ -60,13 +63,21 @@ def _attacked_score(dist: Callable, ref, x0, x1, p, eps: float, norm: str, steps
 
 def score_lipsim(model: LipSim, ds, cfg: EvalConfig) -> dict[str, Any]:
     """Per-subset LipSim results: natural, certified (fixed eps and curve) and PGD-attacked scores."""
-    d0s, d1s, ps, rs, l2s, lis = [], [], [], [], [], []
+    d0s: list[torch.Tensor] = []
+    d1s: list[torch.Tensor] = []
+    ps: list[torch.Tensor] = []
+    rs: list[torch.Tensor] = []
+    l2s: list[torch.Tensor] = []
+    lis: list[torch.Tensor] = []
     dev = next(model.parameters()).device
     seen = 0
     for ref, x0, x1, p in iter_batches(ds, cfg.batch_size):
         ref, x0, x1 = ref.to(dev), x0.to(dev), x1.to(dev)
         r = model.two_afc(ref, x0, x1)
-        d0s.append(r.d0.cpu()), d1s.append(r.d1.cpu()), ps.append(p), rs.append(r.radius.cpu())
+        d0s.append(r.d0.cpu())
+        d1s.append(r.d1.cpu())
+        ps.append(p)
+        rs.append(r.radius.cpu())
         _attack_batch(model, ref, x0, x1, p.to(dev), cfg, seen, l2s, lis)
         seen += ref.shape[0]
     return _summarise(d0s, d1s, ps, rs, l2s, lis, cfg)
@@ -86,12 +97,17 @@ def _attack_batch(dist: Callable, ref, x0, x1, p, cfg: EvalConfig, seen: int, l2
 
 def score_metric(metric: Callable, ds, cfg: EvalConfig, device: torch.device) -> dict[str, Any]:
     """Per-subset results of a reference metric (no certificate): natural and PGD-attacked scores."""
-    d0s, d1s, ps, l2s, lis = [], [], [], [], []
+    d0s: list[torch.Tensor] = []
+    d1s: list[torch.Tensor] = []
+    ps: list[torch.Tensor] = []
+    l2s: list[torch.Tensor] = []
+    lis: list[torch.Tensor] = []
     seen = 0
     for ref, x0, x1, p in iter_batches(ds, cfg.batch_size):
         ref, x0, x1 = ref.to(device), x0.to(device), x1.to(device)
         with torch.no_grad():
-            d0s.append(metric(ref, x0).cpu()), d1s.append(metric(ref, x1).cpu())
+            d0s.append(metric(ref, x0).cpu())
+            d1s.append(metric(ref, x1).cpu())
         ps.append(p)
         _attack_batch(metric, ref, x0, x1, p.to(device), cfg, seen, l2s, lis)
         seen += ref.shape[0]
@@ -154,7 +170,8 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     size = None if cfg.format == "bapps" else model.image_size
     subsets = {k: _subset(v, cfg.max_triplets) for k, v in open_2afc(cfg.data, cfg.format, cfg.split, size).items()}
     t0 = time.perf_counter()
-    lip = {name: score_lipsim(model, ds, cfg) for name, ds in tqdm(subsets.items(), desc="LipSim", disable=not cfg.progress)}
+    progress = tqdm(subsets.items(), desc="LipSim", disable=not cfg.progress)
+    lip = {name: score_lipsim(model, ds, cfg) for name, ds in progress}
     results: dict[str, Any] = {
         "data": cfg.data, "format": cfg.format, "split": cfg.split, "weights": cfg.weights,
         "weights_used": model.source,
@@ -168,7 +185,8 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
 
         for name in cfg.references:
             metric = get_reference_metric(name).to(dev)
-            subs = {k: score_metric(metric, ds, cfg, dev) for k, ds in tqdm(subsets.items(), desc=name, disable=not cfg.progress)}
+            progress = tqdm(subsets.items(), desc=name, disable=not cfg.progress)
+            subs = {k: score_metric(metric, ds, cfg, dev) for k, ds in progress}
             results["references"][name] = {"subsets": subs, "total": _weighted_total(subs)}
     if cfg.retrieval_images:
         from .retrieval import retrieval_scores

@@ -92,11 +92,13 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
         raise ValueError(f"--init {cfg.init}: {e}") from None
     model.requires_grad_(True)
     model.train()
-    data = concat(open_2afc(cfg.data, cfg.format, cfg.split, image_size=None if cfg.format == "bapps" else model.image_size))
+    size = None if cfg.format == "bapps" else model.image_size
+    data = concat(open_2afc(cfg.data, cfg.format, cfg.split, image_size=size))
     n = len(data)  # type: ignore[arg-type]
     metric = _Metric(model)
     net = DDP(metric, device_ids=[dev.index] if dev.type == "cuda" else None) if ctx.world_size > 1 else metric
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
+    beta1, beta2 = cfg.betas
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(beta1, beta2))
     sched = warmup_cosine(opt, cfg.steps, cfg.warmup_steps if cfg.warmup_steps >= 0 else max(1, cfg.steps // 20))
     start = 0
     ckpt_path = out / CHECKPOINT_NAME

@@ -33,7 +33,8 @@ def resolve_model_dir(value: str, flag: str) -> tuple[str, str]:
     Example:
         >>> import tempfile, lipsim
         >>> run = tempfile.mkdtemp()
-        >>> _ = lipsim.LipSim(pretrained=False, widths=(8, 16), head_width=16, embed_dim=8).save_pretrained(run + "/model")
+        >>> model = lipsim.LipSim(pretrained=False, widths=(8, 16), head_width=16, embed_dim=8)
+        >>> _ = model.save_pretrained(run + "/model")
         >>> path, note = resolve_model_dir(run, "--init")
         >>> path == run + "/model"
         True

@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -168,6 +169,8 @@ class BAPPS2AFC(Dataset):
     def __getitem__(self, index: int) -> dict:
         category, stem, p = self._items[index]
         cat_dir = self.root / "2afc" / self.split / category
-        out = {sub: read_image(cat_dir / sub / f"{stem}.png", self.image_size) for sub in ("ref", "p0", "p1")}
+        out: dict[str, Any] = {
+            sub: read_image(cat_dir / sub / f"{stem}.png", self.image_size) for sub in ("ref", "p0", "p1")
+        }
         out.update(p=torch.tensor(p, dtype=torch.float32), id=stem, category=category)
         return out

@@ -345,7 +345,8 @@ def jitter_views(
         k = orders[:, slot]
         f = fac[torch.arange(n), k].view(n, 1, 1, 1)
         bright = (out * f).clamp(0, 1)
-        contr = ((out - _gray(out).mean(dim=(1, 2, 3), keepdim=True)) * f + _gray(out).mean(dim=(1, 2, 3), keepdim=True)).clamp(0, 1)
+        mean_gray = _gray(out).mean(dim=(1, 2, 3), keepdim=True)
+        contr = ((out - mean_gray) * f + mean_gray).clamp(0, 1)
         satur = ((out - _gray(out)) * f + _gray(out)).clamp(0, 1)
         c, s = torch.cos(2 * torch.pi * f), torch.sin(2 * torch.pi * f)
         q = torch.einsum("ij,njhw->nihw", yiq, out)

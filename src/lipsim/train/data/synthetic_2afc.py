@@ -53,6 +53,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -92,19 +93,10 @@ def _check_range(name: str, r: Sequence[float]) -> tuple[float, float]:
     return lo, hi
 
 
-def _lipsim_version() -> str | None:
-    try:
-        from importlib.metadata import PackageNotFoundError, version
+def _lipsim_version() -> str:
+    from ... import __version__
 
-        return version("lipsim")
-    except (ImportError, PackageNotFoundError):
-        pass
-    try:
-        import lipsim
-
-        return getattr(lipsim, "__version__", None)
-    except ImportError:
-        return None
+    return __version__
 
 
 def _sha256(path: Path) -> str:
@@ -164,6 +156,7 @@ def _textured_crop(
             best = (std, box, crop)
         if std >= min_std:
             break
+    assert best is not None  # _CROP_TRIES >= 1
     return best[1], best[2]
 
 
@@ -290,7 +283,8 @@ def make_2afc(
     if split_dir.exists() and any(split_dir.iterdir()):
         if not overwrite:
             raise ValueError(
-                f"output folder {str(split_dir)!r} already exists and is not empty (pass overwrite=True, or --overwrite)"
+                f"output folder {str(split_dir)!r} already exists and is not empty "
+                "(pass overwrite=True, or --overwrite)"
             )
         shutil.rmtree(split_dir)
 
@@ -326,6 +320,7 @@ def make_2afc(
 
     judges = {p.k: p.judge for p in plans}
     if n_cross:
+        assert reference_metric is not None  # checked with the arguments
         labels = _label_cross(split_dir / CROSS, n_cross, reference_metric)
         for p, value in zip(plans[n - n_cross:], labels):
             _save_judge(value, split_dir / CROSS / "judge" / f"{p.tid:06d}.npy")
@@ -362,7 +357,8 @@ def make_2afc(
         ],
     }
     manifest_path = out_dir / "manifest.json"
-    manifest = {"format": "lipsim synthetic 2AFC, BAPPS layout", "lipsim_version": _lipsim_version(), "splits": {}}
+    manifest: dict[str, Any] = {"format": "lipsim synthetic 2AFC, BAPPS layout", "lipsim_version": _lipsim_version(),
+                                "splits": {}}
     if manifest_path.is_file():
         try:
             old = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -430,7 +426,9 @@ def make_2afc_splits(
         >>> tmp.cleanup()
     """
     if "split" in options:
-        raise ValueError("make_2afc_splits writes the 'train' and 'val' splits; for one split call make_2afc(split=...)")
+        raise ValueError(
+            "make_2afc_splits writes the 'train' and 'val' splits; for one split call make_2afc(split=...)"
+        )
     counts = split_counts(n, val_share)
     if not overwrite:
         for split in counts:

@@ -44,6 +44,8 @@ class L2Pool(nn.Module):
         torch.Size([1, 2, 4, 4])
     """
 
+    window: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         a = torch.tensor([0.5, 1.0, 0.5])  # np.hanning(5)[1:-1]
@@ -57,6 +59,11 @@ class L2Pool(nn.Module):
 
 class DISTSMetric(nn.Module):
     """DISTS distance, (x0, x1) in [0, 1] of shape (N, 3, H, W) -> (N,); frozen, eval mode."""
+
+    alpha: torch.Tensor
+    beta: torch.Tensor
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,7 +84,7 @@ class DISTSMetric(nn.Module):
             p.requires_grad_(False)
         self.eval()
 
-    def train(self, mode: bool = True) -> "DISTSMetric":
+    def train(self, mode: bool = True) -> DISTSMetric:
         """A reference metric always stays in eval mode."""
         return super().train(False)
 
@@ -94,10 +101,12 @@ class DISTSMetric(nn.Module):
     def forward(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
         """DISTS between images in [0, 1] (N, 3, H, W); returns (N,)."""
         if x0.shape != x1.shape or x0.ndim != 4 or x0.shape[1] != 3:
-            raise ValueError(f"expected two (N, 3, H, W) batches of equal shape, got {tuple(x0.shape)}, {tuple(x1.shape)}")
+            raise ValueError(
+                f"expected two (N, 3, H, W) batches of equal shape, got {tuple(x0.shape)}, {tuple(x1.shape)}"
+            )
         c1 = c2 = 1e-6
-        alphas = torch.split(self.alpha, _CHANNELS)
-        betas = torch.split(self.beta, _CHANNELS)
+        alphas = torch.split(self.alpha, list(_CHANNELS))
+        betas = torch.split(self.beta, list(_CHANNELS))
         score = x0.new_zeros(x0.shape[0])
         for f0, f1, a, b in zip(self.stages(x0), self.stages(x1), alphas, betas):
             m0, m1 = f0.mean(dim=(2, 3)), f1.mean(dim=(2, 3))

@@ -53,14 +53,16 @@ class LPIPSMetric(nn.Module):
             p.requires_grad_(False)
         self.eval()
 
-    def train(self, mode: bool = True) -> "LPIPSMetric":
+    def train(self, mode: bool = True) -> LPIPSMetric:
         """A reference metric always stays in eval mode (the heads carry dropout)."""
         return super().train(False)
 
     def forward(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
         """LPIPS between images in [0, 1] (N, 3, H, W); returns (N,)."""
         if x0.shape != x1.shape or x0.ndim != 4 or x0.shape[1] != 3:
-            raise ValueError(f"expected two (N, 3, H, W) batches of equal shape, got {tuple(x0.shape)}, {tuple(x1.shape)}")
+            raise ValueError(
+                f"expected two (N, 3, H, W) batches of equal shape, got {tuple(x0.shape)}, {tuple(x1.shape)}"
+            )
         return self.lpips(x0, x1, normalize=True).reshape(x0.shape[0])
 
     def extra_repr(self) -> str:

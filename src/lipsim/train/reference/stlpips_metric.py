@@ -45,14 +45,16 @@ class STLPIPSMetric(nn.Module):
             p.requires_grad_(False)
         self.eval()
 
-    def train(self, mode: bool = True) -> "STLPIPSMetric":
+    def train(self, mode: bool = True) -> STLPIPSMetric:
         """A reference metric always stays in eval mode."""
         return super().train(False)
 
     def forward(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
         """ST-LPIPS between images in [0, 1] (N, 3, H, W); returns (N,)."""
         if x0.shape != x1.shape or x0.ndim != 4 or x0.shape[1] != 3:
-            raise ValueError(f"expected two (N, 3, H, W) batches of equal shape, got {tuple(x0.shape)}, {tuple(x1.shape)}")
+            raise ValueError(
+                f"expected two (N, 3, H, W) batches of equal shape, got {tuple(x0.shape)}, {tuple(x1.shape)}"
+            )
         if min(x0.shape[-2:]) < MIN_SIZE:
             raise ValueError(f"ST-LPIPS needs images of at least {MIN_SIZE}x{MIN_SIZE}, got {tuple(x0.shape[-2:])}")
         return stlpips_distance(self.backbone(x0), self.backbone(x1), list(self.heads))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from typing import IO, Any, Union
+from typing import IO, Any
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class RestrictedNumpyUnpickler(pickle.Unpickler):
         raise UnsafePickleError(f"refusing persistent id {pid!r}: not a plain numpy pickle")
 
 
-def load_numpy_pickle(source: Union[str, os.PathLike, IO[bytes]]) -> Any:
+def load_numpy_pickle(source: str | os.PathLike | IO[bytes]) -> Any:
     """Load a pickle that may contain only builtin containers, scalars and numpy arrays.
 
     Args:

@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -42,13 +42,13 @@ class Teacher(nn.Module):
         """Un-normalised embedding (N, embed_dim) of pixels in [0, 1]."""
         raise NotImplementedError
 
-    def freeze(self) -> "Teacher":
+    def freeze(self) -> Teacher:
         """Freeze every parameter and switch to eval mode; returns ``self``."""
         for p in self.parameters():
             p.requires_grad_(False)
         return super().train(False)
 
-    def train(self, mode: bool = True) -> "Teacher":
+    def train(self, mode: bool = True) -> Teacher:
         """Teachers always stay in eval mode (batch norm statistics and dropout are fixed)."""
         return super().train(False)
 

@@ -19,7 +19,6 @@ import importlib.util
 import os
 import socket
 from pathlib import Path
-from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -59,7 +58,7 @@ class DreamSimTeacher(Teacher):
 
     name = "dreamsim"
 
-    def __init__(self, dreamsim_type: str = "ensemble", cache_dir: Optional[Union[str, os.PathLike]] = None) -> None:
+    def __init__(self, dreamsim_type: str = "ensemble", cache_dir: str | os.PathLike | None = None) -> None:
         super().__init__()
         if dreamsim_type not in DREAMSIM_DIMS:
             raise ValueError(f"dreamsim_type must be one of {sorted(DREAMSIM_DIMS)}, got {dreamsim_type!r}")

@@ -22,7 +22,8 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Literal, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Literal
 
 import torch
 
@@ -64,8 +65,8 @@ class EfficientNetLiteTeacher(FeatureTeacher):
     def __init__(
         self,
         embedding: str = "mean",
-        layers: Union[Sequence[int], None, Literal["auto"]] = "auto",
-        path: Optional[Union[str, os.PathLike]] = None,
+        layers: Sequence[int] | None | Literal["auto"] = "auto",
+        path: str | os.PathLike | None = None,
     ) -> None:
         if isinstance(layers, str):
             if layers != "auto":
@@ -75,7 +76,7 @@ class EfficientNetLiteTeacher(FeatureTeacher):
         net: EfficientNetLite = efficientnet_lite(self.variant, path)
         if net.tap_channels != self.all_tap_channels:
             raise RuntimeError(f"{self.name}: network taps {net.tap_channels} != declared {self.all_tap_channels}")
-        net._fc = torch.nn.Identity()  # the classifier is not part of the embedding
+        net._fc = torch.nn.Identity()  # type: ignore[assignment]  # the classifier is not part of the embedding
         self.net = net
         self.freeze()
 

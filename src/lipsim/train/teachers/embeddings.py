@@ -30,14 +30,14 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
 __all__ = ["EMBEDDINGS", "NEEDS_HEADS", "embedding_dim", "unit_channels", "lpips_maps"]
 
-Pool = Callable[[list, Optional[list]], torch.Tensor]
+Pool = Callable[[list, list | None], torch.Tensor]
 
 _EPS = 1e-10
 
@@ -60,48 +60,51 @@ def _blocks(blocks: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat([F.normalize(b, dim=1, eps=1e-12) * scale for b in blocks], dim=1)
 
 
-def _mean_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+def _mean_pool(taps: list, heads: list | None) -> torch.Tensor:
     return _blocks([_mean(unit_channels(f)) for f in taps])
 
 
-def _mean_std_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+def _mean_std_pool(taps: list, heads: list | None) -> torch.Tensor:
     units = [unit_channels(f) for f in taps]
     return _blocks([_mean(u) for u in units] + [_std(u) for u in units])
 
 
-def _raw_mean_std_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+def _raw_mean_std_pool(taps: list, heads: list | None) -> torch.Tensor:
     return _blocks([_mean(f) for f in taps] + [_std(f) for f in taps])
 
 
-def _deep_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+def _deep_pool(taps: list, heads: list | None) -> torch.Tensor:
     return _mean(taps[-1])
 
 
-def _require_heads(heads: Optional[list], n: int) -> list[torch.Tensor]:
+def _require_heads(heads: list | None, n: int) -> list[torch.Tensor]:
     if heads is None or len(heads) != n:
-        raise ValueError("this embedding needs the LPIPS linear heads (one per tap); only the LPIPS-backbone teachers (vgg16, alexnet, stlpips-alex, stlpips-vgg) have them")
+        raise ValueError(
+            "this embedding needs the LPIPS linear heads (one per tap); only the LPIPS-backbone teachers "
+            "(vgg16, alexnet, stlpips-alex, stlpips-vgg) have them"
+        )
     return [h.reshape(1, -1).clamp_min(0).sqrt() for h in heads]
 
 
-def _lpips_mean_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+def _lpips_mean_pool(taps: list, heads: list | None) -> torch.Tensor:
     w = _require_heads(heads, len(taps))
     return torch.cat([_mean(unit_channels(f)) * s for f, s in zip(taps, w)], dim=1)
 
 
-def lpips_maps(taps: list, heads: list) -> list[torch.Tensor]:
+def lpips_maps(taps: list, heads: list | None) -> list[torch.Tensor]:
     """Per layer ``sqrt(w_l) * u_l / sqrt(H_l W_l)``: the squared l2 distance between the stacked maps of
     two images is their LPIPS distance (heads (1, C, 1, 1) or (C,), clamped at 0)."""
     w = _require_heads(heads, len(taps))
     return [unit_channels(f) * s.view(1, -1, 1, 1) * (f.shape[2] * f.shape[3]) ** -0.5 for f, s in zip(taps, w)]
 
 
-def _lpips_sketch_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+def _lpips_sketch_pool(taps: list, heads: list | None) -> torch.Tensor:
     from .sketch import SKETCH_DIM, count_sketch
 
     return count_sketch(lpips_maps(taps, heads), SKETCH_DIM)
 
 
-def _lpips_mean_std_pool(taps: list, heads: Optional[list]) -> torch.Tensor:
+def _lpips_mean_std_pool(taps: list, heads: list | None) -> torch.Tensor:
     w = _require_heads(heads, len(taps))
     units = [unit_channels(f) for f in taps]
     return torch.cat([_mean(u) * s for u, s in zip(units, w)] + [_std(u) * s for u, s in zip(units, w)], dim=1)

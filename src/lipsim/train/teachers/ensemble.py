@@ -18,7 +18,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -37,13 +38,17 @@ class EnsembleTeacher(Teacher):
         weights: one non-negative weight per member (normalised to sum 1); default equal.
     """
 
+    scales: torch.Tensor
+
     def __init__(self, members: Sequence[Teacher], weights: Sequence[float] | None = None) -> None:
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one member teacher")
         w = torch.tensor([1.0] * len(members) if weights is None else [float(v) for v in weights])
         if w.numel() != len(members) or (w < 0).any() or w.sum() <= 0:
-            raise ValueError(f"weights must be {len(members)} non-negative numbers with a positive sum, got {weights!r}")
+            raise ValueError(
+                f"weights must be {len(members)} non-negative numbers with a positive sum, got {weights!r}"
+            )
         self.members = nn.ModuleList(members)
         self.register_buffer("scales", (w / w.sum()).sqrt(), persistent=False)
         self.name = "ensemble(" + ",".join(m.name for m in members) + ")"
@@ -58,7 +63,8 @@ class EnsembleTeacher(Teacher):
             if isinstance(m, FeatureTeacher) and (type(m), m.name) not in taps_by_net:
                 taps_by_net[(type(m), m.name)] = m.taps(x)
         out = []
-        for m, s in zip(self.members, self.scales):
+        members = cast("list[Teacher]", list(self.members))
+        for m, s in zip(members, self.scales):
             if isinstance(m, FeatureTeacher):
                 taps = taps_by_net[(type(m), m.name)]
                 e = m._pool([taps[i] for i in m.layers], list(m.heads) or None)

