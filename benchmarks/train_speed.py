@@ -53,11 +53,11 @@ def main() -> None:
     for size, crops in POOLS:
         x = torch.rand(args.teacher_batch, 3, size, size).contiguous(memory_format=torch.channels_last)
         with torch.no_grad():
-            t_teacher = _median_seconds(lambda: teacher(x), args.rounds) / args.teacher_batch
+            t_teacher = _median_seconds(lambda x=x: teacher(x), args.rounds) / args.teacher_batch
         a = torch.rand(args.student_batch, 3, size, size)
         target = torch.nn.functional.normalize(torch.randn(args.student_batch, ARCH["embed_dim"]), dim=1)
 
-        def step() -> None:
+        def step(a: torch.Tensor = a, target: torch.Tensor = target) -> None:
             f = model.backbone(torch.cat([a, a.flip(-1)]))
             loss = distillation_loss(f[: len(a)], f[len(a) :], target)
             opt.zero_grad()
