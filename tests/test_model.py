@@ -224,6 +224,8 @@ def test_non_finite_results_are_refused(images):
         m.certify(a, b)
     with pytest.raises(WeightsError, match=r"^ref: the network produced NaN, infinite or overflowed embeddings"):
         m.two_afc(a, b, b)
+    with pytest.raises(WeightsError, match=r"^img0: the network produced NaN, infinite or overflowed embeddings"):
+        m(a, b)  # the distance (and so the loss) too
     with torch.no_grad():  # finite but huge: ||[f; 1]|| overflows to inf in float32 and phi collapses to 0
         m32 = tiny_model("efficient", dtype=torch.float32)
         m32.backbone.head[-1].bias.fill_(3e38)

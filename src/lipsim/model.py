@@ -311,6 +311,9 @@ class LipSim(nn.Module):
     def forward(self, img0: ImageInput, img1: ImageInput) -> torch.Tensor:
         """(N,) distances d = 1 - <phi0, phi1> = ||phi0 - phi1||^2 / 2, differentiable (finite at img0 == img1)."""
         e0, e1 = self._pair(img0, img1, "img0", "img1")
+        with torch.no_grad():  # as in certify / two_afc: a distance is never computed from overflowed embeddings
+            self._require_finite(e0, "img0")
+            self._require_finite(e1, "img1")
         return 0.5 * (e0.phi - e1.phi).pow(2).sum(dim=1)
 
     @torch.no_grad()
