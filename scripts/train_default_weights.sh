@@ -41,7 +41,7 @@ E="$W/eval"
 [ -d "$E/cross224_raw" ] || $T make-2afc --images "$W/photos/val_hires" --out "$E/cross224_raw" --n 400 --seed 12 \
   --size 224 --split val --crop-scale 0.5 1 --cross-family 1 --label-metric lpips-alex
 [ -f "$E/cross224/consensus.json" ] || $T consensus --data "$E/cross224_raw" --split val --out "$E/cross224"
-[ -d "$E/cross512_raw" ] || $T make-2afc --images "$W/photos/val_hires" --out "$E/cross512_raw" --n 100 --seed 13 \
+[ -d "$E/cross512_raw" ] || $T make-2afc --images "$W/photos/val_hires" --out "$E/cross512_raw" --n 60 --seed 13 \
   --size 512 --split val --crop-scale 0.5 1 --cross-family 1 --label-metric lpips-alex
 [ -f "$E/cross512/consensus.json" ] || $T consensus --data "$E/cross512_raw" --split val --out "$E/cross512"
 
