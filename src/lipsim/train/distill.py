@@ -30,7 +30,7 @@ from ..model import LipSim
 from .checkpoint import CHECKPOINT_NAME, resume_training, save_checkpoint, training_state
 from .csv_log import CSVLog
 from .data.distortions import FAMILIES, distort
-from .data.image_folder import FixedCropPool, jitter_views, seeded_generator
+from .data.image_folder import FixedCropPool, jitter_views, pixels_fingerprint, seeded_generator
 from .distributed import setup_distributed
 from .losses import distillation_loss
 from .schedule import warmup_cosine
@@ -164,8 +164,7 @@ def distill(cfg: DistillConfig) -> Path | None:
     teacher = get_teacher(teacher_name, **teacher_kwargs) if ctx.is_main else None
     for p, spec in enumerate(specs):
         images = _cached_pool(spec, cfg.seed + p, out)
-        fingerprint = hashlib.sha256(str(tuple(images.shape)).encode() + images.numpy().tobytes()).hexdigest()
-        key = f"{fingerprint[:16]}-{teacher_name}-{teacher_id[:12]}"
+        key = f"{pixels_fingerprint(images)[:16]}-{teacher_name}-{teacher_id[:12]}"
         if ctx.is_main:
             targets.append(cached_teacher_embeddings(teacher, images, key, out, cfg.teacher_batch_size, dev,
                                                      cfg.progress))

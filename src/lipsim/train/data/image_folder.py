@@ -173,6 +173,13 @@ def read_image(path: str | os.PathLike, image_size: int | tuple[int, int] | None
     return x.clamp_(0.0, 1.0)
 
 
+def pixels_fingerprint(images: Tensor) -> str:
+    """SHA-256 hex digest of a uint8 image tensor's shape and pixels (a cache key for teacher embeddings)."""
+    h = hashlib.sha256(str(tuple(images.shape)).encode())
+    h.update(images.numpy().tobytes())
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class CropBox:
     """Where a square crop comes from: pixel box ``(left, top, side)`` and whether it was mirrored."""
@@ -345,9 +352,10 @@ def jitter_views(
         k = orders[:, slot]
         f = fac[torch.arange(n), k].view(n, 1, 1, 1)
         bright = (out * f).clamp(0, 1)
-        mean_gray = _gray(out).mean(dim=(1, 2, 3), keepdim=True)
+        gray_now = _gray(out)
+        mean_gray = gray_now.mean(dim=(1, 2, 3), keepdim=True)
         contr = ((out - mean_gray) * f + mean_gray).clamp(0, 1)
-        satur = ((out - _gray(out)) * f + _gray(out)).clamp(0, 1)
+        satur = ((out - gray_now) * f + gray_now).clamp(0, 1)
         c, s = torch.cos(2 * torch.pi * f), torch.sin(2 * torch.pi * f)
         q = torch.einsum("ij,njhw->nihw", yiq, out)
         i2, q2 = c[:, :, :, :] * q[:, 1:2] - s * q[:, 2:3], s * q[:, 1:2] + c * q[:, 2:3]
@@ -629,6 +637,4 @@ class FixedCropPool:
 
     def fingerprint(self) -> str:
         """SHA-256 hex digest of the pool's shape and pixels (a cache key for teacher embeddings)."""
-        h = hashlib.sha256(str(tuple(self.images.shape)).encode())
-        h.update(self.images.numpy().tobytes())
-        return h.hexdigest()
+        return pixels_fingerprint(self.images)
