@@ -166,3 +166,59 @@ def test_native_resolution_lipschitz_bound_holds(size, random):
     x = torch.rand(2, 3, *size, dtype=torch.float64)
     power, adv = check_lipschitz(f"efficient native {size} / L(size)", lambda t: net(t) / bound, x, iters=25, steps=30)
     assert power > 1e-3
+
+
+# ---------------------------------------------------------------------------------------------- isometric layers
+ISOMETRIC = dict(EFFICIENT_SMALL, isometric=True)
+
+
+def test_isometric_config_round_trips_and_sets_the_adjoint_side():
+    net = _net("efficient", ISOMETRIC, random=False)
+    assert net.config["isometric"] is True and "isometric" not in _net("efficient", EFFICIENT_SMALL, False).config
+    assert build_arch("efficient", **net.config).config == net.config
+    sides = {(m.in_channels, m.out_channels, m.rescale) for m in net.features if hasattr(m, "rescale")}
+    assert (32, 16, "out") in sides and (16, 16, "in") in sides  # narrowing 1x1 after SpaceToDepth: adjoint
+    assert net.head[2].rescale == "out" and net.head[0].rescale == "in"  # 16 -> 8 narrows, 16 -> 16 does not
+
+
+@pytest.mark.parametrize("random", [False, True], ids=["init", "random"])
+def test_isometric_backbone_is_1_lipschitz(random):
+    net = _net("efficient", ISOMETRIC, random)
+    x = torch.rand(3, 3, 32, 32, dtype=torch.float64)
+    power, adv = check_lipschitz(f"efficient isometric ({'random' if random else 'init'})", net, x, iters=30, steps=40)
+    assert power > 1e-3
+
+
+@pytest.mark.parametrize("random", [False, True], ids=["init", "random"])
+def test_isometric_product_of_per_layer_bounds(random):
+    net = _net("efficient", dict(TINY["efficient"], isometric=True), random)
+    x = torch.rand(2, 3, 16, 16, dtype=torch.float64)
+    h, product = x, 1.0
+    for layer in _layer_sequence(net):
+        points = range(h.shape[0]) if isinstance(layer, MaxMin) else range(1)
+        b = max(exact_jacobian_norm(layer, h[i : i + 1]) for i in points)
+        record(f"efficient isometric per-layer: {type(layer).__name__}", b)
+        assert b <= 1 + 1e-9, f"{layer}: ||J|| = {b}"
+        product *= b
+        h = layer(h)
+    torch.testing.assert_close(h, net(x), rtol=1e-12, atol=1e-12)
+    assert product <= 1 + 1e-9
+
+
+def test_isometric_init_keeps_differences_between_images():
+    """Plain AOL init shrinks the difference of two images many times over; the isometric init keeps most of it."""
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 64, 64, dtype=torch.float64)
+    config = dict(widths=(16, 32, 64), stem_factor=4, head_width=128, embed_dim=64, image_size=64)
+
+    def ratio(**extra):
+        torch.manual_seed(1)
+        net = build_arch("efficient", **config, **extra).double().eval()
+        with torch.no_grad():
+            f = net(x)
+        return float((f[0] - f[1]).norm() / (x[0] - x[1]).norm())
+
+    plain, isometric = ratio(), ratio(isometric=True)
+    record("efficient init: ||f(x)-f(y)|| / ||x-y||, plain AOL", plain)
+    record("efficient init: ||f(x)-f(y)|| / ||x-y||, isometric", isometric)
+    assert isometric > 20 * plain and isometric > 0.01

@@ -14,15 +14,16 @@ from tests._lipschitz import check_lipschitz, operator_matrix, record
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def _conv(cin=4, cout=4, k=3, random=False, seed=0):
+def _conv(cin=4, cout=4, k=3, random=False, seed=0, rescale="in", init_noise=0.01):
     torch.manual_seed(seed)
-    layer = AOLConv2d(cin, cout, kernel_size=k).double().eval().requires_grad_(False)
+    layer = AOLConv2d(cin, cout, kernel_size=k, rescale=rescale, init_noise=init_noise)
+    layer = layer.double().eval().requires_grad_(False)
     return randomize_(layer, seed) if random else layer
 
 
-def _linear(fin=10, fout=10, random=False, seed=0):
+def _linear(fin=10, fout=10, random=False, seed=0, rescale="in"):
     torch.manual_seed(seed)
-    layer = AOLLinear(fin, fout).double().eval().requires_grad_(False)
+    layer = AOLLinear(fin, fout, rescale=rescale).double().eval().requires_grad_(False)
     return randomize_(layer, seed) if random else layer
 
 
@@ -43,6 +44,12 @@ CONV_CASES = [
     pytest.param(dict(cin=6, cout=4, random=True), id="narrow-random"),
     pytest.param(dict(cin=12, cout=8, k=1, random=True), id="1x1-narrow-random"),
     pytest.param(dict(cin=3, cout=4, k=5, random=True, seed=2), id="5x5-random"),
+    pytest.param(dict(rescale="out", random=True), id="adjoint-3x3-random"),
+    pytest.param(dict(cin=6, cout=4, rescale="out", random=True), id="adjoint-narrow-random"),
+    pytest.param(dict(cin=4, cout=6, rescale="out", random=True, seed=3), id="adjoint-widen-random"),
+    pytest.param(dict(cin=12, cout=8, k=1, rescale="out", random=True), id="adjoint-1x1-narrow-random"),
+    pytest.param(dict(cin=12, cout=8, rescale="out", init_noise=0.0), id="adjoint-narrow-isometric-init"),
+    pytest.param(dict(cin=3, cout=4, k=5, rescale="out", random=True, seed=2), id="adjoint-5x5-random"),
 ]
 
 
@@ -109,14 +116,48 @@ def test_conv_is_1_lipschitz(case):
     check_lipschitz(f"AOLConv2d {case}", layer, x)
 
 
+@pytest.mark.parametrize("rescale", ["in", "out"])
 @pytest.mark.parametrize("shape", [(10, 10), (10, 16), (16, 10), (1, 5), (5, 1)])
 @pytest.mark.parametrize("random", [False, True])
-def test_linear_exact_norm_and_lipschitz(shape, random):
-    layer = _linear(*shape, random=random)
+def test_linear_exact_norm_and_lipschitz(shape, random, rescale):
+    layer = _linear(*shape, random=random, rescale=rescale)
     (weight,) = layer.compute_weights()
-    n = record(f"AOLLinear {shape} [exact operator norm]", torch.linalg.matrix_norm(weight, ord=2))
+    n = record(f"AOLLinear {shape} {rescale} [exact operator norm]", torch.linalg.matrix_norm(weight, ord=2))
     assert n <= 1 + 1e-9
-    check_lipschitz(f"AOLLinear {shape} random={random}", layer, torch.randn(3, shape[0], dtype=torch.float64))
+    check_lipschitz(f"AOLLinear {shape} random={random} rescale={rescale}", layer,
+                    torch.randn(3, shape[0], dtype=torch.float64))
+
+
+def test_adjoint_rescaling_matches_the_formula():
+    """rescale='out': W' = diag(d) W with d_i = (sum_j |(W W^T)_ij|)^{-1/2}, for dense and conv (1x1) layers."""
+    dense = _linear(7, 4, random=True, rescale="out")
+    w = dense.weight
+    expected = w / (w @ w.T).abs().sum(dim=1, keepdim=True).sqrt()
+    torch.testing.assert_close(dense.compute_weights()[0], expected)
+    conv = _conv(7, 4, k=1, random=True, rescale="out")
+    k = conv.kernel[:, :, 0, 0]
+    expected = k / (k @ k.T).abs().sum(dim=1, keepdim=True).sqrt()
+    torch.testing.assert_close(conv.compute_weights()[0][:, :, 0, 0], expected)
+
+
+def test_narrowing_layers_are_co_isometries_at_init_only_on_the_adjoint_side():
+    """Orthogonal init of a narrowing layer: 'out' keeps every singular value at 1, 'in' shrinks them."""
+    (w_out,) = _linear(256, 32, rescale="out").compute_weights()
+    assert torch.linalg.svdvals(w_out).min() > 0.999
+    (w_in,) = _linear(256, 32).compute_weights()
+    assert torch.linalg.svdvals(w_in).max() < 0.55
+    assert _conv_norm(_conv(12, 8, rescale="out", init_noise=0.0), 5, 5) == pytest.approx(1.0, abs=1e-6)
+    (kernel,) = _conv(8, 8, init_noise=0.0).compute_weights()
+    assert kernel[:, :, [0, 2], :].abs().max() == 0 and kernel[:, :, :, [0, 2]].abs().max() == 0
+
+
+def test_rescale_side_is_checked_and_shown():
+    with pytest.raises(ValueError, match="rescale must be one of \\('in', 'out'\\), got 'both'"):
+        AOLLinear(3, 2, rescale="both")
+    with pytest.raises(ValueError, match="rescale must be one of"):
+        AOLConv2d(3, 2, rescale="rows")
+    assert repr(AOLLinear(3, 2, rescale="out")) == "AOLLinear(3, 2, bias=True, rescale='out')"
+    assert repr(AOLConv2d(3, 2, rescale="out")) == "AOLConv2d(3, 2, kernel_size=3, bias=True, rescale='out')"
 
 
 def test_near_isometry_at_init():

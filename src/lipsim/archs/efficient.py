@@ -11,6 +11,12 @@ see it. Images whose short side is below ``image_size`` are upscaled to it and i
 ``max_size`` are downscaled to it (aspect kept); the pool is size-normalised against the number of positions
 at ``image_size`` (:class:`~lipsim.layers.GlobalSumPool` with ``ref_positions``), so embeddings keep their
 scale at every size and the network is ``sqrt(r / (H*W))``-Lipschitz there (:meth:`Efficient.lipschitz_bound`).
+
+Isometric layers (``isometric=True``): every AOL layer starts as an exact isometry (square or widening) or
+co-isometry (narrowing): narrowing layers rescale their outputs (AOL on the adjoint) and kernels start with their
+centre tap only. With the plain AOL rescaling each narrowing layer and each noisy 3x3 kernel shrinks signals
+3-4x at initialisation, and differences between photos reach the embedding about 10^4 times smaller than they
+entered (docs/layers.md, 'AOL on the adjoint').
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class Efficient(Backbone):
         image_size: default resolution images are resized to (the training resolution).
         native_resolution: run at the caller's image size (see the module docstring).
         max_size: with ``native_resolution``, the longest side the network sees.
+        isometric: narrowing AOL layers rescale their outputs and kernels start noise-free (module docstring).
     """
 
     def __init__(
@@ -49,6 +56,7 @@ class Efficient(Backbone):
         image_size: int = 224,
         native_resolution: bool = False,
         max_size: int = 512,
+        isometric: bool = False,
     ) -> None:
         super().__init__()
         widths = [int(w) for w in widths]
@@ -63,12 +71,19 @@ class Efficient(Backbone):
             if max_size < image_size:
                 raise ValueError(f"efficient: max_size {max_size} is below image_size {image_size}")
             self.config.update(native_resolution=True, max_size=max_size)
+        if isometric:
+            self.config.update(isometric=True)
         self.native_resolution = bool(native_resolution)
         self.max_size = int(max_size)
         self.factors = [stem_factor] + [2] * (len(widths) - 1)
         self.embed_dim = embed_dim
         self.image_size = image_size
         self.input_size = None
+
+        def side(cin: int, cout: int) -> str:
+            return "out" if isometric and cout < cin else "in"
+
+        noise = 0.0 if isometric else 0.01
         layers: list[nn.Module] = [Center(0.5)]
         cin = 3
         for i, w in enumerate(widths):
@@ -76,13 +91,17 @@ class Efficient(Backbone):
             layers += [SpaceToDepth(f)]
             cin *= f * f
             if i > 0:
-                layers += [AOLConv2d(cin, w, kernel_size=1), MaxMin()]
+                layers += [AOLConv2d(cin, w, kernel_size=1, rescale=side(cin, w), init_noise=noise), MaxMin()]
                 cin = w
-            layers += [AOLConv2d(cin, w, kernel_size=3), MaxMin()]
+            layers += [AOLConv2d(cin, w, kernel_size=3, rescale=side(cin, w), init_noise=noise), MaxMin()]
             cin = w
         self.features = nn.Sequential(*layers)
         self.pool = GlobalSumPool(self._positions((image_size, image_size)) if native_resolution else None)
-        self.head = nn.Sequential(AOLLinear(cin, head_width), MaxMin(), AOLLinear(head_width, embed_dim))
+        self.head = nn.Sequential(
+            AOLLinear(cin, head_width, rescale=side(cin, head_width)),
+            MaxMin(),
+            AOLLinear(head_width, embed_dim, rescale=side(head_width, embed_dim)),
+        )
 
     def _positions(self, size: tuple[int, int]) -> int:
         h, w = size

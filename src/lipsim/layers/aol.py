@@ -5,6 +5,11 @@
 diag(d) W^T W diag(d) has row sums of absolute values <= 1, so ||W'||_2 <= 1. For convolutions
 (W^T W)_ij is the l1 norm of the autocorrelation of the kernels over output channels. At inference the
 rescaled kernel is cached and the layer is a single convolution.
+
+``rescale="out"`` applies the same rescaling to the adjoint (W' = diag(d) W with d from W W^T; ||W'|| =
+||W'^T|| <= 1; docs/layers.md, 'AOL on the adjoint'). For a layer with fewer outputs than inputs this is the
+side on which an orthogonal initialisation is exact: W W^T = I gives d = 1, while W^T W, a projection, has
+absolute row sums far above 1 and would shrink every signal.
 """
 
 from __future__ import annotations
@@ -16,6 +21,14 @@ from torch import nn
 from ._reparam import Reparametrized
 
 __all__ = ["AOLConv2d", "AOLLinear", "aol_scale"]
+
+_RESCALE_SIDES = ("in", "out")
+
+
+def _check_rescale(rescale: str) -> str:
+    if rescale not in _RESCALE_SIDES:
+        raise ValueError(f"rescale must be one of {_RESCALE_SIDES}, got {rescale!r}")
+    return rescale
 
 
 def aol_scale(gram_abs: torch.Tensor) -> torch.Tensor:
@@ -38,6 +51,9 @@ class AOLConv2d(Reparametrized):
         out_channels: output channels.
         kernel_size: odd kernel size.
         bias: add a learnable bias (does not change the Lipschitz constant).
+        rescale: ``"in"`` rescales input channels (AOL), ``"out"`` output channels (AOL on the adjoint).
+        init_noise: std of the off-centre taps at initialisation (0 starts as an exact isometry or
+            co-isometry, given the matching ``rescale``).
 
     Example:
         >>> layer = AOLConv2d(8, 16)
@@ -45,11 +61,21 @@ class AOLConv2d(Reparametrized):
         torch.Size([2, 16, 10, 12])
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, bias: bool = True) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        bias: bool = True,
+        rescale: str = "in",
+        init_noise: float = 0.01,
+    ) -> None:
         super().__init__()
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.rescale = _check_rescale(rescale)
+        self.init_noise = float(init_noise)
         self.kernel = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.reset_parameters()
@@ -57,7 +83,9 @@ class AOLConv2d(Reparametrized):
     def reset_parameters(self) -> None:
         # Orthogonal centre tap plus small off-centre noise: close to an isometry at initialisation.
         with torch.no_grad():
-            self.kernel.normal_(0.0, 0.01)
+            self.kernel.zero_()
+            if self.init_noise > 0:
+                self.kernel.normal_(0.0, self.init_noise)
             c = self.kernel_size // 2
             self.kernel[:, :, c, c] = _orthogonal_(torch.empty(self.out_channels, self.in_channels))
             if self.bias is not None:
@@ -65,21 +93,26 @@ class AOLConv2d(Reparametrized):
         self.invalidate_cache()
 
     def compute_weights(self) -> tuple[torch.Tensor, ...]:
-        kt = self.kernel.transpose(0, 1)  # (in, out, k, k)
+        k = self.kernel
+        if self.rescale == "out":
+            gram = F.conv2d(k, k, padding=self.kernel_size - 1)  # (out, out, 2k-1, 2k-1), summed over inputs
+            return (k * aol_scale(gram.abs().sum(dim=(2, 3))).view(-1, 1, 1, 1),)
+        kt = k.transpose(0, 1)  # (in, out, k, k)
         gram = F.conv2d(kt, kt, padding=self.kernel_size - 1)  # (in, in, 2k-1, 2k-1)
-        d = aol_scale(gram.abs().sum(dim=(2, 3)))
-        return (self.kernel * d.view(1, -1, 1, 1),)
+        return (k * aol_scale(gram.abs().sum(dim=(2, 3))).view(1, -1, 1, 1),)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         (kernel,) = self.effective_weights()
         return F.conv2d(x, kernel, self.bias, padding=self.kernel_size // 2)
 
     def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, bias={self.bias is not None}"
+        tail = ", rescale='out'" if self.rescale == "out" else ""
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"bias={self.bias is not None}{tail}")
 
 
 class AOLLinear(Reparametrized):
-    """1-Lipschitz dense layer ``x -> W' x + b`` with AOL rescaling.
+    """1-Lipschitz dense layer ``x -> W' x + b`` with AOL rescaling (``rescale`` as for :class:`AOLConv2d`).
 
     Example:
         >>> layer = AOLLinear(16, 8)
@@ -87,9 +120,10 @@ class AOLLinear(Reparametrized):
         torch.Size([4, 8])
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rescale: str = "in") -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
+        self.rescale = _check_rescale(rescale)
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
         self.reset_parameters()
@@ -103,12 +137,14 @@ class AOLLinear(Reparametrized):
 
     def compute_weights(self) -> tuple[torch.Tensor, ...]:
         w = self.weight
-        d = aol_scale((w.T @ w).abs())
-        return (w * d.view(1, -1),)
+        if self.rescale == "out":
+            return (w * aol_scale((w @ w.T).abs()).view(-1, 1),)
+        return (w * aol_scale((w.T @ w).abs()).view(1, -1),)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         (weight,) = self.effective_weights()
         return F.linear(x, weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
+        tail = ", rescale='out'" if self.rescale == "out" else ""
+        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}{tail}"

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of pool crops given a fixed random distortion that the teacher sees too")
     d.add_argument("--extra-pools", type=json.loads, default=[], help="JSON list of more pools, e.g. "
                    '\'[{"images": "DIR", "pool_size": 3000, "image_size": 128, "batch_size": 32, "side_px": [96, 256]}]\'')
+    d.add_argument("--target-dims", type=int, help="regress the teacher embedding's top-k principal subspace "
+                   "(default: the whole embedding)")
     d.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on CUDA)")
     _common_train(d)
 
@@ -162,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, lr=args.lr if args.lr is not None else 0.01, warmup_steps=args.warmup_steps,
             grad_clip=args.grad_clip, pool_size=args.pool_size, seed=args.seed, crop_scale=tuple(args.crop_scale),
             side_px=tuple(args.side_px) if args.side_px else None, distort_share=args.distort_share,
-            extra_pools=args.extra_pools,
+            extra_pools=args.extra_pools, target_dims=args.target_dims,
             checkpoint_every=args.checkpoint_every or 200, log_every=args.log_every, device=args.device,
             amp=args.amp, resume=args.resume, stop_after=args.stop_after, progress=not args.no_progress,
         )

@@ -9,6 +9,8 @@ teacher sees too, so the student learns how the teacher responds to artefacts. E
 for a student that runs at the caller's resolution. Every random draw comes from generators seeded by (seed, step, item), so a run
 resumed from a checkpoint continues bit for bit (on CPU) as if it had never stopped.
 Loss: 0.5 * [RMSE(f(A), t(A)) + RMSE(f(B), t(A))]; Adam with warm-up + cosine; gradient clipping.
+With ``target_dims`` the student regresses the teacher embedding's coordinates in its top principal subspace
+(``target_basis``) instead of the whole embedding.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .data.image_folder import FixedCropPool, jitter_views, pixels_fingerprint, 
 from .distributed import setup_distributed
 from .losses import distillation_loss
 from .schedule import warmup_cosine
+from .target_basis import cached_principal_basis
 from .teacher_cache import cached_teacher_embeddings
 
 __all__ = ["DistillConfig", "distill"]
@@ -74,6 +77,7 @@ class DistillConfig:
     stop_after: int | None = None  # end this invocation after N steps (checkpoint kept): split long runs
     teacher_batch_size: int = 32
     progress: bool = True
+    target_dims: int | None = None  # regress the top principal subspace of the teacher's embeddings (k dims)
 
 
 _POOL_KEYS = {"images", "pool_size", "image_size", "batch_size", "crop_scale", "side_px", "distort_share"}
@@ -176,6 +180,10 @@ def distill(cfg: DistillConfig) -> Path | None:
         targets = [cached_teacher_embeddings(None, images, key, out, progress=False)
                    for images, key in zip(pools, keys)]
     embed_dim = targets[0].shape[1]
+    basis, kept = None, 1.0
+    if cfg.target_dims:
+        basis, kept = cached_principal_basis(targets[0], cfg.target_dims, out, keys[0])
+        basis, embed_dim = basis.to(dev), cfg.target_dims
 
     arch_config = {"embed_dim": embed_dim, "image_size": cfg.image_size, **cfg.arch_config}
     torch.manual_seed(cfg.seed)
@@ -212,6 +220,8 @@ def distill(cfg: DistillConfig) -> Path | None:
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             t = tgt[idx].float().to(dev)
+            if basis is not None:
+                t = t @ basis
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
                 f = net(x)
             f = f.float()
@@ -242,7 +252,8 @@ def distill(cfg: DistillConfig) -> Path | None:
     if ctx.is_main:
         model.save_pretrained(target, extra_config={
             "training": {"stage": "distill", "teacher": teacher_name, "teacher_kwargs": teacher_kwargs,
-                         "steps": cfg.steps, "seed": cfg.seed,
+                         "steps": cfg.steps, "seed": cfg.seed, "target_dims": cfg.target_dims,
+                         "target_energy_kept": round(kept, 6),
                          "pools": [{k: (str(v) if k == "images" else v) for k, v in spec.items()} for spec in specs]},
         })
     ctx.barrier()
