@@ -15,7 +15,7 @@ scale at every size and the network is ``sqrt(r / (H*W))``-Lipschitz there (:met
 Isometric layers (``isometric=True``): every AOL layer starts as an exact isometry (square or widening) or
 co-isometry (narrowing): narrowing layers rescale their outputs (AOL on the adjoint) and kernels start with their
 centre tap only. With the plain AOL rescaling each narrowing layer and each noisy 3x3 kernel shrinks signals
-3-4x at initialisation, and differences between photos reach the embedding about 10^4 times smaller than they
+3-4x at initialisation, and differences between photos reach the embedding about 10^5 times smaller than they
 entered (docs/layers.md, 'AOL on the adjoint').
 """
 
