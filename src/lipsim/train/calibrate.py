@@ -82,14 +82,15 @@ def calibrate_threshold(
         box = sample_crop_box(w, h, (0.5, 1.0), g, flip=False)
         ref = crop_resize(files.image(i), box, size).float().div(255.0)
         crops.append(ref)
-        for c in range(copies):
+        for _ in range(copies):
             family = MILD_FAMILIES[int(torch.randint(len(MILD_FAMILIES), (1,), generator=g))]
             s = mild_range[0] + (mild_range[1] - mild_range[0]) * float(torch.rand(1, generator=g))
             copy_imgs.append(distort(ref, family, s, g).clamp(0, 1))
         halves.append(i % 2)
 
     def embed(images: list[torch.Tensor]) -> torch.Tensor:
-        return torch.cat([model.embed(torch.stack(images[j : j + batch_size])) for j in range(0, len(images), batch_size)])
+        chunks = range(0, len(images), batch_size)
+        return torch.cat([model.embed(torch.stack(images[j : j + batch_size])) for j in chunks])
 
     phi = embed(crops).double()
     phi_copies = embed(copy_imgs).double().view(n, copies, -1)

@@ -48,7 +48,8 @@ def folder_knn_top1(model, images_dir, batch_size: int = 256) -> dict:
     if len(classes) < 2:
         raise ValueError(f"k-NN needs photos in at least two class folders under {str(images_dir)!r}")
     labels = torch.tensor([classes.index(c) for c in names])
-    phis, batch = [], []
+    phis: list[torch.Tensor] = []
+    batch: list[torch.Tensor] = []
 
     def flush() -> None:
         if batch:
