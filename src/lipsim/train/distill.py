@@ -6,9 +6,9 @@ view B (colour jitter + grayscale) on the fly. A share ``distort_share`` of each
 fixed random distortion (noise, blur, JPEG, ...; the severity families of ``data.distortions``) that the
 teacher sees too, so the student learns how the teacher responds to artefacts. Extra pools
 (``extra_pools``) add crops of other sizes or sources, for example native-scale crops of larger photos
-for a student that runs at the caller's resolution. Every random draw comes from generators seeded by (seed, step, item), so a run
-resumed from a checkpoint continues bit for bit (on CPU) as if it had never stopped.
-Loss: 0.5 * [RMSE(f(A), t(A)) + RMSE(f(B), t(A))]; Adam with warm-up + cosine; gradient clipping.
+for a student that runs at the caller's resolution. Every random draw comes from generators seeded by
+(seed, step, item), so a run resumed from a checkpoint continues bit for bit (on CPU) as if it had never stopped.
+Loss: 0.5 * [RMSE(f(A), t(A)) + RMSE(f(B), t(A))]; optimisation, checkpoints and resumption: ``loop``.
 With ``target_dims`` the student regresses the teacher embedding's coordinates in its top principal subspace
 (``target_basis``) instead of the whole embedding.
 """
@@ -18,24 +18,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.nn.parallel import DistributedDataParallel as DDP
-from tqdm.auto import tqdm
 
+from ..archs import list_archs
 from ..model import LipSim
-from .checkpoint import CHECKPOINT_NAME, resume_training, save_checkpoint, training_state
-from .csv_log import CSVLog
 from .data.distortions import FAMILIES, distort
 from .data.image_folder import FixedCropPool, jitter_views, pixels_fingerprint, seeded_generator
-from .distributed import setup_distributed
+from .distributed import setup_distributed, wrap_ddp
+from .loop import loop_option, run_training
 from .losses import distillation_loss
-from .schedule import warmup_cosine
 from .target_basis import cached_principal_basis
 from .teacher_cache import cached_teacher_embeddings
 
@@ -44,41 +40,55 @@ __all__ = ["DistillConfig", "distill"]
 
 @dataclass
 class DistillConfig:
-    """Options of :func:`distill` (the CLI flags of ``lipsim-train distill``)."""
+    """Options of :func:`distill`: each field is the flag ``--field-name`` of ``lipsim-train distill``."""
 
-    images: str
-    out: str
-    teacher: str | None = None  # None: the measured default teacher
-    teacher_kwargs: dict[str, Any] = field(default_factory=dict)
-    arch: str | None = None
-    arch_config: dict[str, Any] = field(default_factory=dict)
-    image_size: int = 224
-    steps: int = 1000
-    batch_size: int = 32
-    lr: float = 0.01
-    betas: tuple[float, float] = (0.5, 0.9)
-    weight_decay: float = 0.0
-    warmup_steps: int = -1  # -1: 5% of steps
-    grad_clip: float = 1.0
-    pool_size: int = 2048
-    crop_scale: tuple[float, float] = (0.08, 1.0)
-    side_px: tuple[int, int] | None = None  # crop side in pixels instead of crop_scale (native scale)
-    distort_share: float = 0.0  # share of pool crops with a fixed random distortion (teacher sees it too)
-    # more pools: dicts with keys images, pool_size, image_size, batch_size and optionally crop_scale,
-    # side_px, distort_share (defaults: this config's)
-    extra_pools: list[dict[str, Any]] = field(default_factory=list)
-    seed: int = 0
-    checkpoint_every: int = 200
-    log_every: int = 10
-    device: str | None = None
-    amp: bool | None = None  # None: on for CUDA
-    channels_last: bool | None = None  # None: on for CUDA
-    resume: bool = False
-    stop_after: int | None = None  # end this invocation after N steps (checkpoint kept): split long runs
-    teacher_batch_size: int = 32
-    progress: bool = True
-    target_dims: int | None = None  # regress the top principal subspace of the teacher's embeddings (k dims)
+    images: str = field(metadata={"help": "folder of photos (searched recursively)"})
+    out: str = field(metadata={"help": "output directory (checkpoint.pt, log.csv, model/)"})
+    teacher: str | None = field(default=None, metadata={
+        "help": "teacher name (lipsim.train.teachers.list_teachers(); default: the measured offline default)"})
+    teacher_kwargs: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": 'JSON options of the teacher, e.g. \'{"embedding": "mean"}\''})
+    arch: str | None = field(default=None, metadata={
+        "help": "student architecture (default: efficient)", "choices": list_archs})
+    arch_config: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": 'JSON options of the architecture, e.g. \'{"head_width": 1024}\''})
+    image_size: int = field(default=224, metadata={"help": "training (and the model's native) resolution"})
+    steps: int = loop_option("steps", 1000)
+    batch_size: int = loop_option("batch_size", 32)
+    lr: float = loop_option("lr", 0.01)
+    betas: tuple[float, float] = loop_option("betas", (0.5, 0.9))
+    weight_decay: float = field(default=0.0, metadata={"help": "Adam's weight decay"})
+    warmup_steps: int = loop_option("warmup_steps", -1)
+    grad_clip: float = loop_option("grad_clip", 1.0)
+    pool_size: int = field(default=2048, metadata={"help": "fixed crops whose teacher embeddings are cached"})
+    crop_scale: tuple[float, float] = field(default=(0.08, 1.0), metadata={
+        "help": "crop area as a share of the image's largest square", "metavar": ("LOW", "HIGH")})
+    side_px: tuple[int, int] | None = field(default=None, metadata={
+        "help": "crop side in pixels instead of --crop-scale (keeps the photos' own pixel scale)",
+        "metavar": ("LOW", "HIGH")})
+    distort_share: float = field(default=0.0, metadata={
+        "help": "share of pool crops given a fixed random distortion that the teacher sees too"})
+    extra_pools: list[dict[str, Any]] = field(default_factory=list, metadata={
+        "help": "JSON list of more pools: objects with images, pool_size, image_size, batch_size and optionally "
+        "crop_scale, side_px, distort_share (default: this run's), e.g. "
+        '\'[{"images": "DIR", "pool_size": 3000, "image_size": 128, "batch_size": 32, "side_px": [96, 256]}]\''})
+    seed: int = loop_option("seed", 0)
+    checkpoint_every: int = loop_option("checkpoint_every", 200)
+    log_every: int = loop_option("log_every", 10)
+    device: str | None = loop_option("device", None)
+    amp: bool | None = field(default=None, metadata={"help": "bf16 autocast (default: on CUDA)"})
+    channels_last: bool | None = field(default=None, metadata={
+        "help": "channels-last memory layout (default: on CUDA)"})
+    resume: bool = loop_option("resume", False)
+    stop_after: int | None = loop_option("stop_after", None)
+    teacher_batch_size: int = field(default=32, metadata={"help": "batch size of the teacher embedding the pools"})
+    progress: bool = loop_option("progress", True)
+    target_dims: int | None = field(default=None, metadata={
+        "help": "regress the teacher embedding's top-k principal subspace (default: the whole embedding)"})
 
+
+#: columns of OUT/log.csv
+LOG_COLUMNS = ("step", "loss", "lr", "images_per_s", "elapsed_s")
 
 _POOL_KEYS = {"images", "pool_size", "image_size", "batch_size", "crop_scale", "side_px", "distort_share"}
 
@@ -192,28 +202,11 @@ def distill(cfg: DistillConfig) -> Path | None:
         model = model.to(memory_format=torch.channels_last)
     model.train()
     student = model.backbone
-    net = DDP(student, device_ids=[dev.index] if dev.type == "cuda" else None) if ctx.world_size > 1 else student
-    opt = torch.optim.Adam(student.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
-    warmup = cfg.warmup_steps if cfg.warmup_steps >= 0 else max(1, cfg.steps // 20)
-    sched = warmup_cosine(opt, cfg.steps, warmup)
+    net = wrap_ddp(student, ctx)
+    total = sum(spec["batch_size"] for spec in specs)
 
-    start = 0
-    ckpt_path = out / CHECKPOINT_NAME
-    log = CSVLog(out / "log.csv", ["step", "loss", "lr", "images_per_s", "elapsed_s"]) if ctx.is_main else None
-    if cfg.resume:
-        start = resume_training(ckpt_path, "distill", student, opt, sched)
-        if log is not None:
-            log.truncate_after(start)
-    if ctx.is_main:
-        (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-
-    t0 = time.perf_counter()
-    bar = tqdm(range(start, cfg.steps), desc="distill", disable=not (cfg.progress and ctx.is_main), initial=start,
-               total=cfg.steps)
-    for step in bar:
-        opt.zero_grad(set_to_none=True)
+    def train_step(step: int) -> dict[str, torch.Tensor]:
         loss = torch.zeros(())
-        total = sum(spec["batch_size"] for spec in specs)
         for p, (spec, images, tgt) in enumerate(zip(specs, pools, targets)):
             idx, a, b = _student_inputs(images, cfg, step, ctx.rank, ctx.world_size, p, spec["batch_size"])
             x = torch.cat([a, b]).to(dev)
@@ -228,25 +221,11 @@ def distill(cfg: DistillConfig) -> Path | None:
             part = distillation_loss(f[: a.shape[0]], f[a.shape[0] :], t) * (spec["batch_size"] / total)
             part.backward()  # one graph per pool at a time: memory of the largest pool only
             loss = loss + part.detach().cpu()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.grad_clip)
-        opt.step()
-        sched.step()
-        done = step + 1
-        if log is not None and (done % cfg.log_every == 0 or done == cfg.steps):
-            mean_loss = float(ctx.all_reduce_mean(loss.detach()))
-            elapsed = time.perf_counter() - t0
-            ips = (done - start) * cfg.batch_size * 2 / max(elapsed, 1e-9)
-            log.log(step=done, loss=f"{mean_loss:.6f}", lr=f"{sched.get_last_lr()[0]:.6g}",
-                    images_per_s=f"{ips:.1f}", elapsed_s=f"{elapsed:.1f}")
-            bar.set_postfix(loss=f"{mean_loss:.4f}")
-        stop_now = cfg.stop_after is not None and done - start >= cfg.stop_after and done < cfg.steps
-        if ctx.is_main and (done % cfg.checkpoint_every == 0 or done == cfg.steps or stop_now):
-            save_checkpoint(ckpt_path, training_state("distill", done, student, opt, sched,
-                                                      json.loads(json.dumps(asdict(cfg)))))
-        if stop_now:
-            ctx.barrier()
-            return None  # stopped early on request; continue with resume=True
+        return {"loss": loss}
+
+    if not run_training("distill", cfg, ctx, out, student, student.parameters(), train_step, LOG_COLUMNS,
+                        weight_decay=cfg.weight_decay, images_per_step=cfg.batch_size * 2):
+        return None  # stopped early on request (stop_after); continue with resume=True
     model.eval()
     target = out / "model"
     if ctx.is_main:

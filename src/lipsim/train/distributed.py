@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
-__all__ = ["DistContext", "setup_distributed", "pick_device"]
+__all__ = ["DistContext", "setup_distributed", "pick_device", "wrap_ddp"]
 
 
 @dataclass
@@ -55,3 +56,10 @@ def setup_distributed(device: str | None = None) -> DistContext:
             torch.cuda.set_device(dev)
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
     return DistContext(rank, world, local, dev)
+
+
+def wrap_ddp(module: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
+    """``module`` under DistributedDataParallel when several processes train; ``module`` itself otherwise."""
+    if ctx.world_size == 1:
+        return module
+    return DistributedDataParallel(module, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)

@@ -7,25 +7,19 @@ from the atomic checkpoint continues bit for bit on CPU.
 
 from __future__ import annotations
 
-import json
 import sys
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch.nn.parallel import DistributedDataParallel as DDP
-from tqdm.auto import tqdm
 
 from ..model import LipSim
-from .checkpoint import CHECKPOINT_NAME, resume_training, save_checkpoint, training_state
-from .csv_log import CSVLog
 from .data.image_folder import seeded_generator
-from .distributed import setup_distributed
+from .distributed import setup_distributed, wrap_ddp
+from .loop import loop_option, run_training
 from .losses import hinge_2afc_loss
 from .model_dirs import resolve_model_dir
 from .provenance import append_stage, training_stages
-from .schedule import warmup_cosine
 from .twoafc_sets import concat, open_2afc, stack_items
 
 __all__ = ["FinetuneConfig", "finetune"]
@@ -33,27 +27,32 @@ __all__ = ["FinetuneConfig", "finetune"]
 
 @dataclass
 class FinetuneConfig:
-    """Options of :func:`finetune` (the CLI flags of ``lipsim-train finetune``)."""
+    """Options of :func:`finetune`: each field is the flag ``--field-name`` of ``lipsim-train finetune``."""
 
-    data: str
-    format: str
-    init: str
-    out: str
-    split: str = "train"
-    steps: int = 500
-    batch_size: int = 32
-    margin: float = 0.2
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.5, 0.9)
-    warmup_steps: int = -1
-    grad_clip: float = 1.0
-    seed: int = 0
-    checkpoint_every: int = 100
-    log_every: int = 10
-    device: str | None = None
-    resume: bool = False
-    stop_after: int | None = None  # end this invocation after N steps (checkpoint kept): split long runs
-    progress: bool = True
+    data: str = field(metadata={"help": "dataset root"})
+    format: str = field(metadata={"help": "layout of the dataset", "choices": ("bapps", "nights")})
+    init: str = field(metadata={"help": "model to start from: a run directory (the --out of distill, meaning its "
+                                "model/), a save_pretrained directory or a safetensors file"})
+    out: str = field(metadata={"help": "output directory (checkpoint.pt, log.csv, model/)"})
+    split: str = field(default="train", metadata={"help": "split to train on (make-2afc writes train)"})
+    steps: int = loop_option("steps", 500)
+    batch_size: int = loop_option("batch_size", 32)
+    margin: float = field(default=0.2, metadata={"help": "hinge margin m"})
+    lr: float = loop_option("lr", 1e-3)
+    betas: tuple[float, float] = loop_option("betas", (0.5, 0.9))
+    warmup_steps: int = loop_option("warmup_steps", -1)
+    grad_clip: float = loop_option("grad_clip", 1.0)
+    seed: int = loop_option("seed", 0)
+    checkpoint_every: int = loop_option("checkpoint_every", 100)
+    log_every: int = loop_option("log_every", 10)
+    device: str | None = loop_option("device", None)
+    resume: bool = loop_option("resume", False)
+    stop_after: int | None = loop_option("stop_after", None)
+    progress: bool = loop_option("progress", True)
+
+
+#: columns of OUT/log.csv
+LOG_COLUMNS = ("step", "loss", "accuracy", "lr", "elapsed_s")
 
 
 class _Metric(torch.nn.Module):
@@ -95,48 +94,20 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
     size = None if cfg.format == "bapps" else model.image_size
     data = concat(open_2afc(cfg.data, cfg.format, cfg.split, image_size=size))
     n = len(data)  # type: ignore[arg-type]
-    metric = _Metric(model)
-    net = DDP(metric, device_ids=[dev.index] if dev.type == "cuda" else None) if ctx.world_size > 1 else metric
-    beta1, beta2 = cfg.betas
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(beta1, beta2))
-    sched = warmup_cosine(opt, cfg.steps, cfg.warmup_steps if cfg.warmup_steps >= 0 else max(1, cfg.steps // 20))
-    start = 0
-    ckpt_path = out / CHECKPOINT_NAME
-    log = CSVLog(out / "log.csv", ["step", "loss", "accuracy", "lr", "elapsed_s"]) if ctx.is_main else None
-    if cfg.resume:
-        start = resume_training(ckpt_path, "finetune", model.backbone, opt, sched)
-        if log is not None:
-            log.truncate_after(start)
-    if ctx.is_main:
-        (out / "finetune_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-    t0 = time.perf_counter()
-    bar = tqdm(range(start, cfg.steps), desc="finetune", disable=not (cfg.progress and ctx.is_main),
-               initial=start, total=cfg.steps)
-    for step in bar:
+    net = wrap_ddp(_Metric(model), ctx)
+
+    def train_step(step: int) -> dict[str, torch.Tensor]:
         idx = torch.randint(n, (cfg.batch_size,), generator=seeded_generator("ft-batch", cfg.seed, step))
         ref, x0, x1, p = stack_items([data[int(i)] for i in idx[ctx.rank :: ctx.world_size]])
         d0, d1 = net(ref.to(dev), x0.to(dev), x1.to(dev))
         p = p.to(dev)
         loss = hinge_2afc_loss(d0, d1, p, cfg.margin)
-        opt.zero_grad(set_to_none=True)
         loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        sched.step()
-        done = step + 1
-        if log is not None and (done % cfg.log_every == 0 or done == cfg.steps):
-            acc = float(((d0 < d1).float() * (1 - p) + (d1 < d0).float() * p).mean())
-            log.log(step=done, loss=f"{float(ctx.all_reduce_mean(loss.detach())):.6f}", accuracy=f"{acc:.4f}",
-                    lr=f"{sched.get_last_lr()[0]:.6g}", elapsed_s=f"{time.perf_counter() - t0:.1f}")
-            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
-        stop_now = cfg.stop_after is not None and done - start >= cfg.stop_after and done < cfg.steps
-        if ctx.is_main and (done % cfg.checkpoint_every == 0 or done == cfg.steps or stop_now):
-            save_checkpoint(ckpt_path, training_state("finetune", done, model.backbone, opt, sched,
-                                                      json.loads(json.dumps(asdict(cfg)))))
-        if stop_now:
-            ctx.barrier()
-            return None  # stopped early on request; continue with resume=True
+        accuracy = ((d0 < d1).float() * (1 - p) + (d1 < d0).float() * p).mean()
+        return {"loss": loss.detach(), "accuracy": accuracy.detach()}
+
+    if not run_training("finetune", cfg, ctx, out, model.backbone, model.parameters(), train_step, LOG_COLUMNS):
+        return None  # stopped early on request (stop_after); continue with resume=True
     model.eval()
     model.requires_grad_(False)
     target = out / "model"

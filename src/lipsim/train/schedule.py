@@ -6,7 +6,7 @@ import math
 
 import torch
 
-__all__ = ["warmup_cosine"]
+__all__ = ["warmup_cosine", "resolve_warmup"]
 
 
 def warmup_cosine(
@@ -23,3 +23,13 @@ def warmup_cosine(
         return final_ratio + (1 - final_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def resolve_warmup(warmup_steps: int, total_steps: int) -> int:
+    """``warmup_steps``, or when negative the default: 5% of ``total_steps``, at least 1.
+
+    Examples:
+        >>> resolve_warmup(-1, 1000), resolve_warmup(-1, 10), resolve_warmup(80, 1000)
+        (50, 1, 80)
+    """
+    return warmup_steps if warmup_steps >= 0 else max(1, total_steps // 20)

@@ -18,8 +18,9 @@ import torch
 __all__ = ["principal_basis", "cached_principal_basis"]
 
 
-def principal_basis(targets: np.ndarray, k: int, chunk: int = 8192) -> tuple[torch.Tensor, float]:
-    """The (D, k) float32 basis V_k and the share of energy it keeps, from an (N, D) array (float16 is fine).
+def principal_basis(targets: np.ndarray | torch.Tensor, k: int, chunk: int = 8192) -> tuple[torch.Tensor, float]:
+    """The (D, k) float32 basis V_k and the share of energy it keeps, from an (N, D) array or tensor
+    (float16 is fine).
 
     Signs are fixed (each column's largest-magnitude entry positive), so the basis is a function of the data.
 
@@ -44,7 +45,9 @@ def principal_basis(targets: np.ndarray, k: int, chunk: int = 8192) -> tuple[tor
     return v.float(), kept
 
 
-def cached_principal_basis(targets: np.ndarray, k: int, out: Path, key: str) -> tuple[torch.Tensor, float]:
+def cached_principal_basis(
+    targets: np.ndarray | torch.Tensor, k: int, out: Path, key: str
+) -> tuple[torch.Tensor, float]:
     """:func:`principal_basis`, computed once and kept in ``out`` (a resumed run must regress the same targets)."""
     path = Path(out) / f"basis_{key}_k{k}.npz"
     if path.is_file():
