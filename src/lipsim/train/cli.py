@@ -5,43 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..cli._common import run_cli
+from .config_cli import add_config_arguments, config_from_args
+from .configs import DistillConfig, FinetuneConfig
 
 __all__ = ["main", "build_parser"]
 
 PROG = "lipsim-train"
 
 
-def _json_dict(s: str) -> dict:
-    try:
-        v = json.loads(s)
-    except json.JSONDecodeError as e:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {e}") from None
-    if not isinstance(v, dict):
-        raise argparse.ArgumentTypeError("expected a JSON object")
-    return v
-
-
-def _common_train(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--steps", type=int, required=True, help="optimisation steps")
-    p.add_argument("--batch-size", type=int, required=True, help="global batch size (split over torchrun processes)")
-    p.add_argument("--out", required=True, help="output directory (checkpoint.pt, log.csv, model/)")
-    p.add_argument("--lr", type=float, help="peak learning rate")
-    p.add_argument("--warmup-steps", type=int, default=-1, help="warm-up steps (default: 5%% of --steps)")
-    p.add_argument("--grad-clip", type=float, default=1.0, help="max gradient norm (0: off)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-every", type=int, help="write the atomic checkpoint every N steps")
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda if available, else cpu)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--stop-after", type=int, help="end this invocation after N steps (checkpointed); continue with --resume")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from ..archs import list_archs
     from .data.synthetic_2afc import VAL_SHARE
 
     p = argparse.ArgumentParser(prog=PROG, description="Train and evaluate LipSim models (the LipSim recipe).")
@@ -50,35 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("distill", help="distil a teacher into a 1-Lipschitz student", description=(
         "Step 1: the student regresses the teacher's unit-norm embedding of crops of the photos in --images. "
         "Launch with torchrun for several GPUs."))
-    d.add_argument("--images", required=True, help="folder of photos (searched recursively)")
-    d.add_argument("--teacher", help="teacher name (lipsim.train.teachers.list_teachers(); default: the offline default)")
-    d.add_argument("--teacher-kwargs", type=_json_dict, default={}, help='JSON options of the teacher, e.g. \'{"embedding": "mean"}\'')
-    d.add_argument("--arch", choices=list_archs(), help="student architecture (default: efficient)")
-    d.add_argument("--arch-config", type=_json_dict, default={}, help="JSON options of the architecture")
-    d.add_argument("--image-size", type=int, default=224, help="training (and the model's native) resolution")
-    d.add_argument("--pool-size", type=int, default=2048, help="fixed crops whose teacher embeddings are cached")
-    d.add_argument("--crop-scale", type=float, nargs=2, default=(0.08, 1.0), metavar=("LOW", "HIGH"),
-                   help="crop area as a share of the image's largest square (default 0.08 1.0)")
-    d.add_argument("--side-px", type=int, nargs=2, metavar=("LOW", "HIGH"),
-                   help="crop side in pixels instead of --crop-scale (keeps the photos' own pixel scale)")
-    d.add_argument("--distort-share", type=float, default=0.0,
-                   help="share of pool crops given a fixed random distortion that the teacher sees too")
-    d.add_argument("--extra-pools", type=json.loads, default=[], help="JSON list of more pools, e.g. "
-                   '\'[{"images": "DIR", "pool_size": 3000, "image_size": 128, "batch_size": 32, "side_px": [96, 256]}]\'')
-    d.add_argument("--target-dims", type=int, help="regress the teacher embedding's top-k principal subspace "
-                   "(default: the whole embedding)")
-    d.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on CUDA)")
-    _common_train(d)
+    add_config_arguments(d, DistillConfig)
 
     f = sub.add_parser("finetune", help="hinge fine-tuning on 2AFC triplets", description=(
         "Step 2: loss mean(max(0, m - y (d(x,x0) - d(x,x1)))) on NIGHTS, BAPPS or synthetic BAPPS-layout triplets."))
-    f.add_argument("--data", required=True, help="dataset root")
-    f.add_argument("--format", required=True, choices=["bapps", "nights"])
-    f.add_argument("--split", default="train", help="split to train on (default: train, as make-2afc writes)")
-    f.add_argument("--init", required=True, help="model to start from: a run directory (the --out of distill, "
-                   "meaning its model/), a save_pretrained directory or a safetensors file")
-    f.add_argument("--margin", type=float, default=0.2, help="hinge margin m (default 0.2)")
-    _common_train(f)
+    add_config_arguments(f, FinetuneConfig)
 
     e = sub.add_parser("eval", help="natural, certified and attacked 2AFC scores", description=(
         "Scores LipSim and, side by side, reference metrics; writes JSON and a PNG plot of certified score vs eps."))
@@ -88,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weights", required=True, help="a run directory (the --out of distill or finetune, meaning its "
                    "model/), a save_pretrained directory, a safetensors file or a registered name")
     e.add_argument("--out", required=True, help="results JSON path (the plot is written beside it as .png)")
-    e.add_argument("--reference", action="append", default=[], help="reference metric to compare (repeatable): lpips-alex, lpips-vgg, dists")
+    e.add_argument("--reference", action="append", default=[],
+                   help="reference metric to compare (repeatable): lpips-alex, lpips-vgg, dists")
     e.add_argument("--l2-eps", type=float, default=2.0, help="l2 PGD budget on the reference (0: skip)")
     e.add_argument("--linf-eps", type=float, default=4 / 255, help="l_inf PGD budget on the reference (0: skip)")
     e.add_argument("--attack-steps", type=int, default=20, help="PGD steps (0: no attack)")
@@ -111,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--split", help="write only this split, with all --n triplets (default: train and val)")
     m.add_argument("--val-share", type=float, help=f"share of --n in the val split (default {VAL_SHARE})")
     m.add_argument("--overwrite", action="store_true", help="replace existing split folders")
-    m.add_argument("--cross-family", type=float, default=0.0, help="share of cross-family triplets labelled by --label-metric")
+    m.add_argument("--cross-family", type=float, default=0.0,
+                   help="share of cross-family triplets labelled by --label-metric")
     m.add_argument("--label-metric", help="reference metric labelling cross-family triplets (e.g. lpips-vgg)")
     m.add_argument("--crop-scale", type=float, nargs=2, default=(0.02, 0.5), metavar=("LOW", "HIGH"),
                    help="reference crop area as a share of the photo's largest square (default 0.02 0.5)")
@@ -156,42 +109,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "distill":
-        from .distill import DistillConfig, distill
+        from .distill import distill
 
-        cfg = DistillConfig(
-            images=args.images, out=args.out, teacher=args.teacher, teacher_kwargs=args.teacher_kwargs,
-            arch=args.arch, arch_config=args.arch_config, image_size=args.image_size, steps=args.steps,
-            batch_size=args.batch_size, lr=args.lr if args.lr is not None else 0.01, warmup_steps=args.warmup_steps,
-            grad_clip=args.grad_clip, pool_size=args.pool_size, seed=args.seed, crop_scale=tuple(args.crop_scale),
-            side_px=tuple(args.side_px) if args.side_px else None, distort_share=args.distort_share,
-            extra_pools=args.extra_pools, target_dims=args.target_dims,
-            checkpoint_every=args.checkpoint_every or 200, log_every=args.log_every, device=args.device,
-            amp=args.amp, resume=args.resume, stop_after=args.stop_after, progress=not args.no_progress,
-        )
-        _report(distill(cfg), args.out)
+        distill_cfg = config_from_args(DistillConfig, args)
+        _report(distill(distill_cfg), distill_cfg.out)
         return 0
     if args.command == "finetune":
-        from .finetune import FinetuneConfig, finetune
+        from .finetune import finetune
 
-        cfg = FinetuneConfig(
-            data=args.data, format=args.format, split=args.split, init=args.init, out=args.out, steps=args.steps,
-            batch_size=args.batch_size, margin=args.margin, lr=args.lr if args.lr is not None else 1e-3,
-            warmup_steps=args.warmup_steps, grad_clip=args.grad_clip, seed=args.seed,
-            checkpoint_every=args.checkpoint_every or 100, log_every=args.log_every, device=args.device,
-            resume=args.resume, stop_after=args.stop_after, progress=not args.no_progress,
-        )
-        _report(finetune(cfg), args.out)
+        finetune_cfg = config_from_args(FinetuneConfig, args)
+        _report(finetune(finetune_cfg), finetune_cfg.out)
         return 0
     if args.command == "eval":
         from .evaluate import EvalConfig, evaluate
 
-        cfg = EvalConfig(
+        res = evaluate(EvalConfig(
             data=args.data, format=args.format, split=args.split, weights=args.weights, out=args.out,
             batch_size=args.batch_size, references=args.reference, l2_eps=args.l2_eps, linf_eps=args.linf_eps,
-            attack_steps=args.attack_steps, attack_max_triplets=args.attack_max_triplets, retrieval_images=args.retrieval_images, retrieval_n=args.retrieval_n,
-            max_triplets=args.max_triplets, device=args.device, progress=not args.no_progress,
-        )
-        res = evaluate(cfg)
+            attack_steps=args.attack_steps, attack_max_triplets=args.attack_max_triplets,
+            retrieval_images=args.retrieval_images, retrieval_n=args.retrieval_n, max_triplets=args.max_triplets,
+            device=args.device, progress=not args.no_progress,
+        ))
         _print_summary(res)
         return 0
     if args.command == "make-2afc":
@@ -262,12 +200,13 @@ def _report(model_dir, out: str) -> None:
 def _print_summary(res: dict) -> None:
     rows = [("LipSim", res["lipsim"]["total"])] + [(k, v["total"]) for k, v in res["references"].items()]
     keys = sorted({k for _, t in rows for k in t if k.startswith("pgd_")})
-    print(f"{'metric':<12} {'n':>6} {'natural':>8} " + " ".join(f"{'cert ' + e:>12}" for e in ("36/255", "72/255", "108/255"))
+    eps = ("36/255", "72/255", "108/255")
+    print(f"{'metric':<12} {'n':>6} {'natural':>8} " + " ".join(f"{'cert ' + e:>12}" for e in eps)
           + " " + " ".join(f"{k:>14}" for k in keys))
     for name, t in rows:
         cert = t.get("certified", {})
         print(f"{name:<12} {t['n']:>6} {t['natural']:>8.4f} "
-              + " ".join(f"{cert[e]:>12.4f}" if e in cert else f"{'-':>12}" for e in ("36/255", "72/255", "108/255"))
+              + " ".join(f"{cert[e]:>12.4f}" if e in cert else f"{'-':>12}" for e in eps)
               + " " + " ".join(f"{t.get(k, float('nan')):>14.4f}" for k in keys))
 
 

@@ -18,73 +18,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..archs import list_archs
 from ..model import LipSim
+from .configs import DistillConfig
 from .data.distortions import FAMILIES, distort
 from .data.image_folder import FixedCropPool, jitter_views, pixels_fingerprint, seeded_generator
 from .distributed import setup_distributed, wrap_ddp
-from .loop import loop_option, run_training
+from .loop import run_training
 from .losses import distillation_loss
 from .target_basis import cached_principal_basis
 from .teacher_cache import cached_teacher_embeddings
 
 __all__ = ["DistillConfig", "distill"]
-
-
-@dataclass
-class DistillConfig:
-    """Options of :func:`distill`: each field is the flag ``--field-name`` of ``lipsim-train distill``."""
-
-    images: str = field(metadata={"help": "folder of photos (searched recursively)"})
-    out: str = field(metadata={"help": "output directory (checkpoint.pt, log.csv, model/)"})
-    teacher: str | None = field(default=None, metadata={
-        "help": "teacher name (lipsim.train.teachers.list_teachers(); default: the measured offline default)"})
-    teacher_kwargs: dict[str, Any] = field(default_factory=dict, metadata={
-        "help": 'JSON options of the teacher, e.g. \'{"embedding": "mean"}\''})
-    arch: str | None = field(default=None, metadata={
-        "help": "student architecture (default: efficient)", "choices": list_archs})
-    arch_config: dict[str, Any] = field(default_factory=dict, metadata={
-        "help": 'JSON options of the architecture, e.g. \'{"head_width": 1024}\''})
-    image_size: int = field(default=224, metadata={"help": "training (and the model's native) resolution"})
-    steps: int = loop_option("steps", 1000)
-    batch_size: int = loop_option("batch_size", 32)
-    lr: float = loop_option("lr", 0.01)
-    betas: tuple[float, float] = loop_option("betas", (0.5, 0.9))
-    weight_decay: float = field(default=0.0, metadata={"help": "Adam's weight decay"})
-    warmup_steps: int = loop_option("warmup_steps", -1)
-    grad_clip: float = loop_option("grad_clip", 1.0)
-    pool_size: int = field(default=2048, metadata={"help": "fixed crops whose teacher embeddings are cached"})
-    crop_scale: tuple[float, float] = field(default=(0.08, 1.0), metadata={
-        "help": "crop area as a share of the image's largest square", "metavar": ("LOW", "HIGH")})
-    side_px: tuple[int, int] | None = field(default=None, metadata={
-        "help": "crop side in pixels instead of --crop-scale (keeps the photos' own pixel scale)",
-        "metavar": ("LOW", "HIGH")})
-    distort_share: float = field(default=0.0, metadata={
-        "help": "share of pool crops given a fixed random distortion that the teacher sees too"})
-    extra_pools: list[dict[str, Any]] = field(default_factory=list, metadata={
-        "help": "JSON list of more pools: objects with images, pool_size, image_size, batch_size and optionally "
-        "crop_scale, side_px, distort_share (default: this run's), e.g. "
-        '\'[{"images": "DIR", "pool_size": 3000, "image_size": 128, "batch_size": 32, "side_px": [96, 256]}]\''})
-    seed: int = loop_option("seed", 0)
-    checkpoint_every: int = loop_option("checkpoint_every", 200)
-    log_every: int = loop_option("log_every", 10)
-    device: str | None = loop_option("device", None)
-    amp: bool | None = field(default=None, metadata={"help": "bf16 autocast (default: on CUDA)"})
-    channels_last: bool | None = field(default=None, metadata={
-        "help": "channels-last memory layout (default: on CUDA)"})
-    resume: bool = loop_option("resume", False)
-    stop_after: int | None = loop_option("stop_after", None)
-    teacher_batch_size: int = field(default=32, metadata={"help": "batch size of the teacher embedding the pools"})
-    progress: bool = loop_option("progress", True)
-    target_dims: int | None = field(default=None, metadata={
-        "help": "regress the teacher embedding's top-k principal subspace (default: the whole embedding)"})
 
 
 #: columns of OUT/log.csv

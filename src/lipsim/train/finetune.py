@@ -8,47 +8,21 @@ from the atomic checkpoint continues bit for bit on CPU.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..model import LipSim
+from .configs import FinetuneConfig
 from .data.image_folder import seeded_generator
 from .distributed import setup_distributed, wrap_ddp
-from .loop import loop_option, run_training
+from .loop import run_training
 from .losses import hinge_2afc_loss
 from .model_dirs import resolve_model_dir
 from .provenance import append_stage, training_stages
 from .twoafc_sets import concat, open_2afc, stack_items
 
 __all__ = ["FinetuneConfig", "finetune"]
-
-
-@dataclass
-class FinetuneConfig:
-    """Options of :func:`finetune`: each field is the flag ``--field-name`` of ``lipsim-train finetune``."""
-
-    data: str = field(metadata={"help": "dataset root"})
-    format: str = field(metadata={"help": "layout of the dataset", "choices": ("bapps", "nights")})
-    init: str = field(metadata={"help": "model to start from: a run directory (the --out of distill, meaning its "
-                                "model/), a save_pretrained directory or a safetensors file"})
-    out: str = field(metadata={"help": "output directory (checkpoint.pt, log.csv, model/)"})
-    split: str = field(default="train", metadata={"help": "split to train on (make-2afc writes train)"})
-    steps: int = loop_option("steps", 500)
-    batch_size: int = loop_option("batch_size", 32)
-    margin: float = field(default=0.2, metadata={"help": "hinge margin m"})
-    lr: float = loop_option("lr", 1e-3)
-    betas: tuple[float, float] = loop_option("betas", (0.5, 0.9))
-    warmup_steps: int = loop_option("warmup_steps", -1)
-    grad_clip: float = loop_option("grad_clip", 1.0)
-    seed: int = loop_option("seed", 0)
-    checkpoint_every: int = loop_option("checkpoint_every", 100)
-    log_every: int = loop_option("log_every", 10)
-    device: str | None = loop_option("device", None)
-    resume: bool = loop_option("resume", False)
-    stop_after: int | None = loop_option("stop_after", None)
-    progress: bool = loop_option("progress", True)
 
 
 #: columns of OUT/log.csv

@@ -11,55 +11,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import torch
-from tqdm.auto import tqdm
 
 from .checkpoint import CHECKPOINT_NAME, resume_training, save_checkpoint, training_state
 from .csv_log import CSVLog
 from .distributed import DistContext
 from .schedule import resolve_warmup, warmup_cosine
 
-__all__ = ["LoopConfig", "StepFn", "loop_option", "run_training"]
-
-#: help of the options every training stage has (the flags of ``lipsim-train distill`` and ``finetune``)
-LOOP_HELP = {
-    "steps": "optimisation steps",
-    "batch_size": "global batch size (split over torchrun processes)",
-    "lr": "peak learning rate",
-    "betas": "Adam's betas",
-    "warmup_steps": "linear warm-up steps (-1: 5% of --steps)",
-    "grad_clip": "max gradient norm (0: off)",
-    "seed": "seed of every random stream (crops, batches, views)",
-    "checkpoint_every": "write the atomic checkpoint every N steps",
-    "log_every": "append a row to OUT/log.csv every N steps",
-    "device": "cpu, cuda, cuda:N (default: cuda if available, else cpu)",
-    "resume": "continue from OUT/checkpoint.pt",
-    "stop_after": "end this invocation after N steps (checkpointed); continue with --resume",
-    "progress": "show the progress bar",
-}
-
-#: options a command line must state (``--steps``, ``--batch-size``); Python callers get the dataclass default
-_REQUIRED_ON_CLI = {"steps", "batch_size"}
-
-
-def loop_option(name: str, default: Any) -> Any:
-    """The dataclass field of the shared option ``name`` with default ``default`` and its help text.
-
-    Examples:
-        >>> from dataclasses import dataclass, fields
-        >>> @dataclass
-        ... class Stage:
-        ...     lr: float = loop_option("lr", 0.01)
-        >>> Stage().lr, fields(Stage)[0].metadata["help"]
-        (0.01, 'peak learning rate')
-    """
-    metadata = {"help": LOOP_HELP[name], **({"required": True} if name in _REQUIRED_ON_CLI else {})}
-    return field(default=default, metadata=metadata)
-
+__all__ = ["LoopConfig", "StepFn", "run_training"]
 
 class LoopConfig(Protocol):
     """The options :func:`run_training` reads (a dataclass: its fields are checkpointed)."""
@@ -108,6 +71,8 @@ def run_training(
     ``elapsed_s``, ``images_per_s`` (``images_per_step`` images a step) and the metrics of ``step_fn`` (loss
     with 6 decimals, others with 4), averaged over the processes.
     """
+    from tqdm.auto import tqdm  # the train extra
+
     _check(cfg)
     params = list(params)
     opt = torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.betas[0], cfg.betas[1]), weight_decay=weight_decay)
