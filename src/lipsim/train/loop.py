@@ -24,6 +24,7 @@ from .schedule import resolve_warmup, warmup_cosine
 
 __all__ = ["LoopConfig", "StepFn", "run_training"]
 
+
 class LoopConfig(Protocol):
     """The options :func:`run_training` reads (a dataclass: its fields are checkpointed)."""
 
@@ -70,6 +71,34 @@ def run_training(
     ``OUT/{kind}_config.json`` records ``cfg``. ``log_columns`` of ``OUT/log.csv``: ``step``, ``lr``,
     ``elapsed_s``, ``images_per_s`` (``images_per_step`` images a step) and the metrics of ``step_fn`` (loss
     with 6 decimals, others with 4), averaged over the processes.
+
+    Examples:
+        >>> import tempfile
+        >>> from dataclasses import dataclass
+        >>> from lipsim.train.distributed import setup_distributed
+        >>> @dataclass
+        ... class Toy:
+        ...     steps: int = 4
+        ...     lr: float = 0.1
+        ...     betas: tuple[float, float] = (0.5, 0.9)
+        ...     warmup_steps: int = -1
+        ...     grad_clip: float = 1.0
+        ...     checkpoint_every: int = 2
+        ...     log_every: int = 2
+        ...     resume: bool = False
+        ...     stop_after: int | None = None
+        ...     progress: bool = False
+        >>> w = torch.nn.Parameter(torch.ones(2))
+        >>> def step(i):
+        ...     loss = w.pow(2).sum()
+        ...     loss.backward()
+        ...     return {"loss": loss.detach()}
+        >>> out = Path(tempfile.mkdtemp())
+        >>> run_training("toy", Toy(), setup_distributed("cpu"), out, torch.nn.Linear(1, 1), [w], step,
+        ...              ["step", "loss", "lr", "elapsed_s"])
+        True
+        >>> (out / "log.csv").read_text().splitlines()[0], sorted(p.name for p in out.iterdir())
+        ('step,loss,lr,elapsed_s', ['checkpoint.pt', 'log.csv', 'toy_config.json'])
     """
     from tqdm.auto import tqdm  # the train extra
 
