@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Reproduce the bundled default weights efficient-native-v2 (model card: weights/README.md) on a CPU-only machine.
+# Reproduce the bundled default weights efficient-native-v3 (model card: weights/README.md) on a CPU-only machine.
 #   scripts/train_default_weights.sh DATA [WORKDIR]
 # DATA: the photo collection (tiny-imagenet/*.tar, imagenet-samples/, bsds500/{train,val}/; only read).
-# WORKDIR (default ./runs/v2): everything written. Every long step resumes: re-run the same command.
+# WORKDIR (default ./runs/v3): everything written. Every long step resumes: re-run the same command.
 # Steps: split -> distillation (teacher ensemble, two crop pools) -> evaluation sets -> threshold -> eval.
 set -euo pipefail
 DATA=${1:?usage: scripts/train_default_weights.sh DATA [WORKDIR]}
-W=${2:-runs/v2}
+W=${2:-runs/v3}
 T="lipsim-train"
 mkdir -p "$W"
 
@@ -20,18 +20,21 @@ done
 
 # 2. distillation: EfficientNet-Lite0 'mean' over stages 3/5/7 (perceptual) + its 1280-d head (semantic),
 #    one pool of 64 px Tiny ImageNet crops and one of native-scale 128 px crops of the larger photos,
-#    30% of all crops with a fixed random distortion the teacher sees too; student runs at native resolution
+#    30% of all crops with a fixed random distortion the teacher sees too; the student runs at native resolution,
+#    starts from isometric AOL layers and regresses the teacher's top 512 principal coordinates
+#    (docs/training.md, 'Principal targets'). Resumable: re-run the script (or add --stop-after N to split it).
 ENSEMBLE='{"members":[{"name":"efficientnet-lite0","kwargs":{"embedding":"mean","layers":[2,4,6]}},{"name":"efficientnet-lite0","kwargs":{"embedding":"deep"}}]}'
 DISTILL=(--images "$W/photos/train/tiny-imagenet" --out "$W/distill" --teacher ensemble --teacher-kwargs "$ENSEMBLE"
-  --arch-config '{"native_resolution": true, "max_size": 512, "head_width": 2048}' --image-size 64
+  --arch-config '{"native_resolution": true, "max_size": 512, "head_width": 1024, "isometric": true}' --image-size 64
   --pool-size 45463 --crop-scale 0.5 1 --distort-share 0.3
-  --extra-pools '[{"images": "'"$W"'/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 24, "side_px": [96, 256]}]'
-  --warmup-steps 80 --batch-size 96 --lr 0.005 --checkpoint-every 50 --log-every 10)
-# The shipped run was planned for 2000 steps and cut to 1300 at step 450 to fit the session (the cosine schedule
-# then follows 1300 steps from step 450 on); these two commands replay exactly that.
+  --extra-pools '[{"images": "'"$W"'/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16, "side_px": [96, 256]}]'
+  --warmup-steps 200 --batch-size 256 --lr 0.001 --steps 7000 --target-dims 512 --checkpoint-every 100 --log-every 20)
 if [ ! -f "$W/distill/model/config.json" ]; then
-  if [ ! -f "$W/distill/checkpoint.pt" ]; then $T distill "${DISTILL[@]}" --steps 2000 --stop-after 450; fi
-  $T distill "${DISTILL[@]}" --steps 1300 --resume
+  if [ -f "$W/distill/checkpoint.pt" ]; then
+    $T distill "${DISTILL[@]}" --resume
+  else
+    $T distill "${DISTILL[@]}"
+  fi
 fi
 
 # 3. evaluation sets from the held-out photos, at the sizes people compare (224 and 512 px)
@@ -48,8 +51,8 @@ E="$W/eval"
 # 4. recommended same/different threshold (stored in the model's config.json)
 $T calibrate --weights "$W/distill" --images "$W/photos/val_hires" --write > "$E/calibration.json"
 
-# 5. evaluation: v2 and v1 side by side; reference metrics on the severity set
-for M in "$W/distill" efficient-photos64-v1; do
+# 5. evaluation: v3, v2 and v1 side by side; reference metrics on the severity set
+for M in "$W/distill" efficient-native-v2 efficient-photos64-v1; do
   N=$(basename "$M")
   $T eval --data "$E/sev224" --format bapps --split val --weights "$M" --l2-eps 2.0 --linf-eps 0 --attack-steps 20 \
     --attack-max-triplets 15 --out "$E/$N-sev224.json"

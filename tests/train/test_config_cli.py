@@ -1,6 +1,6 @@
 """lipsim-train distill / finetune flags generated from the config dataclasses, and --config recipe files.
 
-The commands of scripts/train_default_weights.sh and scripts/train_weights_v1.sh are read from the scripts
+The commands of scripts/train_default_weights.sh, train_weights_v2.sh and train_weights_v1.sh are read from the scripts
 themselves, so a flag they use cannot stop working unnoticed.
 """
 
@@ -56,7 +56,24 @@ def _ensemble(script: str) -> str:
 
 
 def test_default_weights_script_distill_flags():
+    """v3: isometric student, principal targets, one cosine schedule (resumed with --resume)."""
     script = SCRIPTS / "train_default_weights.sh"
+    ensemble = _ensemble(script.read_text())
+    resumed, first = _script_commands(script, "distill", {"W": "W", "ENSEMBLE": ensemble})
+    expected = DistillConfig(
+        images="W/photos/train/tiny-imagenet", out="W/distill", teacher="ensemble",
+        teacher_kwargs=json.loads(ensemble),
+        arch_config={"native_resolution": True, "max_size": 512, "head_width": 1024, "isometric": True},
+        image_size=64, pool_size=45463, crop_scale=(0.5, 1.0), distort_share=0.3,
+        extra_pools=[{"images": "W/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16,
+                      "side_px": [96, 256]}],
+        warmup_steps=200, batch_size=256, lr=0.001, checkpoint_every=100, log_every=20, steps=7000, target_dims=512)
+    assert _config(first) == expected
+    assert _config(resumed) == DistillConfig(**{**asdict(expected), "resume": True})
+
+
+def test_v2_script_distill_flags():
+    script = SCRIPTS / "train_weights_v2.sh"
     ensemble = _ensemble(script.read_text())
     first, resumed = _script_commands(script, "distill", {"W": "W", "ENSEMBLE": ensemble})
     expected = DistillConfig(
