@@ -10,9 +10,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from .archs import Backbone, build_arch, get_arch_spec
+from .archs.meta import build_arch_shapes
 from .certificates import (
     DEFAULT_EPS,
     DistanceCertificate,
@@ -33,34 +33,16 @@ from .resize import resize, resize_operator_norm
 __all__ = ["LipSim", "DEFAULT_EPS"]
 
 
-class _SkipInit(TorchFunctionMode):
-    """While active (this thread only), random initialisers return their tensor untouched.
-
-    Combined with the meta device, this builds the network with shapes only: no allocation, no orthogonal /
-    normal initialisation (QR decompositions: most of the construction time) that loaded weights would
-    overwrite. (``normal_`` on meta tensors would also import torch's compiler stack, seconds on first use.)
-    """
-
-    _SKIPPED = frozenset({torch.Tensor.normal_, torch.Tensor.uniform_, torch.nn.init.normal_, torch.nn.init.uniform_,
-                          torch.nn.init.trunc_normal_})
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
-        if func in self._SKIPPED:
-            return args[0] if args else next(iter((kwargs or {}).values()))
-        return func(*args, **(kwargs or {}))
-
-
 def _build_loaded(resolved: ResolvedWeights) -> Backbone:
     """The backbone of ``resolved`` holding its tensors, built without running the weight initialisation.
 
-    The network is built on the meta device with the initialisers skipped (:class:`_SkipInit`), its keys and
-    shapes are checked against the tensors, and the tensors are assigned, cast to the dtype the architecture
+    The network is built on the meta device with the initialisers skipped (:func:`build_arch_shapes`), its keys
+    and shapes are checked against the tensors, and the tensors are assigned, cast to the dtype the architecture
     declares. Loading is strict, so every parameter is replaced and nothing stays on the meta device.
     """
     cfg = resolved.config
     try:
-        with torch.device("meta"), _SkipInit():
-            backbone = build_arch(cfg["arch"], **cfg.get("arch_config", {}))
+        backbone = build_arch_shapes(cfg["arch"], **cfg.get("arch_config", {}))
     except (ValueError, TypeError) as e:
         raise WeightsError(f"weights {resolved.source!r}: {e}") from None
     expected = backbone.state_dict()
