@@ -11,7 +11,7 @@ from PIL import Image, ImageFilter
 
 import lipsim
 from lipsim.pretrained import sha256_file
-from lipsim.pretrained._hub import bundled_file
+from lipsim.pretrained.bundled import bundled_file
 from lipsim.pretrained.registry import _REGISTRY
 
 IMAGES = Path(__file__).resolve().parents[1] / "examples" / "images"

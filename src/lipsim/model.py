@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,9 @@ from .device import resolve_device
 from .errors import WeightsError
 from .inputs import ImageInput, to_batch
 from .pretrained.config_check import check_threshold
-from .pretrained.resolve import CONFIG_NAME, FORMAT, WEIGHTS_NAME, ResolvedWeights, resolve_weights
-from .pretrained.safetensors_io import check_state_dict, write_safetensors
+from .pretrained.resolve import resolve_weights
+from .pretrained.safetensors_io import check_state_dict
+from .pretrained.weights_format import ResolvedWeights, weights_config, write_pretrained_dir
 from .resize import resize, resize_operator_norm
 
 __all__ = ["LipSim", "DEFAULT_EPS"]
@@ -160,17 +160,7 @@ class LipSim(nn.Module):
     @property
     def config(self) -> dict[str, Any]:
         """What :meth:`save_pretrained` writes to config.json (without the file checksum)."""
-        from . import __version__
-
-        cfg = {
-            "format": FORMAT,
-            "arch": self.backbone.arch,
-            "arch_config": dict(self.backbone.config),
-            "constant_coordinate": self.constant_coordinate,
-            "lipsim_version": __version__,
-        }
-        cfg.update({k: v for k, v in self.provenance.items() if k not in cfg and k != "weights_sha256"})
-        return cfg
+        return weights_config(self.backbone.arch, self.backbone.config, self.constant_coordinate, self.provenance)
 
     def save_pretrained(self, directory: str | os.PathLike[str], extra_config: dict[str, Any] | None = None) -> Path:
         """Write ``config.json`` and ``model.safetensors`` (its sha256 recorded in the config).
@@ -188,17 +178,10 @@ class LipSim(nn.Module):
             8
             >>> tmp.cleanup()
         """
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
         config = self.config
         if extra_config:
             config.update(extra_config)
-        sha = write_safetensors(d / WEIGHTS_NAME, self.backbone.state_dict(), config)
-        config["weights_sha256"] = sha
-        tmp = d / (CONFIG_NAME + ".tmp")
-        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, d / CONFIG_NAME)
-        return d
+        return write_pretrained_dir(directory, self.backbone.state_dict(), config)
 
     @classmethod
     def from_pretrained(

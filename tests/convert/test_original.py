@@ -327,7 +327,7 @@ def test_synthetic_layout_matches_the_documented_layout():
 def test_registry_entries(name):
     assert name in list_weights("paper-small")
     spec = get_weights_spec(name)
-    assert spec.arch == "paper-small" and spec.arch_config == {}
+    assert spec.arch == "paper-small"
     assert spec.sha256 is None and spec.hub_repo == f"lipsim/{name}" and spec.hub_revision == "main"
     assert spec.license.startswith("unknown") and "no licence" in spec.license
     assert "convert-original" in spec.conversion_hint

@@ -40,8 +40,8 @@ import torch
 from ..archs.meta import build_arch_shapes
 from ..errors import WeightsError
 from ..image_io import describe_path
-from ..pretrained.resolve import CONFIG_NAME, WEIGHTS_NAME
 from ..pretrained.safetensors_io import sha256_file
+from ..pretrained.weights_format import CONFIG_NAME, WEIGHTS_NAME
 
 __all__ = ["OriginalCheckpoint", "convert_original", "load_original", "map_original_state_dict", "SOURCE_FORMAT"]
 
