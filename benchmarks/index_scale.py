@@ -87,7 +87,7 @@ def _worker(mode: str, n: int, dim: int, queries: int, k: int) -> dict:
 def _first(b):
     from lipsim.certificates import EmbeddingBatch
 
-    return EmbeddingBatch(b.phi[:1], b.fnorm[:1], b.pnorm[:1], b.constant_coordinate)
+    return EmbeddingBatch(b.phi[:1], b.feature_norm[:1], b.resize_norm[:1], b.constant_appended)
 
 
 def main() -> int:

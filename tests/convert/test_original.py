@@ -377,8 +377,8 @@ def test_certificates_of_converted_models_survive_pgd(attack_models, cc):
     model = attack_models[cc]
     x = structured_images(4, 32, seed=5) * 0.02
     y = structured_images(4, 32, seed=6) * 0.02
-    e = model.embeddings(x)
-    eps = 0.5 * float(e.fnorm.min())
+    e = model.embed_batch(x)
+    eps = 0.5 * float(e.feature_norm.min())
 
     # 1. how far phi(x) can move within eps
     phi0 = e.phi
@@ -388,7 +388,7 @@ def test_certificates_of_converted_models_survive_pgd(attack_models, cc):
     if cc == "none":
         # the attack is strong enough to break a naive "phi is 1-Lipschitz" certificate here
         assert (shift > eps).any()
-        assert (e.fnorm < 1).all()
+        assert (e.feature_norm < 1).all()
 
     # 2. the certified interval of d(x, y) when x moves by eps
     cert = model.certify(x, y, eps=eps)

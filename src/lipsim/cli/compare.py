@@ -151,7 +151,7 @@ def _embed_files(model, files: list[Path], batch_size: int, max_pixels: int | No
         for group in by_size.values():
             names = [str(f) for f, _ in group]
             label = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-            e = model.embeddings(torch.stack([x for _, x in group]), label)
+            e = model.embed_batch(torch.stack([x for _, x in group]), label)
             for i, (f, _) in enumerate(group):
                 rows[f] = _index(e, slice(i, i + 1))
     return rows, skipped

@@ -246,9 +246,9 @@ class Index:
         """
         e = self.embeddings
         meta = {"kind": KIND, "weights_sha256": self.weights_sha256, "ids": self.ids,
-                "constant_coordinate": e.constant_coordinate, "threshold": self._threshold,
+                "constant_coordinate": e.constant_appended, "threshold": self._threshold,
                 "model": {"arch": self.model.arch, "source": self.model.source, "image_size": self.model.image_size}}
-        write_store(path, {"phi": e.phi, "pnorm": e.pnorm, "fnorm": e.fnorm}, meta)
+        write_store(path, {"phi": e.phi, "pnorm": e.resize_norm, "fnorm": e.feature_norm}, meta)
         return Path(path)
 
     @classmethod
@@ -311,7 +311,7 @@ class Index:
         k = min(k, len(db))
         hits = self._knn(eq.phi, k)
         lower, upper, radius = query_intervals(eq, hits.s, eps, tau)
-        q64 = EmbeddingBatch(eq.phi.double(), eq.fnorm.double(), eq.pnorm.double(), eq.constant_coordinate)
+        q64 = EmbeddingBatch(eq.phi.double(), eq.feature_norm.double(), eq.resize_norm.double(), eq.constant_appended)
         r_nn = radius_for_margin(q64, hits.nn_radius_phi.clamp_max(4.0))
         r_nn = torch.where(torch.isinf(hits.nn_radius_phi), torch.full_like(r_nn, math.inf), r_nn)
         names = list(names) if names is not None else [f"#{i}" for i in range(eq.phi.shape[0])]

@@ -64,9 +64,9 @@ def write_shard(cache: str | os.PathLike[str], shard: Shard, weights_sha256: str
                 emb: StoredEmbeddings | None, failed: dict[str, str]) -> Path:
     """Write this rank's embeddings (row i belongs to keys[i]) and the keys it could not read."""
     p = shard_path(cache, shard)
-    tensors = {} if emb is None else {"phi": emb.phi, "pnorm": emb.pnorm, "fnorm": emb.fnorm}
+    tensors = {} if emb is None else {"phi": emb.phi, "pnorm": emb.resize_norm, "fnorm": emb.feature_norm}
     meta = {"kind": KIND, "weights_sha256": weights_sha256, "work": work, "keys": keys, "failed": failed,
-            "constant_coordinate": None if emb is None else emb.constant_coordinate}
+            "constant_coordinate": None if emb is None else emb.constant_appended}
     write_store(p, tensors, meta)
     return p
 
