@@ -95,7 +95,10 @@ def certify_pairs(ea: EmbeddingBatch, eb: EmbeddingBatch, eps: float, threshold:
 
 def certify_distances(s: torch.Tensor, ea: EmbeddingBatch, eb: EmbeddingBatch, eps: float,
                       threshold: float) -> PairCertificates:
-    """:func:`certify_pairs` from precomputed distances s = ||phi_a - phi_b|| (only resize_norm/feature_norm of ea, eb used)."""
+    """:func:`certify_pairs` from precomputed distances s = ||phi_a - phi_b||.
+
+    Only ``resize_norm`` and ``feature_norm`` of ``ea`` and ``eb`` are used.
+    """
     _check(eps, threshold)
     s = s.double()
     shift = torch.maximum(phi_shift_bound(_f64(ea), eps), phi_shift_bound(_f64(eb), eps)) + S_SLACK

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..certificates import EmbeddingBatch
-from .certify import certify_distances
+from .certify import PairCertificates, certify_distances
 from .pairs import connected_groups, scan_pairs
 from .store import StoredEmbeddings
 

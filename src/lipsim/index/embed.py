@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -27,7 +27,8 @@ def to_model_input(model: LipSim, image: torch.Tensor) -> tuple[torch.Tensor, fl
     if not model.resize_inputs:
         return image, 1.0
     hw = (int(image.shape[-2]), int(image.shape[-1]))
-    size = tuple(model.backbone.network_size(hw))  # what model.prepare would resize this image to
+    h, w = model.backbone.network_size(hw)  # what model.prepare would resize this image to
+    size = (int(h), int(w))
     if size == hw:
         return image, 1.0
     # float rounding in the antialiased resize can overshoot [0, 1] by an ulp; clamping is 1-Lipschitz, so the
@@ -92,7 +93,7 @@ def embed_tensors(
             if on_batch is not None:
                 on_batch(1)
             continue
-        key = tuple(x.shape[-2:])
+        key = (int(x.shape[-2]), int(x.shape[-1]))
         group = pending.setdefault(key, ([], [], []))
         group[0].append(i)
         group[1].append(x)

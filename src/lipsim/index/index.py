@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -232,7 +233,8 @@ class Index:
                 raise ValueError(f"id {i!r} is already in the index; ids must be unique")
             seen.add(i)
         if self._emb is not None and emb.phi.shape[1] != self._emb.phi.shape[1]:
-            raise ValueError(f"embeddings of size {emb.phi.shape[1]} do not fit this index (size {self._emb.phi.shape[1]})")
+            raise ValueError(f"embeddings of size {emb.phi.shape[1]} do not fit this index "
+                             f"(size {self._emb.phi.shape[1]})")
         self._emb = emb if self._emb is None else self._emb.concat(emb)
         self.ids.extend(ids)
         self._id_set.update(ids)
@@ -252,7 +254,7 @@ class Index:
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], model: LipSim, backend: str = "exact", **kwargs: Any) -> "Index":
+    def load(cls, path: str | os.PathLike[str], model: LipSim, backend: str = "exact", **kwargs: Any) -> Index:
         """Read an index written by :meth:`save`; refuses one built with other weights.
 
         Raises:

@@ -39,12 +39,12 @@ class StoredEmbeddings:
     constant_appended: bool
 
     @classmethod
-    def empty(cls, dim: int, constant_appended: bool) -> "StoredEmbeddings":
+    def empty(cls, dim: int, constant_appended: bool) -> StoredEmbeddings:
         z = torch.zeros(0)
         return cls(torch.zeros(0, dim), z, z.clone(), constant_appended)
 
     @classmethod
-    def from_batch(cls, e: EmbeddingBatch) -> "StoredEmbeddings":
+    def from_batch(cls, e: EmbeddingBatch) -> StoredEmbeddings:
         f32 = lambda t: t.detach().to("cpu", torch.float32).contiguous()  # noqa: E731
         return cls(f32(e.phi), f32(e.resize_norm), f32(e.feature_norm), bool(e.constant_appended))
 
@@ -57,11 +57,11 @@ class StoredEmbeddings:
         return EmbeddingBatch(self.phi[r].to(dtype), self.feature_norm[r].to(dtype), self.resize_norm[r].to(dtype),
                               self.constant_appended)
 
-    def select(self, rows: torch.Tensor | list[int]) -> "StoredEmbeddings":
+    def select(self, rows: torch.Tensor | list[int]) -> StoredEmbeddings:
         idx = torch.as_tensor(rows, dtype=torch.long)
         return StoredEmbeddings(self.phi[idx], self.resize_norm[idx], self.feature_norm[idx], self.constant_appended)
 
-    def concat(self, other: "StoredEmbeddings") -> "StoredEmbeddings":
+    def concat(self, other: StoredEmbeddings) -> StoredEmbeddings:
         if len(self) and len(other) and self.phi.shape[1] != other.phi.shape[1]:
             raise ValueError(f"embedding sizes differ: {self.phi.shape[1]} and {other.phi.shape[1]}")
         if len(self) and len(other) and self.constant_appended != other.constant_appended:
