@@ -48,9 +48,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 # one thread unless told otherwise: on a shared machine, BLAS/OpenMP thread pools of numpy, scipy and torch
 # oversubscribe the cores and run tens of times slower
@@ -134,7 +134,8 @@ def _default_images() -> list[str]:
     try:
         import skimage.data
     except ImportError:
-        raise SystemExit("dedup.py: pass --images (scikit-image, the default source of photos, is not installed)")
+        raise SystemExit("dedup.py: pass --images (scikit-image, the default source of photos, "
+                         "is not installed)") from None
     return [os.path.dirname(skimage.data.__file__)]
 
 
@@ -168,7 +169,7 @@ def build_set(files: list[Path], n_sources: int, size: int, root: Path, seed: in
     n_sources = min(n_sources, len(photos) - 1)
     rng = np.random.default_rng(seed)
     items: list[Item] = []
-    for fam, (f, im) in enumerate(photos):
+    for fam, (_, im) in enumerate(photos):
         kind = "original" if fam < n_sources else "distractor"
         p = root / f"{fam:03d}_{kind}.png"
         im.save(p)

@@ -87,7 +87,7 @@ def _worker(mode: str, n: int, dim: int, queries: int, k: int) -> dict:
 def _first(b):
     from lipsim.certificates import EmbeddingBatch
 
-    return EmbeddingBatch(b.phi[:1], b.fnorm[:1], b.pnorm[:1], b.constant_coordinate)
+    return EmbeddingBatch(b.phi[:1], b.feature_norm[:1], b.resize_norm[:1], b.constant_appended)
 
 
 def main() -> int:
@@ -124,7 +124,8 @@ def main() -> int:
     load = os.getloadavg()[0]
     print(f"N embeddings of dim {args.dim}, {args.queries} queries, k={args.k}, {os.environ['OMP_NUM_THREADS']}"
           f" threads, load average {load:.1f}")
-    print("| N | exact ms/query | exact peak MiB | faiss build s | faiss ms/query | faiss peak MiB | same NN | same top-k "
+    print("| N | exact ms/query | exact peak MiB | faiss build s | faiss ms/query | faiss peak MiB | same NN "
+          "| same top-k "
           "| NN certified | top-k certified exact | NN radius faiss/exact (median) | dedup scan s | dedup peak MiB | "
           "pairs |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

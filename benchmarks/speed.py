@@ -65,6 +65,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported inside the functions that use it: the startup benchmark times the import
+    import torch
 
 ARCHS = ("paper-small", "efficient")
 MODES = ("per-call", "cached")
@@ -77,7 +81,7 @@ DISTANCE_VS_EMBED = 1.2  # target: model(x, y) costs at most this times two embe
 LOSS_VS_DISTANCE = 2.0  # target: forward + backward costs at most this times the distance
 
 
-def _images(n: int) -> "torch.Tensor":
+def _images(n: int) -> torch.Tensor:
     """Smooth random colour images in [0, 1] (uniform noise would give near-zero embeddings)."""
     import torch
     import torch.nn.functional as F
@@ -369,8 +373,10 @@ def run_startup(tmp: Path) -> dict[str, list[float]]:
     res = json.loads(Path(out).read_text())
     commands = {
         "python3 -c 'import torch' (whole command)": [sys.executable, "-c", "import torch"],
-        "lipsim-compare a.png b.png (whole command)": [sys.executable, "-m", "lipsim.cli.compare",
-                                                       str(EXAMPLES / "chelsea.png"), str(EXAMPLES / "chelsea_jpeg.png")],
+        "lipsim-compare a.png b.png (whole command)": [
+            sys.executable, "-m", "lipsim.cli.compare",
+            str(EXAMPLES / "chelsea.png"), str(EXAMPLES / "chelsea_jpeg.png"),
+        ],
     }
     for name, cmd in commands.items():
         before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
@@ -464,8 +470,8 @@ def main(argv: list[str] | None = None) -> int:
         for text, good in checks:
             print(f"  [{'PASS' if good else 'FAIL'}] {text}")
         if args.json:
-            Path(args.json).write_text(json.dumps(dict(startup=startup, targets=[dict(check=t, ok=g) for t, g in checks]),
-                                                  indent=2) + "\n")
+            targets = [dict(check=t, ok=g) for t, g in checks]
+            Path(args.json).write_text(json.dumps(dict(startup=startup, targets=targets), indent=2) + "\n")
         return 0 if all(g for _, g in checks) else 1
     if args.only_lpips:
         with tempfile.TemporaryDirectory() as d:
@@ -501,7 +507,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  done: {arch} {mode} batch {batch} ({1e3 * min(r['times']) / batch:.1f} ms/image)",
                           flush=True)
 
-        header = f"{'arch':<12} {'mode':<9} {'batch':>5} {'images/s':>9} {'ms/image':>9} {'warm-up ms':>10} {'peak MiB':>9}"
+        header = (f"{'arch':<12} {'mode':<9} {'batch':>5} {'images/s':>9} {'ms/image':>9} {'warm-up ms':>10} "
+                  f"{'peak MiB':>9}")
         print(header)
         print("-" * len(header))
         for (arch, mode, batch), r in results.items():

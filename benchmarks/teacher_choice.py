@@ -32,8 +32,8 @@ import argparse
 import glob
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -241,11 +241,12 @@ def print_table(rows: list[dict]) -> None:
         sc = row["scores"]
         print(f"{row['name']:36s} " + " ".join(f"{sc[f]:5.3f}" for f in FAMILIES)
               + f" {sc['overall']:5.3f} {_fmt(row['agree_dists'], 5, 3)} {_fmt(row['agree_lpips_vgg'], 5, 3)}"
-              f" {_fmt(row['top1'], 5, 3)} {_fmt(row['d_unrel'], 5, 3)} {_fmt(row['eff_dim'], 5, 1)} {_fmt(row['peak'], 5, 1)}"
+              f" {_fmt(row['top1'], 5, 3)} {_fmt(row['d_unrel'], 5, 3)} {_fmt(row['eff_dim'], 5, 1)}"
+              f" {_fmt(row['peak'], 5, 1)}"
               f" {row['dim'] or '-':>5} {_fmt(row['ms224'], 5, 0)} {_fmt(row['ms128'], 5, 0)}")
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=128, help="crop size the metrics see (px)")
     ap.add_argument("--refs", type=int, default=24, help="reference crops (x 7 families severity triplets)")
@@ -278,7 +279,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         metric = get_reference_metric(name)
         t0 = time.perf_counter()
         with torch.no_grad():
-            scores = afc_scores(lambda a, b: metric(a, b), trip)
+            scores = afc_scores(metric, trip)
             ref = refs[cross_idx]
             choice[name] = metric(ref, cross0) < metric(ref, cross1)
         rows.append(dict(name=f"[ref] {name}", scores=scores, dim=0, top1=float("nan"), d_unrel=float("nan"),
@@ -289,7 +290,8 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     for row in rows:
         name = row["name"][6:]
-        row["agree_dists"], row["agree_lpips_vgg"] = agreement(choice[name], "dists"), agreement(choice[name], "lpips-vgg")
+        row["agree_dists"] = agreement(choice[name], "dists")
+        row["agree_lpips_vgg"] = agreement(choice[name], "lpips-vgg")
 
     sets = {"ref": refs, **{f"mild:{f}": trip.mild[f] for f in FAMILIES},
             **{f"strong:{f}": trip.strong[f] for f in FAMILIES},

@@ -42,7 +42,7 @@ def pgd(objective: Callable[..., torch.Tensor], xs: Sequence[torch.Tensor], radi
 
 def _phi(model: LipSim) -> Callable[[torch.Tensor], torch.Tensor]:
     """phi of caller images through the public path (validation, resize, backbone, normalisation)."""
-    return lambda x: model.embeddings(x).phi
+    return lambda x: model.embed_batch(x).phi
 
 
 def _d(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
@@ -86,7 +86,7 @@ def test_distances_and_radii_are_far_from_zero(model, data):
     cert = model.certify(x0, x1, threshold=_split_threshold(d))
     assert d.median() > 1e-3
     assert r.radius.median() > 1e-3 and cert.radius.median() > 1e-3
-    assert model.embeddings(x0).fnorm.median() > 0.1
+    assert model.embed_batch(x0).feature_norm.median() > 0.1
     assert 0 < r.choice.sum() < N  # both choices occur
 
 
@@ -106,7 +106,7 @@ def test_attack_is_strong_enough_to_flip_beyond_the_radius(data, arch, cc, facto
 def test_two_afc_radius_formula(model, data):
     ref, x0, x1 = data
     r = model.two_afc(ref, x0, x1)
-    e, e0, e1 = model.embeddings(ref), model.embeddings(x0), model.embeddings(x1)
+    e, e0, e1 = model.embed_batch(ref), model.embed_batch(x0), model.embed_batch(x1)
     torch.testing.assert_close(r.d0, _d(e.phi, e0.phi))
     torch.testing.assert_close(r.d1, _d(e.phi, e1.phi))
     assert torch.equal(r.choice, (r.d0 >= r.d1).long())
@@ -114,7 +114,7 @@ def test_two_afc_radius_formula(model, data):
     if model.constant_coordinate == "append":
         torch.testing.assert_close(r.radius, margin, rtol=1e-12, atol=0)
     else:  # phi moves by rho / (||f|| - rho) within rho
-        torch.testing.assert_close(r.radius, margin * e.fnorm / (1 + margin), rtol=1e-12, atol=0)
+        torch.testing.assert_close(r.radius, margin * e.feature_norm / (1 + margin), rtol=1e-12, atol=0)
 
 
 def test_two_afc_pgd_never_flips(model, data):
@@ -216,7 +216,7 @@ def test_interval_formulas():
 def test_no_constant_coordinate_bounds():
     phi = torch.nn.functional.normalize(torch.randn(3, 4, dtype=torch.float64), dim=1)
     e = EmbeddingBatch(phi, torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64), torch.ones(3, dtype=torch.float64),
-                       constant_coordinate=False)
+                       constant_appended=False)
     torch.testing.assert_close(phi_shift_bound(e, 0.25), torch.tensor([1.0, 1 / 3, 0.25 / 1.75], dtype=torch.float64))
     assert torch.isinf(phi_shift_bound(e, 0.5)[0])  # nothing certified once rho >= ||f||
     m = torch.tensor([1.0, 1 / 3, 0.25 / 1.75], dtype=torch.float64)

@@ -31,7 +31,7 @@ def images() -> tuple[torch.Tensor, torch.Tensor]:
 # ---------------------------------------------------------------------------------------------- construction
 def test_defaults():
     m = LipSim(pretrained=False, **TINY["efficient"])
-    assert m.arch == "efficient" and m.constant_coordinate == "append" and m.resize and not m.expand_gray
+    assert m.arch == "efficient" and m.constant_coordinate == "append" and m.resize_inputs and not m.expand_gray
     assert m.training  # pretrained=False: ready to train
     assert m.image_size == 16
     assert repr(m).startswith("LipSim(\n  arch='efficient', image_size=16, constant_coordinate='append'")
@@ -158,9 +158,9 @@ def test_embeddings(model, images):
     torch.testing.assert_close(phi.norm(dim=1), torch.ones(4, dtype=torch.float64), rtol=1e-12, atol=0)
     f = model.backbone(a)
     torch.testing.assert_close(phi, F.normalize(torch.cat([f, torch.ones(4, 1, dtype=f.dtype)], 1), dim=1))
-    e = model.embeddings(a)
-    torch.testing.assert_close(e.fnorm, f.norm(dim=1))
-    assert e.constant_coordinate and (e.pnorm == 1).all()
+    e = model.embed_batch(a)
+    torch.testing.assert_close(e.feature_norm, f.norm(dim=1))
+    assert e.constant_appended and (e.resize_norm == 1).all()
 
 
 def test_embeddings_without_constant_coordinate(images):
@@ -169,7 +169,7 @@ def test_embeddings_without_constant_coordinate(images):
     f = m.backbone(a)
     torch.testing.assert_close(m.embed(a), F.normalize(f, dim=1), rtol=1e-12, atol=0)
     assert m.embed(a).shape == (4, 8)
-    assert not m.embeddings(a).constant_coordinate
+    assert not m.embed_batch(a).constant_appended
     torch.testing.assert_close(m(a, b), 1 - (F.normalize(f, dim=1) * F.normalize(m.backbone(b), dim=1)).sum(1))
 
 
@@ -187,6 +187,41 @@ def test_phi_is_1_lipschitz(arch, random):
     fn = lambda t: m.embed_prepared(t).phi  # noqa: E731
     power, adv = check_lipschitz(f"{arch} phi ({'random' if random else 'init'})", fn, x, iters=30, steps=40)
     assert power > 1e-3
+
+
+def test_prepare_gives_the_network_input_and_its_resize_norm(images):
+    """model.prepare is the first half of embed_batch: same pixels as the network sees, same certificate factor."""
+    from lipsim import PreparedBatch
+    from lipsim.resize import resize, resize_operator_norm
+
+    m = tiny_model("efficient")  # image_size 16
+    x = structured_images(2, 40, seed=3)
+    p = m.prepare(x, "x")
+    assert isinstance(p, PreparedBatch) and p.pixels.dtype == torch.float64
+    torch.testing.assert_close(p.pixels, resize(x, (16, 16)), rtol=0, atol=0)
+    assert p.resize_norm == resize_operator_norm((40, 40), (16, 16)) * m.backbone.lipschitz_bound((16, 16))
+    assert 0 < p.resize_norm < 1
+    e, direct = m.embed_prepared(p), m.embed_batch(x)
+    torch.testing.assert_close(e.phi, direct.phi, rtol=0, atol=0)
+    torch.testing.assert_close(e.resize_norm, direct.resize_norm, rtol=0, atol=0)
+    torch.testing.assert_close(e.resize_norm, torch.full((2,), p.resize_norm, dtype=torch.float64))
+    fixed = tiny_model("paper-small", resize=False)
+    with pytest.raises(ValueError, match=r"^x: arch 'paper-small' needs 16x16 images, got 40x40; use resize=True$"):
+        fixed.prepare(x, "x")
+
+
+def test_renamed_public_names_still_work_and_warn(images):
+    m = tiny_model("efficient")
+    a, _ = images
+    with pytest.warns(DeprecationWarning, match=r"^LipSim\.embeddings is deprecated; use LipSim\.embed_batch$"):
+        e = m.embeddings(a)
+    torch.testing.assert_close(e.phi, m.embed_batch(a).phi, rtol=0, atol=0)
+    renamed = {"pnorm": "resize_norm", "fnorm": "feature_norm", "constant_coordinate": "constant_appended"}
+    for old, new in renamed.items():
+        with pytest.warns(DeprecationWarning, match=rf"^EmbeddingBatch\.{old} is deprecated; use "
+                                                    rf"EmbeddingBatch\.{new}$"):
+            value = getattr(e, old)
+        assert value is getattr(e, new)
 
 
 # ---------------------------------------------------------------------------------------------- hardening
@@ -218,7 +253,7 @@ def test_non_finite_results_are_refused(images):
     tail = "(weights None, dtype torch.float64): they overflow on these inputs; lipsim refuses to answer with NaN"
     message = f"image: the network produced NaN, infinite or overflowed embeddings for image(s) [0, 1, 2, 3] {tail}"
     with pytest.raises(WeightsError, match=f"^{re.escape(message)}$"):
-        m.embeddings(a)
+        m.embed_batch(a)
     with pytest.raises(WeightsError, match=r"^img0: the network produced NaN, infinite or overflowed embeddings for "
                                            r"image\(s\) \[0, 1, 2, 3\] "):
         m.certify(a, b)

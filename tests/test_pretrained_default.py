@@ -11,7 +11,7 @@ from PIL import Image, ImageFilter
 
 import lipsim
 from lipsim.pretrained import sha256_file
-from lipsim.pretrained._hub import bundled_file
+from lipsim.pretrained.bundled import bundled_file
 from lipsim.pretrained.registry import _REGISTRY
 
 IMAGES = Path(__file__).resolve().parents[1] / "examples" / "images"
@@ -74,8 +74,9 @@ def test_default_threshold_tells_a_copy_from_another_photo():
 def test_default_runs_at_the_callers_resolution():
     m = lipsim.LipSim(pretrained=True)
     x = _load("chelsea")  # 256 x 256: between the training size (64) and max_size (512)
-    prepared, factor = m._prepare(x, "x")
-    assert tuple(prepared.shape[-2:]) == (256, 256)
+    prepared = m.prepare(x, "x")
+    assert tuple(prepared.pixels.shape[-2:]) == (256, 256)
+    factor = prepared.resize_norm
     assert factor == pytest.approx(m.backbone.lipschitz_bound((256, 256))) and factor < 0.3
 
 

@@ -16,6 +16,7 @@ from .functional import distance
 from .image_io import load_image
 from .index import Index
 from .model import LipSim
+from .prepared import PreparedBatch
 from .pretrained import list_weights
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "LipSim",
     "LipSimError",
     "MissingDependencyError",
+    "PreparedBatch",
     "TwoAFCResult",
     "UnknownNameError",
     "UnknownWeightsError",

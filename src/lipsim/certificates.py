@@ -17,6 +17,8 @@ from typing import Literal
 
 import torch
 
+from ._deprecated import warn_renamed
+
 __all__ = [
     "CERTIFIED_EPS",
     "DEFAULT_EPS",
@@ -43,15 +45,37 @@ class EmbeddingBatch:
 
     Attributes:
         phi: (N, D) unit-norm embeddings.
-        fnorm: (N,) norms ||f(x)|| of the backbone output (used only without the constant coordinate).
-        pnorm: (N,) operator norms of the resize applied to each image (1 when none).
-        constant_coordinate: whether phi = [f; 1] / ||[f; 1]|| (True) or f / ||f|| (False).
+        feature_norm: (N,) norms ||f(x)|| of the backbone output (used only without the constant coordinate).
+        resize_norm: (N,) the factor c by which a perturbation of each caller image can move the network's
+            output: the resize operator norm times the network's Lipschitz bound at that size (1 when neither).
+        constant_appended: whether phi = [f; 1] / ||[f; 1]|| (True, ``constant_coordinate="append"``) or
+            f / ||f|| (False).
+
+    ``fnorm``, ``pnorm`` and ``constant_coordinate`` are the deprecated names of the last three.
     """
 
     phi: torch.Tensor
-    fnorm: torch.Tensor
-    pnorm: torch.Tensor
-    constant_coordinate: bool = True
+    feature_norm: torch.Tensor
+    resize_norm: torch.Tensor
+    constant_appended: bool = True
+
+    @property
+    def fnorm(self) -> torch.Tensor:
+        """Deprecated name of :attr:`feature_norm`."""
+        warn_renamed("EmbeddingBatch.fnorm", "EmbeddingBatch.feature_norm")
+        return self.feature_norm
+
+    @property
+    def pnorm(self) -> torch.Tensor:
+        """Deprecated name of :attr:`resize_norm`."""
+        warn_renamed("EmbeddingBatch.pnorm", "EmbeddingBatch.resize_norm")
+        return self.resize_norm
+
+    @property
+    def constant_coordinate(self) -> bool:
+        """Deprecated name of :attr:`constant_appended` (a bool here; ``LipSim.constant_coordinate`` is a string)."""
+        warn_renamed("EmbeddingBatch.constant_coordinate", "EmbeddingBatch.constant_appended")
+        return self.constant_appended
 
 
 @dataclass(frozen=True)
@@ -99,10 +123,10 @@ class TwoAFCResult:
 
 def phi_shift_bound(e: EmbeddingBatch, eps: float) -> torch.Tensor:
     """(N,) upper bound on ||phi(x + delta) - phi(x)|| over ||delta|| <= eps (caller pixels)."""
-    rho = e.pnorm * eps  # radius in network-input space
-    if e.constant_coordinate:
+    rho = e.resize_norm * eps  # radius in network-input space
+    if e.constant_appended:
         return rho
-    room = e.fnorm - rho
+    room = e.feature_norm - rho
     bound = rho / room.clamp_min(torch.finfo(room.dtype).tiny)
     return torch.where(room > 0, bound, torch.full_like(bound, float("inf")))
 
@@ -110,12 +134,12 @@ def phi_shift_bound(e: EmbeddingBatch, eps: float) -> torch.Tensor:
 def radius_for_margin(e: EmbeddingBatch, margin: torch.Tensor) -> torch.Tensor:
     """(N,) largest R (caller pixels) such that phi moves by less than ``margin`` within l2 radius R."""
     margin = margin.clamp_min(0)
-    if e.constant_coordinate:
+    if e.constant_appended:
         rho = margin
     else:
         # rho / (n - rho) < m  <=>  rho < m n / (1 + m)
-        rho = margin * e.fnorm / (1 + margin)
-    return rho / e.pnorm
+        rho = margin * e.feature_norm / (1 + margin)
+    return rho / e.resize_norm
 
 
 def _sq_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

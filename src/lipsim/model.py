@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -10,9 +9,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
+from ._deprecated import warn_renamed
 from .archs import Backbone, build_arch, get_arch_spec
+from .archs.meta import build_arch_shapes
 from .certificates import (
     DEFAULT_EPS,
     DistanceCertificate,
@@ -24,43 +24,26 @@ from .certificates import (
 )
 from .device import resolve_device
 from .errors import WeightsError
-from .inputs import ImageInput, to_batch
+from .inputs import ImageInput
+from .prepared import PreparedBatch, prepare_batch
 from .pretrained.config_check import check_threshold
-from .pretrained.resolve import CONFIG_NAME, FORMAT, WEIGHTS_NAME, ResolvedWeights, resolve_weights
-from .pretrained.safetensors_io import check_state_dict, write_safetensors
-from .resize import resize, resize_operator_norm
+from .pretrained.resolve import resolve_weights
+from .pretrained.safetensors_io import check_state_dict
+from .pretrained.weights_format import ResolvedWeights, weights_config, write_pretrained_dir
 
-__all__ = ["LipSim", "DEFAULT_EPS"]
-
-
-class _SkipInit(TorchFunctionMode):
-    """While active (this thread only), random initialisers return their tensor untouched.
-
-    Combined with the meta device, this builds the network with shapes only: no allocation, no orthogonal /
-    normal initialisation (QR decompositions: most of the construction time) that loaded weights would
-    overwrite. (``normal_`` on meta tensors would also import torch's compiler stack, seconds on first use.)
-    """
-
-    _SKIPPED = frozenset({torch.Tensor.normal_, torch.Tensor.uniform_, torch.nn.init.normal_, torch.nn.init.uniform_,
-                          torch.nn.init.trunc_normal_})
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
-        if func in self._SKIPPED:
-            return args[0] if args else next(iter((kwargs or {}).values()))
-        return func(*args, **(kwargs or {}))
+__all__ = ["LipSim", "DEFAULT_EPS", "PreparedBatch"]
 
 
 def _build_loaded(resolved: ResolvedWeights) -> Backbone:
     """The backbone of ``resolved`` holding its tensors, built without running the weight initialisation.
 
-    The network is built on the meta device with the initialisers skipped (:class:`_SkipInit`), its keys and
-    shapes are checked against the tensors, and the tensors are assigned, cast to the dtype the architecture
+    The network is built on the meta device with the initialisers skipped (:func:`build_arch_shapes`), its keys
+    and shapes are checked against the tensors, and the tensors are assigned, cast to the dtype the architecture
     declares. Loading is strict, so every parameter is replaced and nothing stays on the meta device.
     """
     cfg = resolved.config
     try:
-        with torch.device("meta"), _SkipInit():
-            backbone = build_arch(cfg["arch"], **cfg.get("arch_config", {}))
+        backbone = build_arch_shapes(cfg["arch"], **cfg.get("arch_config", {}))
     except (ValueError, TypeError) as e:
         raise WeightsError(f"weights {resolved.source!r}: {e}") from None
     expected = backbone.state_dict()
@@ -145,7 +128,7 @@ class LipSim(nn.Module):
             self.provenance = {}
         self.backbone: Backbone = backbone
         self.constant_coordinate = cc
-        self.resize = resize
+        self.resize_inputs = resize
         self.expand_gray = expand_gray
         if pretrained:
             self.eval()
@@ -178,17 +161,7 @@ class LipSim(nn.Module):
     @property
     def config(self) -> dict[str, Any]:
         """What :meth:`save_pretrained` writes to config.json (without the file checksum)."""
-        from . import __version__
-
-        cfg = {
-            "format": FORMAT,
-            "arch": self.backbone.arch,
-            "arch_config": dict(self.backbone.config),
-            "constant_coordinate": self.constant_coordinate,
-            "lipsim_version": __version__,
-        }
-        cfg.update({k: v for k, v in self.provenance.items() if k not in cfg and k != "weights_sha256"})
-        return cfg
+        return weights_config(self.backbone.arch, self.backbone.config, self.constant_coordinate, self.provenance)
 
     def save_pretrained(self, directory: str | os.PathLike[str], extra_config: dict[str, Any] | None = None) -> Path:
         """Write ``config.json`` and ``model.safetensors`` (its sha256 recorded in the config).
@@ -206,17 +179,10 @@ class LipSim(nn.Module):
             8
             >>> tmp.cleanup()
         """
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
         config = self.config
         if extra_config:
             config.update(extra_config)
-        sha = write_safetensors(d / WEIGHTS_NAME, self.backbone.state_dict(), config)
-        config["weights_sha256"] = sha
-        tmp = d / (CONFIG_NAME + ".tmp")
-        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, d / CONFIG_NAME)
-        return d
+        return write_pretrained_dir(directory, self.backbone.state_dict(), config)
 
     @classmethod
     def from_pretrained(
@@ -231,43 +197,55 @@ class LipSim(nn.Module):
         return out
 
     # ------------------------------------------------------------------ embeddings
-    def _prepare(self, image: ImageInput, name: str) -> tuple[torch.Tensor, float]:
-        x = to_batch(image, name, self.expand_gray)
-        p = next(self.parameters())
-        x = x.to(device=p.device, dtype=p.dtype if p.is_floating_point() else torch.float32)
-        in_size = (int(x.shape[-2]), int(x.shape[-1]))
-        if self.resize:
-            size = self.backbone.network_size(in_size)
-            # a caller perturbation delta moves phi by at most ||P|| * L(size) * ||delta||
-            return resize(x, size), resize_operator_norm(in_size, size) * self.backbone.lipschitz_bound(size)
-        need = self.backbone.input_size
-        if need is not None and in_size != tuple(need):
-            raise ValueError(f"{name}: arch {self.arch!r} needs {need[0]}x{need[1]} images, got "
-                             f"{x.shape[-2]}x{x.shape[-1]}; use resize=True")
-        return x, self.backbone.lipschitz_bound(in_size)
+    def prepare(self, image: ImageInput, name: str = "image") -> PreparedBatch:
+        """Validate ``image`` and turn it into the network's input, with its resize norm.
 
-    def embed_prepared(self, x: torch.Tensor, pnorm: float | torch.Tensor = 1.0) -> EmbeddingBatch:
-        """Embeddings of an already prepared (validated, resized) batch, with certificate metadata."""
-        f = self.backbone(x)
-        fnorm = f.norm(dim=1)
+        This is the first half of :meth:`embed_batch` (the second is :meth:`embed_prepared`): the images on the
+        model's device and dtype, resized to the network size unless ``resize=False``, and the factor c by which
+        a perturbation of the caller's images can move the network output (radii in caller pixels divide by it).
+
+        Example:
+            >>> model = LipSim(pretrained=False, image_size=64).eval()
+            >>> x = torch.rand(2, 3, 128, 128)
+            >>> p = model.prepare(x)
+            >>> tuple(p.pixels.shape), round(p.resize_norm, 3)
+            ((2, 3, 64, 64), 0.501)
+            >>> torch.equal(model.embed_prepared(p).phi, model.embed(x))
+            True
+        """
+        return prepare_batch(image, self.backbone, name, resize_inputs=self.resize_inputs,
+                             expand_gray=self.expand_gray)
+
+    def embed_prepared(self, x: PreparedBatch | torch.Tensor,
+                       resize_norm: float | torch.Tensor = 1.0) -> EmbeddingBatch:
+        """Embeddings of a batch from :meth:`prepare` (or of network-ready pixels and their resize norm)."""
+        pixels = x.pixels if isinstance(x, PreparedBatch) else x
+        if isinstance(x, PreparedBatch):
+            resize_norm = x.resize_norm
+        f = self.backbone(pixels)
+        feature_norm = f.norm(dim=1)
         if self.constant_coordinate == "append":
             g = torch.cat([f, torch.ones_like(f[:, :1])], dim=1)
             phi = g / g.norm(dim=1, keepdim=True)  # ||g|| >= 1: never divides by ~0
         else:
             phi = F.normalize(f, dim=1)
-        pn = torch.as_tensor(pnorm, dtype=phi.dtype, device=phi.device).expand(phi.shape[0])
-        return EmbeddingBatch(phi, fnorm, pn, self.constant_coordinate == "append")
+        c = torch.as_tensor(resize_norm, dtype=phi.dtype, device=phi.device).expand(phi.shape[0])
+        return EmbeddingBatch(phi, feature_norm, c, self.constant_coordinate == "append")
 
-    def embeddings(self, image: ImageInput, name: str = "image") -> EmbeddingBatch:
+    def embed_batch(self, image: ImageInput, name: str = "image") -> EmbeddingBatch:
         """Validate, resize and embed ``image``; returns phi with what certificates need.
 
         Raises:
             WeightsError: the network produced NaN or infinite values (it never answers with NaN).
         """
-        x, pnorm = self._prepare(image, name)
-        e = self.embed_prepared(x, pnorm)
+        e = self.embed_prepared(self.prepare(image, name))
         self._require_finite(e, name)
         return e
+
+    def embeddings(self, image: ImageInput, name: str = "image") -> EmbeddingBatch:
+        """Deprecated name of :meth:`embed_batch`."""
+        warn_renamed("LipSim.embeddings", "LipSim.embed_batch")
+        return self.embed_batch(image, name)
 
     def _require_finite(self, e: EmbeddingBatch, name: str) -> None:
         """Refuse embeddings with NaN/inf, or (constant coordinate appended) not of unit norm.
@@ -276,7 +254,7 @@ class LipSim(nn.Module):
         phi NaN or 0. With the constant coordinate, ||[f; 1]|| >= 1, so phi has unit norm unless it overflowed.
         """
         bad = ~torch.isfinite(e.phi).all(dim=1)
-        if e.constant_coordinate:
+        if e.constant_appended:
             bad |= (e.phi.norm(dim=1) - 1).abs() > 1e-2
         if bool(bad.any()):
             idx = bad.nonzero().flatten().tolist()
@@ -289,23 +267,23 @@ class LipSim(nn.Module):
 
     def embed(self, x: ImageInput) -> torch.Tensor:
         """(N, k+1) unit-norm embeddings phi(x) ((N, k) with ``constant_coordinate="none"``)."""
-        return self.embeddings(x, "x").phi
+        return self.embed_batch(x, "x").phi
 
     def _pair(self, a: ImageInput, b: ImageInput, na: str, nb: str) -> tuple[EmbeddingBatch, EmbeddingBatch]:
-        xa, pa = self._prepare(a, na)
-        xb, pb = self._prepare(b, nb)
+        pa, pb = self.prepare(a, na), self.prepare(b, nb)
+        xa, xb = pa.pixels, pb.pixels
         if xa.shape[0] != xb.shape[0]:
             raise ValueError(f"batch sizes differ: {na} has {xa.shape[0]} images, {nb} has {xb.shape[0]}")
         if xa.requires_grad != xb.requires_grad:  # a loss against a fixed side: no backward through that side
-            return self.embed_prepared(xa, pa), self.embed_prepared(xb, pb)
-        if pa == pb and xa.shape[-2:] == xb.shape[-2:]:  # one forward pass for both
-            e = self.embed_prepared(torch.cat([xa, xb]), pa)
+            return self.embed_prepared(pa), self.embed_prepared(pb)
+        if pa.resize_norm == pb.resize_norm and xa.shape[-2:] == xb.shape[-2:]:  # one forward pass for both
+            e = self.embed_prepared(torch.cat([xa, xb]), pa.resize_norm)
             n = xa.shape[0]
             split = lambda t: (t[:n], t[n:])  # noqa: E731
-            (p0, p1), (f0, f1), (q0, q1) = split(e.phi), split(e.fnorm), split(e.pnorm)
-            cc = e.constant_coordinate
+            (p0, p1), (f0, f1), (q0, q1) = split(e.phi), split(e.feature_norm), split(e.resize_norm)
+            cc = e.constant_appended
             return EmbeddingBatch(p0, f0, q0, cc), EmbeddingBatch(p1, f1, q1, cc)
-        return self.embed_prepared(xa, pa), self.embed_prepared(xb, pb)
+        return self.embed_prepared(pa), self.embed_prepared(pb)
 
     # ------------------------------------------------------------------ the metric
     def forward(self, img0: ImageInput, img1: ImageInput) -> torch.Tensor:
@@ -355,7 +333,7 @@ class LipSim(nn.Module):
             >>> r.choice.shape, bool((r.radius >= 0).all())
             (torch.Size([2]), True)
         """
-        er = self.embeddings(ref, "ref")
+        er = self.embed_batch(ref, "ref")
         e0, e1 = self._pair(x0, x1, "x0", "x1")
         self._require_finite(e0, "x0")
         self._require_finite(e1, "x1")

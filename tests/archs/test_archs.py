@@ -56,6 +56,33 @@ def test_config_rebuilds_the_same_architecture(arch):
     assert {k: v.shape for k, v in again.state_dict().items()} == {k: v.shape for k, v in net.state_dict().items()}
 
 
+@pytest.mark.parametrize("arch", list_archs())
+def test_config_is_the_constructor_signature(arch):
+    """arch and config come from the class statement and the bound arguments, defaults included."""
+    import inspect
+
+    builder = get_arch_spec(arch).builder
+    params = [n for n in inspect.signature(builder).parameters if n not in builder.config_only_when]
+    with torch.device("meta"):
+        net = build_arch(arch)
+    assert net.arch == arch == builder.arch
+    assert list(net.config) == params
+    assert net.config == {n: _json(inspect.signature(builder).parameters[n].default)
+                          for n in params}
+
+
+def _json(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def test_efficient_records_gated_options_only_when_switched_on():
+    with torch.device("meta"):
+        plain = Efficient(max_size=900)
+        native = Efficient(native_resolution=1, image_size=64)
+    assert "max_size" not in plain.config and "native_resolution" not in plain.config
+    assert native.config["native_resolution"] is True and native.config["max_size"] == 512
+
+
 # ---------------------------------------------------------------------------------------------- full size
 def test_paper_small_full_config_size_and_shape():
     """63.3 M parameters, 3x224x224 -> 1792, built on the meta device (no memory, no compute)."""

@@ -56,8 +56,8 @@ def _in_thread(fn, timeout: float = 60.0):
 # ---------------------------------------------------------------------------------------------- embed once
 def test_each_image_is_embedded_once_and_pairs_come_from_embeddings(setup, capsys, monkeypatch):
     embedded: list[int] = []
-    real = LipSim.embeddings
-    monkeypatch.setattr(LipSim, "embeddings",
+    real = LipSim.embed_batch
+    monkeypatch.setattr(LipSim, "embed_batch",
                         lambda self, x, name="image": embedded.append(len(x)) or real(self, x, name))
     code, out, err = _run([str(setup["dir"]), "--json", "--weights", str(setup["weights"]), "--batch-size", "4"],
                           capsys)

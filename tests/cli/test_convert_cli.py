@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -11,14 +12,16 @@ from PIL import Image
 
 from lipsim.cli.compare import main as compare_main
 from lipsim.cli.main import main
-from lipsim.convert import original
+from lipsim.convert import convert_original
 from tests.convert._synthetic import PREFIX, REDUCED, make_checkpoint, make_model_state_dict
 
 
 @pytest.fixture
 def reduced(monkeypatch):
-    """The CLI converts the paper's sizes; these tests use the same layout with reduced dense sizes."""
-    monkeypatch.setattr(original, "PAPER_SMALL_CONFIG", dict(REDUCED))
+    """The CLI converts the paper's sizes; these tests pass it the same layout with reduced dense sizes."""
+    import lipsim.convert
+
+    monkeypatch.setattr(lipsim.convert, "convert_original", functools.partial(convert_original, arch_config=REDUCED))
 
 
 @pytest.fixture(scope="module")

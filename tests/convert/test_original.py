@@ -327,7 +327,7 @@ def test_synthetic_layout_matches_the_documented_layout():
 def test_registry_entries(name):
     assert name in list_weights("paper-small")
     spec = get_weights_spec(name)
-    assert spec.arch == "paper-small" and spec.arch_config == {}
+    assert spec.arch == "paper-small"
     assert spec.sha256 is None and spec.hub_repo == f"lipsim/{name}" and spec.hub_revision == "main"
     assert spec.license.startswith("unknown") and "no licence" in spec.license
     assert "convert-original" in spec.conversion_hint
@@ -377,8 +377,8 @@ def test_certificates_of_converted_models_survive_pgd(attack_models, cc):
     model = attack_models[cc]
     x = structured_images(4, 32, seed=5) * 0.02
     y = structured_images(4, 32, seed=6) * 0.02
-    e = model.embeddings(x)
-    eps = 0.5 * float(e.fnorm.min())
+    e = model.embed_batch(x)
+    eps = 0.5 * float(e.feature_norm.min())
 
     # 1. how far phi(x) can move within eps
     phi0 = e.phi
@@ -388,7 +388,7 @@ def test_certificates_of_converted_models_survive_pgd(attack_models, cc):
     if cc == "none":
         # the attack is strong enough to break a naive "phi is 1-Lipschitz" certificate here
         assert (shift > eps).any()
-        assert (e.fnorm < 1).all()
+        assert (e.feature_norm < 1).all()
 
     # 2. the certified interval of d(x, y) when x moves by eps
     cert = model.certify(x, y, eps=eps)

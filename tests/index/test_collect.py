@@ -42,11 +42,12 @@ def test_cache_embeds_only_new_contents(model, files, tmp_path):
     assert r1.paths == paths[:5] and r1.computed == 4 and [p for p, _ in r1.skipped] == [paths[5]]
     assert torch.equal(r1.emb.phi[0], r1.emb.phi[4])
     r2 = embed_files(model, paths, cache=cache)
-    assert r2.computed == 0 and torch.equal(r2.emb.phi, r1.emb.phi) and torch.equal(r2.emb.pnorm, r1.emb.pnorm)
+    assert r2.computed == 0 and torch.equal(r2.emb.phi, r1.emb.phi)
+    assert torch.equal(r2.emb.resize_norm, r1.emb.resize_norm)
     new = _png(root / "new.png", imgs[4])
     r3 = embed_files(model, [*paths, new], cache=cache)
     assert r3.computed == 1 and r3.paths[-1] == new
-    assert torch.allclose(r3.emb.phi[-1], model.embeddings(str(new)).phi[0], atol=1e-6)
+    assert torch.allclose(r3.emb.phi[-1], model.embed_batch(str(new)).phi[0], atol=1e-6)
     # another model's section lives beside the first one
     other = tiny_model("efficient", dtype=torch.float32, seed=3)
     assert embed_files(other, paths, cache=cache).computed == 4

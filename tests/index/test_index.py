@@ -54,10 +54,10 @@ def test_add_folder_files_tensors_and_pil(model, folder):
     e = index.embeddings.phi
     assert torch.equal(e[0], e[4]) and float((e[1] - e[5]).norm()) < 1e-3
     # each row is the model's own embedding, with the resize norm of 20 px -> 16 px
-    ref = model.embeddings(imgs[3])
+    ref = model.embed_batch(imgs[3])
     assert torch.allclose(e[3], ref.phi[0], atol=1e-6)
-    assert float(index.embeddings.pnorm[3]) == pytest.approx(float(ref.pnorm[0]))
-    assert float(ref.pnorm[0]) < 1
+    assert float(index.embeddings.resize_norm[3]) == pytest.approx(float(ref.resize_norm[0]))
+    assert float(ref.resize_norm[0]) < 1
 
 
 def test_add_errors(model, folder):
@@ -120,7 +120,7 @@ def test_search_matches_brute_force(model):
     index.add(imgs[:10])
     results = index.search(imgs[10:], k=4, eps=0.01)
     phi = index.embeddings.phi.double()
-    eq = model.embeddings(imgs[10:])
+    eq = model.embed_batch(imgs[10:])
     for q, r in zip(eq.phi.double(), results):
         s = (phi - q).norm(dim=1)
         order = torch.argsort(s)[:4].tolist()
@@ -133,7 +133,7 @@ def test_search_matches_brute_force(model):
         s1, s2 = sorted(s.tolist())[:2]
         bis = min(((s[j] ** 2 - s1**2 - F_SLACK) / (2 * (phi[order[0]] - phi[j]).norm())).item()
                   for j in range(10) if j != order[0])
-        assert r.nn_radius == pytest.approx(bis, rel=1e-6)  # pnorm 1: no resize at 16 px
+        assert r.nn_radius == pytest.approx(bis, rel=1e-6)  # resize_norm 1: no resize at 16 px
         assert r.nn_radius >= (s2 - s1) / 2 - 1e-6 and r.exact
 
 
@@ -176,6 +176,6 @@ def test_native_resolution_arch_embeds_like_the_model():
     index = Index(model)
     index.add([small[0], large[0]], ids=["small", "large"])
     for row, img in enumerate((small, large)):
-        ref = model.embeddings(img)
+        ref = model.embed_batch(img)
         assert torch.allclose(index.embeddings.phi[row].double(), ref.phi[0], atol=1e-6)
-        assert float(index.embeddings.pnorm[row]) == pytest.approx(float(ref.pnorm[0]), rel=1e-6)
+        assert float(index.embeddings.resize_norm[row]) == pytest.approx(float(ref.resize_norm[0]), rel=1e-6)

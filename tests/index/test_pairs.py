@@ -56,7 +56,7 @@ def test_find_duplicates_labels_and_group_pairs():
     assert ref.labels == dup.cert.labels and len(set(dup.cert.labels)) >= 3
     for p, lab in enumerate(dup.cert.labels):
         same, r = bool(d[dup.i[p], dup.j[p]] <= tau), float(dup.cert.radius[p])
-        # radius = |s - sqrt(2 tau)| / pnorm (pnorm 0.5), less the float32 slack
+        # radius = |s - sqrt(2 tau)| / resize_norm (0.5), less the float32 slack
         s = float(d[dup.i[p], dup.j[p]] * 2) ** 0.5
         assert r == pytest.approx(abs(s - (2 * tau) ** 0.5) / 0.5, abs=1e-6)
         assert lab == {(True, True): "certified-same", (True, False): "same", (False, True): "certified-different",

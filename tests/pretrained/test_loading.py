@@ -116,7 +116,7 @@ def test_registered_spec_from_the_offline_cache(saved, offline_hub, temp_spec):
     m, d = saved
     populate_hub_cache(offline_hub, "lipsim-test/specs", {"tiny-eff.safetensors": d / "model.safetensors"})
     sha = sha256_file(d / "model.safetensors")
-    common = dict(arch="efficient", arch_config=TINY["efficient"], file="tiny-eff.safetensors", sha256=sha,
+    common = dict(arch="efficient", file="tiny-eff.safetensors", sha256=sha,
                   hub_repo="lipsim-test/specs")
     temp_spec(name="zz-test-hub", **common)
     loaded = LipSim(weights="zz-test-hub")
@@ -130,7 +130,7 @@ def test_registered_default_is_picked(saved, offline_hub, empty_registry, temp_s
     """LipSim() and LipSim(arch=...) load the arch's default entry (here from the offline Hub cache)."""
     m, d = saved
     populate_hub_cache(offline_hub, "lipsim-test/default", {"tiny-eff.safetensors": d / "model.safetensors"})
-    temp_spec(name="zz-test-default", arch="efficient", arch_config=TINY["efficient"], file="tiny-eff.safetensors",
+    temp_spec(name="zz-test-default", arch="efficient", file="tiny-eff.safetensors",
               sha256=sha256_file(d / "model.safetensors"), hub_repo="lipsim-test/default", default=True)
     _same(m, LipSim())
     _same(m, LipSim(arch="efficient"))
@@ -146,7 +146,7 @@ def test_registered_spec_detects_a_tampered_cache_file(saved, offline_hub, temp_
     data = bytearray(blob.read_bytes())
     data[-3] ^= 0x01  # one bit of one weight
     blob.write_bytes(bytes(data))
-    temp_spec(name="zz-test-tampered", arch="efficient", arch_config=TINY["efficient"], file="w.safetensors",
+    temp_spec(name="zz-test-tampered", arch="efficient", file="w.safetensors",
               sha256=sha, hub_repo="lipsim-test/tampered")
     found = sha256_file(blob)
     with pytest.raises(WeightsError, match=rf"^weights file '.*w\.safetensors' failed its sha256 check: "
@@ -348,13 +348,33 @@ def test_threshold_from_the_config(tmp_path):
         _ = loaded.threshold
 
 
-def test_threshold_of_a_registered_spec(saved, offline_hub, temp_spec):
-    m, d = saved
+def test_threshold_of_a_registered_spec(tmp_path, offline_hub, temp_spec):
+    """A registered file's own config is the one source of its threshold (and of everything it builds)."""
+    d = _model().save_pretrained(tmp_path / "thr", extra_config={"threshold": 0.05, "threshold_rates": {"x": 1.0}})
     populate_hub_cache(offline_hub, "lipsim-test/thr", {"w.safetensors": d / "model.safetensors"})
-    temp_spec(name="zz-test-thr", arch="efficient", arch_config=TINY["efficient"], file="w.safetensors",
-              sha256=sha256_file(d / "model.safetensors"), hub_repo="lipsim-test/thr",
-              extra={"threshold": 0.05, "threshold_rates": {"x": 1.0}})
-    assert LipSim(weights="zz-test-thr").threshold == 0.05
+    temp_spec(name="zz-test-thr", arch="efficient", file="w.safetensors",
+              sha256=sha256_file(d / "model.safetensors"), hub_repo="lipsim-test/thr")
+    loaded = LipSim(weights="zz-test-thr")
+    assert loaded.threshold == 0.05 and loaded.provenance["threshold_rates"] == {"x": 1.0}
+
+
+def test_registered_arch_must_match_the_file(saved, offline_hub, temp_spec):
+    m, d = saved
+    populate_hub_cache(offline_hub, "lipsim-test/arch", {"w.safetensors": d / "model.safetensors"})
+    temp_spec(name="zz-test-arch", arch="paper-small", file="w.safetensors",
+              sha256=sha256_file(d / "model.safetensors"), hub_repo="lipsim-test/arch")
+    with pytest.raises(WeightsError, match=r"hold arch 'efficient', but are registered as 'paper-small'$"):
+        LipSim(weights="zz-test-arch")
+
+
+def test_registered_file_without_a_config(tmp_path, offline_hub, temp_spec):
+    path = tmp_path / "bare.safetensors"
+    save_file({k: v.contiguous() for k, v in _model().backbone.state_dict().items()}, str(path))
+    populate_hub_cache(offline_hub, "lipsim-test/bare", {"w.safetensors": path})
+    temp_spec(name="zz-test-bare", arch="efficient", file="w.safetensors", sha256=sha256_file(path),
+              hub_repo="lipsim-test/bare")
+    with pytest.raises(WeightsError, match=r"the file carries no lipsim config"):
+        LipSim(weights="zz-test-bare")
 
 
 # ---------------------------------------------------------------------------------------------- construction

@@ -10,19 +10,21 @@ import torch
 from lipsim import LipSim, WeightsError, list_weights
 from lipsim.pretrained import (
     WeightsSpec,
-    _hub,
     default_weights_for,
     get_weights_spec,
     register_weights,
     registry,
     sha256_file,
 )
-from tests._helpers import TINY, structured_images, tiny_model
+from lipsim.pretrained import bundled as bundled_mod
+from lipsim.pretrained.bundled import bundled_file
+from lipsim.pretrained.safetensors_io import read_safetensors
+from tests._helpers import structured_images, tiny_model
 
 
 def spec(name: str, arch: str = "efficient", **kw) -> WeightsSpec:
     base = dict(
-        name=name, arch=arch, arch_config={}, file=f"{name}.safetensors", sha256=None, hub_repo=None,
+        name=name, arch=arch, file=f"{name}.safetensors", sha256=None, hub_repo=None,
         hub_revision=None, license="MIT", description="test entry",
     )
     return WeightsSpec(**{**base, **kw})
@@ -51,11 +53,14 @@ def test_catalog_entries_are_well_formed():
         s = get_weights_spec(name)
         assert s.name == name
         get_arch_spec(s.arch)
-        assert s.constant_coordinate in ("append", "none")
         assert s.file.endswith(".safetensors")
         assert s.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", s.sha256)
         assert s.sha256 is not None or s.conversion_hint or s.hub_repo  # unpublished entries say how to get them
-        assert s.bundled or s.hub_repo is not None or s.sha256 is None
+        path = bundled_file(s.file)
+        assert path is not None or s.hub_repo is not None or s.sha256 is None
+        if path is not None and s.sha256 is not None:  # the file's own config is the one source: it must agree
+            _, config = read_safetensors(path, expected_sha256=s.sha256)
+            assert config["arch"] == s.arch and config["constant_coordinate"] in ("append", "none")
     for arch in ("efficient", "paper-small"):
         assert sum(s.default for s in registry._REGISTRY.values() if s.arch == arch) <= 1
 
@@ -101,15 +106,13 @@ def test_spec_neither_bundled_nor_on_the_hub(temp_registry):
 def test_bundled_weights_are_found_and_verified(temp_registry, tmp_path, monkeypatch):
     m = tiny_model("efficient", dtype=torch.float32)
     m.save_pretrained(tmp_path / "saved")
-    monkeypatch.setattr(_hub, "_SOURCE_TREE_WEIGHTS", tmp_path / "saved")  # stands for the wheel's weights folder
+    monkeypatch.setattr(bundled_mod, "_SOURCE_TREE_WEIGHTS", tmp_path / "saved")  # stands for the wheel folder
     sha = sha256_file(tmp_path / "saved" / "model.safetensors")
-    temp_registry(spec("zz-test-bundled", arch_config=TINY["efficient"], file="model.safetensors", sha256=sha,
-                       bundled=True))
+    temp_registry(spec("zz-test-bundled", file="model.safetensors", sha256=sha))
     loaded = LipSim(weights="zz-test-bundled")
     x = structured_images(2, 16, dtype=torch.float32)
     assert (loaded(x, x.flip(-1)) == m(x, x.flip(-1))).all()
     assert loaded.source.startswith("zz-test-bundled (")
-    temp_registry(spec("zz-test-bundled-bad", arch_config=TINY["efficient"], file="model.safetensors",
-                       sha256="f" * 64, bundled=True))
+    temp_registry(spec("zz-test-bundled-bad", file="model.safetensors", sha256="f" * 64))
     with pytest.raises(WeightsError, match=r"failed its sha256 check: expected f{64}, found " + sha):
         LipSim(weights="zz-test-bundled-bad")

@@ -22,7 +22,8 @@ entered (docs/layers.md, 'AOL on the adjoint').
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -33,7 +34,7 @@ from .backbone import Backbone
 __all__ = ["Efficient"]
 
 
-class Efficient(Backbone):
+class Efficient(Backbone, arch="efficient"):
     """Staged AOL + MaxMin network.
 
     Args:
@@ -45,7 +46,18 @@ class Efficient(Backbone):
         native_resolution: run at the caller's image size (see the module docstring).
         max_size: with ``native_resolution``, the longest side the network sees.
         isometric: narrowing AOL layers rescale their outputs and kernels start noise-free (module docstring).
+
+    Example:
+        >>> Efficient(widths=(8, 16), head_width=16, embed_dim=8).config
+        {'widths': [8, 16], 'stem_factor': 4, 'head_width': 16, 'embed_dim': 8, 'image_size': 224}
+        >>> Efficient(native_resolution=True).config["max_size"]
+        512
     """
+
+    # options added after the first weights were published: written only when switched on
+    config_only_when: ClassVar[Mapping[str, str]] = {
+        "native_resolution": "native_resolution", "max_size": "native_resolution", "isometric": "isometric",
+    }
 
     def __init__(
         self,
@@ -63,16 +75,8 @@ class Efficient(Backbone):
         for w in [*widths, head_width]:
             if w % 2:
                 raise ValueError(f"efficient: widths and head_width must be even (MaxMin), got {w}")
-        self.arch = "efficient"
-        self.config = dict(
-            widths=widths, stem_factor=stem_factor, head_width=head_width, embed_dim=embed_dim, image_size=image_size
-        )
-        if native_resolution:
-            if max_size < image_size:
-                raise ValueError(f"efficient: max_size {max_size} is below image_size {image_size}")
-            self.config.update(native_resolution=True, max_size=max_size)
-        if isometric:
-            self.config.update(isometric=True)
+        if native_resolution and max_size < image_size:
+            raise ValueError(f"efficient: max_size {max_size} is below image_size {image_size}")
         self.native_resolution = bool(native_resolution)
         self.max_size = int(max_size)
         self.factors = [stem_factor] + [2] * (len(widths) - 1)

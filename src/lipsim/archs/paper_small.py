@@ -25,7 +25,7 @@ from .backbone import Backbone
 __all__ = ["PaperSmall"]
 
 
-class PaperSmall(Backbone):
+class PaperSmall(Backbone, arch="paper-small"):
     """The LipSim paper's small network (63.3 M parameters, about 4.2 GMAC per image).
 
     Attributes:
@@ -51,11 +51,6 @@ class PaperSmall(Backbone):
         if side * 16 != image_size:
             raise ValueError(f"paper-small needs an image_size divisible by 16, got {image_size}")
         features = channels * side * side
-        self.arch = "paper-small"
-        self.config = dict(
-            channels=channels, conv_inner=conv_inner, depth_conv=depth_conv, depth_linear=depth_linear,
-            linear_inner=linear_inner, embed_dim=embed_dim, image_size=image_size, paper_q_quirk=paper_q_quirk,
-        )
         self.embed_dim = embed_dim
         self.image_size = image_size
         self.input_size = (image_size, image_size)

@@ -28,8 +28,8 @@ class ArchSpec:
 _ARCHS: dict[str, ArchSpec] = {
     spec.name: spec
     for spec in (
-        ArchSpec("efficient", Efficient, "staged AOL convs + MaxMin, global pooling, AOL head (package default)"),
-        ArchSpec("paper-small", PaperSmall, "the LipSim paper's network: 20 SLL convs + 7 SLL dense layers, k=1792"),
+        ArchSpec(Efficient.arch, Efficient, "staged AOL convs + MaxMin, global pooling, AOL head (package default)"),
+        ArchSpec(PaperSmall.arch, PaperSmall, "the LipSim paper's network: 20 SLL convs + 7 SLL dense layers, k=1792"),
     )
 }
 

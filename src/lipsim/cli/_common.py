@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from typing import Callable, NoReturn
+from collections.abc import Callable
+from typing import NoReturn
 
 __all__ = ["ArgumentParser", "fail", "run_cli", "add_model_args", "add_image_args", "model_from_args"]
 

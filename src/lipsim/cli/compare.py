@@ -18,8 +18,9 @@ import dataclasses
 import itertools
 import json
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ._common import ArgumentParser, add_image_args, add_model_args, fail, model_from_args, run_cli
 
@@ -147,13 +148,13 @@ def _embed_files(model, files: list[Path], batch_size: int, max_pixels: int | No
                 skipped[f] = str(e).splitlines()[0] if str(e) else type(e).__name__
                 print(f"{PROG}: skipped {str(f)!r}: {skipped[f]}", file=sys.stderr)
                 continue
-            by_size.setdefault(tuple(x.shape[-2:]), []).append((f, x))
+            by_size.setdefault((int(x.shape[-2]), int(x.shape[-1])), []).append((f, x))
         for group in by_size.values():
             names = [str(f) for f, _ in group]
             label = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-            e = model.embeddings(torch.stack([x for _, x in group]), label)
+            emb = model.embed_batch(torch.stack([x for _, x in group]), label)
             for i, (f, _) in enumerate(group):
-                rows[f] = _index(e, slice(i, i + 1))
+                rows[f] = _index(emb, slice(i, i + 1))
     return rows, skipped
 
 
@@ -194,6 +195,7 @@ def _compare_pairs(model, args, pairs: list[tuple[Path, Path]], skip: bool) -> i
             line = (f"{a}  {b}  d={rec['distance']:.6f}  certified [{rec['lower']:.6f}, {rec['upper']:.6f}] "
                     f"@ eps={args.eps:.4f}")
             if tau is not None:
+                assert c.same is not None and c.radius is not None  # certify_pair decides whenever tau is given
                 rec.update(threshold=tau, threshold_source=source, same=bool(c.same[i]), radius=float(c.radius[i]))
                 verdict = "same" if rec["same"] else "different"
                 line += (f"  {verdict} (d {'<=' if rec['same'] else '>'} {tau:g}, {where}) "
@@ -221,7 +223,7 @@ def _two_afc(model, args) -> int:
         "ref": str(files[0]), "img0": str(files[1]), "img1": str(files[2]),
         "d0": float(r.d0[0]), "d1": float(r.d1[0]), "choice": int(r.choice[0]), "radius": float(r.radius[0]),
     }
-    closer = files[1 + rec["choice"]]
+    closer = files[1 + int(r.choice[0])]
     _emit(rec, args.json, f"closer to {files[0]}: {closer} (choice {rec['choice']})  d0={rec['d0']:.6f}  "
                           f"d1={rec['d1']:.6f}  certified radius={rec['radius']:.6f}")
     return 0

@@ -46,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-def _fmt(x: float) -> str:
-    return "inf" if math.isinf(x) else f"{x:.6f}"
+def _fmt(x: float | None) -> str:
+    return "none" if x is None else "inf" if math.isinf(x) else f"{x:.6f}"
 
 
 def run_search(args: argparse.Namespace) -> int:

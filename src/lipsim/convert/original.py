@@ -37,10 +37,11 @@ from typing import Any
 
 import torch
 
+from ..archs.meta import build_arch_shapes
 from ..errors import WeightsError
 from ..image_io import describe_path
-from ..pretrained.resolve import CONFIG_NAME, WEIGHTS_NAME
 from ..pretrained.safetensors_io import sha256_file
+from ..pretrained.weights_format import CONFIG_NAME, WEIGHTS_NAME
 
 __all__ = ["OriginalCheckpoint", "convert_original", "load_original", "map_original_state_dict", "SOURCE_FORMAT"]
 
@@ -51,9 +52,6 @@ ARCH = "paper-small"
 # fine-tuned checkpoints wrap it once more ("module.backbone.model."); "model." is the same state dict
 # saved without DataParallel.
 PREFIXES = ("module.backbone.model.", "module.model.", "model.")
-
-# paper-small options of the released checkpoints: the architecture's defaults (tests may patch this).
-PAPER_SMALL_CONFIG: dict[str, Any] = {}
 
 _CONV = re.compile(r"^(convs|base\.1)\.(\d+)\.(kernel|bias|q)$")
 _LINEAR = re.compile(r"^(linear|base\.2)\.(\d+)\.(weight|bias|q)$")
@@ -86,29 +84,9 @@ class OriginalCheckpoint:
 
 
 def _expected_shapes(arch_config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
-    """Key -> shape of ``paper-small``'s state dict for ``arch_config``, without building the network.
-
-    (Building it means initialising 63 M random weights; the tests check that this table matches the
-    state dict of the built network.)
-    """
-    import inspect
-
-    from ..archs.paper_small import PaperSmall
-
-    params = inspect.signature(PaperSmall.__init__).parameters
-    unknown = sorted(set(arch_config) - set(params) - {"self"})
-    if unknown:
-        raise ValueError(f"bad config for arch {ARCH!r}: unknown options {unknown}")
-    cfg = {k: p.default for k, p in params.items() if k != "self"}
-    cfg.update(arch_config)
-    c, ci, li, side = cfg["channels"], cfg["conv_inner"], cfg["linear_inner"], cfg["image_size"] // 16
-    shapes: dict[str, tuple[int, ...]] = {}
-    for i in range(cfg["depth_conv"]):
-        shapes.update({f"convs.{i}.kernel": (ci, c, 3, 3), f"convs.{i}.bias": (1, ci, 1, 1), f"convs.{i}.q": (ci,)})
-    for j in range(cfg["depth_linear"]):
-        f = c * side * side
-        shapes.update({f"linear.{j}.weight": (li, f), f"linear.{j}.bias": (1, li), f"linear.{j}.q": (li,)})
-    return shapes
+    """Key -> shape of ``paper-small``'s state dict for ``arch_config``, read from the network built on meta."""
+    net = build_arch_shapes(ARCH, **arch_config)
+    return {k: tuple(v.shape) for k, v in net.state_dict().items()}
 
 
 def _strip_prefix(keys: list[str], source: str) -> str:
@@ -142,7 +120,7 @@ def map_original_state_dict(
     """
     if not isinstance(model_state_dict, Mapping):
         raise WeightsError(f"{source}: model_state_dict is a {type(model_state_dict).__name__}, not a dict of tensors")
-    cfg = dict(PAPER_SMALL_CONFIG if arch_config is None else arch_config)
+    cfg = dict(arch_config or {})
     expected = _expected_shapes(cfg)
     depth_conv = sum(1 for k in expected if k.startswith("convs.") and k.endswith(".kernel"))
     depth_linear = sum(1 for k in expected if k.startswith("linear.") and k.endswith(".weight"))
@@ -325,7 +303,8 @@ def convert_original(
             release was trained and evaluated with is not documented; the choice is recorded in the config
             and can be overridden at load time (``LipSim(weights=..., constant_coordinate=...)``).
         overwrite: replace an existing ``config.json`` / ``model.safetensors`` in ``out_dir``.
-        arch_config: for tests only: reduced ``paper-small`` sizes (``None`` = the paper's network).
+        arch_config: ``paper-small`` options the checkpoint fits (``None``: the paper's network; tests pass
+            reduced sizes).
 
     Returns:
         ``out_dir`` as a Path; load it with ``LipSim(weights=out_dir)`` or ``LipSim.from_pretrained(out_dir)``.
@@ -352,7 +331,7 @@ def convert_original(
             f"output directory {str(out)!r} already holds {' and '.join(existing)}; choose another directory "
             "or pass overwrite=True (--overwrite)"
         )
-    cfg = dict(PAPER_SMALL_CONFIG if arch_config is None else arch_config)
+    cfg = dict(arch_config or {})
     ckpt = load_original(ckpt_path, cfg)  # every check happens before the network is built
     source_sha = sha256_file(ckpt_path)
     model = LipSim(pretrained=False, arch=ARCH, constant_coordinate=constant_coordinate, **cfg)

@@ -102,7 +102,7 @@ class EmbeddingCache:
         tensors: dict[str, torch.Tensor] = {}
         sections = {}
         for i, (sha, (keys, e)) in enumerate(sorted(self._sections.items())):
-            tensors.update({f"s{i}.phi": e.phi, f"s{i}.pnorm": e.pnorm, f"s{i}.fnorm": e.fnorm})
-            sections[sha] = {"keys": keys, "constant_coordinate": e.constant_coordinate}
+            tensors.update({f"s{i}.phi": e.phi, f"s{i}.pnorm": e.resize_norm, f"s{i}.fnorm": e.feature_norm})
+            sections[sha] = {"keys": keys, "constant_coordinate": e.constant_appended}
         write_store(self.path, tensors, {"kind": KIND, "sections": sections})
         self._dirty = False

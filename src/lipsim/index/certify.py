@@ -2,7 +2,7 @@
 
 Notation as in :mod:`lipsim.certificates`: phi unit embeddings, s = ||phi(x) - phi(y)||, d = s^2 / 2, tau the
 threshold of "same" (d <= tau, i.e. s <= sqrt(2 tau)). A perturbation of an image by delta (l2, caller
-pixels) moves its phi by at most ``phi_shift_bound`` (pnorm * ||delta|| with the constant coordinate).
+pixels) moves its phi by at most ``phi_shift_bound`` (resize_norm * ||delta|| with the constant coordinate).
 
 Pairs (dedup; one of the two images moves): the decision d <= tau cannot change while phi moves by less than
 |s - sqrt(2 tau)| (triangle inequality), which ``radius_for_margin`` turns into caller pixels.
@@ -95,7 +95,10 @@ def certify_pairs(ea: EmbeddingBatch, eb: EmbeddingBatch, eps: float, threshold:
 
 def certify_distances(s: torch.Tensor, ea: EmbeddingBatch, eb: EmbeddingBatch, eps: float,
                       threshold: float) -> PairCertificates:
-    """:func:`certify_pairs` from precomputed distances s = ||phi_a - phi_b|| (only pnorm/fnorm of ea, eb used)."""
+    """:func:`certify_pairs` from precomputed distances s = ||phi_a - phi_b||.
+
+    Only ``resize_norm`` and ``feature_norm`` of ``ea`` and ``eb`` are used.
+    """
     _check(eps, threshold)
     s = s.double()
     shift = torch.maximum(phi_shift_bound(_f64(ea), eps), phi_shift_bound(_f64(eb), eps)) + S_SLACK
@@ -124,8 +127,8 @@ def query_intervals(eq: EmbeddingBatch, s: torch.Tensor, eps: float, threshold: 
         return lower, upper, None
     margin = (s - (2.0 * threshold) ** 0.5).abs() - S_SLACK
     k = s.shape[1]
-    rep = EmbeddingBatch(q.phi.repeat_interleave(k, 0), q.fnorm.repeat_interleave(k), q.pnorm.repeat_interleave(k),
-                         q.constant_coordinate)
+    rep = EmbeddingBatch(q.phi.repeat_interleave(k, 0), q.feature_norm.repeat_interleave(k),
+                         q.resize_norm.repeat_interleave(k), q.constant_appended)
     return lower, upper, radius_for_margin(rep, margin.reshape(-1)).reshape(s.shape)
 
 
@@ -152,7 +155,7 @@ def bisector_radius(q: torch.Tensor, a1: torch.Tensor, others: torch.Tensor) -> 
 
 
 def _f64(e: EmbeddingBatch) -> EmbeddingBatch:
-    return EmbeddingBatch(e.phi.double(), e.fnorm.double(), e.pnorm.double(), e.constant_coordinate)
+    return EmbeddingBatch(e.phi.double(), e.feature_norm.double(), e.resize_norm.double(), e.constant_appended)
 
 
 def _check(eps: float, threshold: float | None) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from ..model import LipSim
 from ..pretrained.safetensors_io import sha256_file
@@ -121,6 +121,7 @@ def embed_files(
                               on_error=lambda i, e: failed.__setitem__(mine[i], _reason(e)), on_batch=bar.update)
     new_keys = [mine[i] for i in ok]
     if shard.world_size > 1:
+        assert cache is not None  # checked above: sharded embedding needs a cache
         if shard.rank != 0:
             write_shard(cache, shard, sha, work_id(todo), new_keys, emb, failed)
             return FileEmbeddings([], None, [], len(new_keys), only_shard=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..certificates import EmbeddingBatch
-from .certify import certify_distances
+from .certify import PairCertificates, certify_distances
 from .pairs import connected_groups, scan_pairs
 from .store import StoredEmbeddings
 
@@ -104,5 +104,5 @@ def _distances(phi: torch.Tensor, i: torch.Tensor, j: torch.Tensor, chunk: int =
 
 def _meta(emb: StoredEmbeddings, rows: torch.Tensor) -> EmbeddingBatch:
     """What the certificates need about some rows (norms only: phi is not used there)."""
-    return EmbeddingBatch(torch.zeros(len(rows), 0, dtype=torch.float64), emb.fnorm[rows].double(),
-                          emb.pnorm[rows].double(), emb.constant_coordinate)
+    return EmbeddingBatch(torch.zeros(len(rows), 0, dtype=torch.float64), emb.feature_norm[rows].double(),
+                          emb.resize_norm[rows].double(), emb.constant_appended)

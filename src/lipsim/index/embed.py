@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -19,15 +19,16 @@ __all__ = ["to_model_input", "embed_tensors"]
 def to_model_input(model: LipSim, image: torch.Tensor) -> tuple[torch.Tensor, float]:
     """(3, h, w) image -> the image at the size the network takes it, and the operator norm of that resize.
 
-    With ``model.resize`` every image is resized here (as ``model.embeddings`` would, then clamped to [0, 1])
-    so that images of any sizes share one batch; the returned norm is what ``model.embeddings`` would have
-    reported for it alone.
-    Without it the image is returned as is (``model.embeddings`` then checks its size).
+    With ``model.resize_inputs`` every image is resized here (as ``model.prepare`` would, then clamped to
+    [0, 1]) so that images of any sizes share one batch; the returned norm is the resize operator norm
+    ``model.prepare`` would have used for it alone.
+    Without it the image is returned as is (``model.prepare`` then checks its size).
     """
-    if not model.resize:
+    if not model.resize_inputs:
         return image, 1.0
     hw = (int(image.shape[-2]), int(image.shape[-1]))
-    size = tuple(model.backbone.network_size(hw))  # what model.embeddings would resize this image to
+    h, w = model.backbone.network_size(hw)  # what model.prepare would resize this image to
+    size = (int(h), int(w))
     if size == hw:
         return image, 1.0
     # float rounding in the antialiased resize can overshoot [0, 1] by an ulp; clamping is 1-Lipschitz, so the
@@ -36,13 +37,13 @@ def to_model_input(model: LipSim, image: torch.Tensor) -> tuple[torch.Tensor, fl
 
 
 @torch.no_grad()
-def _embed_group(model: LipSim, xs: list[torch.Tensor], pnorms: list[float], name: str) -> EmbeddingBatch:
-    e = model.embeddings(torch.stack(xs), name)
-    # The images are already at the network's size, so model.embeddings did not resize them (its pnorm is
-    # the network's own bound); the resize done by to_model_input composes with it: caller pixels -> phi is
-    # ||P|| * pnorm-Lipschitz.
-    pn = torch.as_tensor(pnorms, dtype=e.pnorm.dtype, device=e.pnorm.device)
-    return dataclasses.replace(e, pnorm=e.pnorm * pn)
+def _embed_group(model: LipSim, xs: list[torch.Tensor], resize_norms: list[float], name: str) -> EmbeddingBatch:
+    e = model.embed_batch(torch.stack(xs), name)
+    # The images are already at the network's size, so model.embed_batch did not resize them (its resize_norm
+    # is the network's own bound); the resize done by to_model_input composes with it: caller pixels -> phi is
+    # ||P|| * resize_norm-Lipschitz.
+    pn = torch.as_tensor(resize_norms, dtype=e.resize_norm.dtype, device=e.resize_norm.device)
+    return dataclasses.replace(e, resize_norm=e.resize_norm * pn)
 
 
 def embed_tensors(
@@ -92,7 +93,7 @@ def embed_tensors(
             if on_batch is not None:
                 on_batch(1)
             continue
-        key = tuple(x.shape[-2:])
+        key = (int(x.shape[-2]), int(x.shape[-1]))
         group = pending.setdefault(key, ([], [], []))
         group[0].append(i)
         group[1].append(x)

@@ -34,7 +34,7 @@ def weights_sha256(model: LipSim) -> str:
         "arch": model.arch,
         "arch_config": model.backbone.config,
         "constant_coordinate": model.constant_coordinate,
-        "resize": bool(model.resize),
+        "resize": bool(model.resize_inputs),
         "image_size": model.image_size,
     }
     h.update(json.dumps(header, sort_keys=True, default=str).encode())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -232,7 +233,8 @@ class Index:
                 raise ValueError(f"id {i!r} is already in the index; ids must be unique")
             seen.add(i)
         if self._emb is not None and emb.phi.shape[1] != self._emb.phi.shape[1]:
-            raise ValueError(f"embeddings of size {emb.phi.shape[1]} do not fit this index (size {self._emb.phi.shape[1]})")
+            raise ValueError(f"embeddings of size {emb.phi.shape[1]} do not fit this index "
+                             f"(size {self._emb.phi.shape[1]})")
         self._emb = emb if self._emb is None else self._emb.concat(emb)
         self.ids.extend(ids)
         self._id_set.update(ids)
@@ -246,13 +248,13 @@ class Index:
         """
         e = self.embeddings
         meta = {"kind": KIND, "weights_sha256": self.weights_sha256, "ids": self.ids,
-                "constant_coordinate": e.constant_coordinate, "threshold": self._threshold,
+                "constant_coordinate": e.constant_appended, "threshold": self._threshold,
                 "model": {"arch": self.model.arch, "source": self.model.source, "image_size": self.model.image_size}}
-        write_store(path, {"phi": e.phi, "pnorm": e.pnorm, "fnorm": e.fnorm}, meta)
+        write_store(path, {"phi": e.phi, "pnorm": e.resize_norm, "fnorm": e.feature_norm}, meta)
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], model: LipSim, backend: str = "exact", **kwargs: Any) -> "Index":
+    def load(cls, path: str | os.PathLike[str], model: LipSim, backend: str = "exact", **kwargs: Any) -> Index:
         """Read an index written by :meth:`save`; refuses one built with other weights.
 
         Raises:
@@ -311,7 +313,7 @@ class Index:
         k = min(k, len(db))
         hits = self._knn(eq.phi, k)
         lower, upper, radius = query_intervals(eq, hits.s, eps, tau)
-        q64 = EmbeddingBatch(eq.phi.double(), eq.fnorm.double(), eq.pnorm.double(), eq.constant_coordinate)
+        q64 = EmbeddingBatch(eq.phi.double(), eq.feature_norm.double(), eq.resize_norm.double(), eq.constant_appended)
         r_nn = radius_for_margin(q64, hits.nn_radius_phi.clamp_max(4.0))
         r_nn = torch.where(torch.isinf(hits.nn_radius_phi), torch.full_like(r_nn, math.inf), r_nn)
         names = list(names) if names is not None else [f"#{i}" for i in range(eq.phi.shape[0])]

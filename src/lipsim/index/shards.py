@@ -44,7 +44,9 @@ def shard_from_env(environ: dict[str, str] | None = None) -> Shard:
         world = int(env.get("WORLD_SIZE", "1"))
         rank = int(env.get("RANK", "0"))
     except ValueError:
-        raise ValueError(f"RANK={env.get('RANK')!r} and WORLD_SIZE={env.get('WORLD_SIZE')!r} must be integers") from None
+        raise ValueError(
+            f"RANK={env.get('RANK')!r} and WORLD_SIZE={env.get('WORLD_SIZE')!r} must be integers"
+        ) from None
     if world < 1 or not 0 <= rank < world:
         raise ValueError(f"RANK={rank} and WORLD_SIZE={world}: expected WORLD_SIZE >= 1 and 0 <= RANK < WORLD_SIZE")
     return Shard(rank, world)
@@ -64,9 +66,9 @@ def write_shard(cache: str | os.PathLike[str], shard: Shard, weights_sha256: str
                 emb: StoredEmbeddings | None, failed: dict[str, str]) -> Path:
     """Write this rank's embeddings (row i belongs to keys[i]) and the keys it could not read."""
     p = shard_path(cache, shard)
-    tensors = {} if emb is None else {"phi": emb.phi, "pnorm": emb.pnorm, "fnorm": emb.fnorm}
+    tensors = {} if emb is None else {"phi": emb.phi, "pnorm": emb.resize_norm, "fnorm": emb.feature_norm}
     meta = {"kind": KIND, "weights_sha256": weights_sha256, "work": work, "keys": keys, "failed": failed,
-            "constant_coordinate": None if emb is None else emb.constant_coordinate}
+            "constant_coordinate": None if emb is None else emb.constant_appended}
     write_store(p, tensors, meta)
     return p
 
@@ -99,7 +101,8 @@ def wait_for_shards(cache: str | os.PathLike[str], world_size: int, weights_sha2
                              "between ranks); delete it and rerun")
         emb = None
         if tensors:
-            emb = StoredEmbeddings(tensors["phi"], tensors["pnorm"], tensors["fnorm"], bool(meta["constant_coordinate"]))
+            emb = StoredEmbeddings(tensors["phi"], tensors["pnorm"], tensors["fnorm"],
+                                   bool(meta["constant_coordinate"]))
         out.append((list(meta["keys"]), emb, dict(meta["failed"])))
     for p in paths:
         p.unlink(missing_ok=True)

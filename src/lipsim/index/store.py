@@ -26,25 +26,27 @@ class StoredEmbeddings:
 
     Attributes:
         phi: (N, D) unit embeddings.
-        pnorm: (N,) operator norm of the resize applied to each image (caller pixels -> network input).
-        fnorm: (N,) ||f(x)||, needed by the certificates only without the constant coordinate.
-        constant_coordinate: whether phi = [f; 1] / ||[f; 1]||.
+        resize_norm: (N,) :attr:`lipsim.certificates.EmbeddingBatch.resize_norm` of each image.
+        feature_norm: (N,) ||f(x)||, needed by the certificates only without the constant coordinate.
+        constant_appended: whether phi = [f; 1] / ||[f; 1]||.
+
+    (Files keep the names they were written with: tensors ``pnorm`` and ``fnorm``, key ``constant_coordinate``.)
     """
 
     phi: torch.Tensor
-    pnorm: torch.Tensor
-    fnorm: torch.Tensor
-    constant_coordinate: bool
+    resize_norm: torch.Tensor
+    feature_norm: torch.Tensor
+    constant_appended: bool
 
     @classmethod
-    def empty(cls, dim: int, constant_coordinate: bool) -> "StoredEmbeddings":
+    def empty(cls, dim: int, constant_appended: bool) -> StoredEmbeddings:
         z = torch.zeros(0)
-        return cls(torch.zeros(0, dim), z, z.clone(), constant_coordinate)
+        return cls(torch.zeros(0, dim), z, z.clone(), constant_appended)
 
     @classmethod
-    def from_batch(cls, e: EmbeddingBatch) -> "StoredEmbeddings":
+    def from_batch(cls, e: EmbeddingBatch) -> StoredEmbeddings:
         f32 = lambda t: t.detach().to("cpu", torch.float32).contiguous()  # noqa: E731
-        return cls(f32(e.phi), f32(e.pnorm), f32(e.fnorm), bool(e.constant_coordinate))
+        return cls(f32(e.phi), f32(e.resize_norm), f32(e.feature_norm), bool(e.constant_appended))
 
     def __len__(self) -> int:
         return int(self.phi.shape[0])
@@ -52,22 +54,22 @@ class StoredEmbeddings:
     def batch(self, rows: torch.Tensor | slice | None = None, dtype: torch.dtype = torch.float64) -> EmbeddingBatch:
         """An :class:`EmbeddingBatch` of some rows (all by default), for the functions of lipsim.certificates."""
         r = slice(None) if rows is None else rows
-        return EmbeddingBatch(self.phi[r].to(dtype), self.fnorm[r].to(dtype), self.pnorm[r].to(dtype),
-                              self.constant_coordinate)
+        return EmbeddingBatch(self.phi[r].to(dtype), self.feature_norm[r].to(dtype), self.resize_norm[r].to(dtype),
+                              self.constant_appended)
 
-    def select(self, rows: torch.Tensor | list[int]) -> "StoredEmbeddings":
+    def select(self, rows: torch.Tensor | list[int]) -> StoredEmbeddings:
         idx = torch.as_tensor(rows, dtype=torch.long)
-        return StoredEmbeddings(self.phi[idx], self.pnorm[idx], self.fnorm[idx], self.constant_coordinate)
+        return StoredEmbeddings(self.phi[idx], self.resize_norm[idx], self.feature_norm[idx], self.constant_appended)
 
-    def concat(self, other: "StoredEmbeddings") -> "StoredEmbeddings":
+    def concat(self, other: StoredEmbeddings) -> StoredEmbeddings:
         if len(self) and len(other) and self.phi.shape[1] != other.phi.shape[1]:
             raise ValueError(f"embedding sizes differ: {self.phi.shape[1]} and {other.phi.shape[1]}")
-        if len(self) and len(other) and self.constant_coordinate != other.constant_coordinate:
+        if len(self) and len(other) and self.constant_appended != other.constant_appended:
             raise ValueError("cannot mix embeddings with and without the constant coordinate")
         if not len(self):
             return other
-        return StoredEmbeddings(torch.cat([self.phi, other.phi]), torch.cat([self.pnorm, other.pnorm]),
-                                torch.cat([self.fnorm, other.fnorm]), self.constant_coordinate)
+        return StoredEmbeddings(torch.cat([self.phi, other.phi]), torch.cat([self.resize_norm, other.resize_norm]),
+                                torch.cat([self.feature_norm, other.feature_norm]), self.constant_appended)
 
 
 def side_file(path: str | os.PathLike[str]) -> Path:

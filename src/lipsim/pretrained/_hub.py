@@ -1,28 +1,13 @@
-"""Private helpers: locating bundled weight files and downloading from the Hugging Face Hub."""
+"""Private helper: downloading a file from the Hugging Face Hub, with the environment read at call time."""
 
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 from ..errors import WeightsError
 
 __all__: list[str] = []
-
-_SOURCE_TREE_WEIGHTS = Path(__file__).resolve().parents[3] / "weights"
-
-
-def bundled_file(name: str) -> Path | None:
-    """Path of ``name`` shipped in the wheel (lipsim/_bundled_weights) or, in a source checkout, weights/."""
-    try:
-        candidate = Path(str(resources.files("lipsim") / "_bundled_weights" / name))
-        if candidate.is_file():
-            return candidate
-    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - importlib edge cases
-        pass
-    candidate = _SOURCE_TREE_WEIGHTS / name
-    return candidate if candidate.is_file() else None
 
 
 def _env_offline() -> bool:

