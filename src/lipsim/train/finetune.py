@@ -38,7 +38,7 @@ class _Metric(torch.nn.Module):
 
     def forward(self, ref: torch.Tensor, x0: torch.Tensor, x1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n = ref.shape[0]
-        e = self.model.embeddings(torch.cat([ref, x0, x1]), "triplets").phi
+        e = self.model.embed_batch(torch.cat([ref, x0, x1]), "triplets").phi
         r, a, b = e[:n], e[n : 2 * n], e[2 * n :]
         return 0.5 * (r - a).pow(2).sum(1), 0.5 * (r - b).pow(2).sum(1)
 
