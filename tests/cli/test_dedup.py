@@ -159,3 +159,22 @@ def test_torchrun_shards_in_two_sequential_processes(capsys, files, setting, tmp
 
     assert pick(r0.stdout) == pick(plain) and r0.stdout
     assert not os.path.exists(cache + ".shard-1-of-2.safetensors")
+
+
+def test_size_compares_at_one_scale_and_matches_the_api(capsys, files, model, setting):
+    tau, eps, _, _ = setting
+    code, out, err = _run(capsys, files["photos"], "--weights", files["weights"], "--threshold", str(tau),
+                          "--eps", str(eps), "--json", "--size", "20")
+    assert code == 0
+    r = embed_files(model, list_images(files["photos"]), size=20)
+    dup = find_duplicates(r.emb, tau, eps)
+    recs = [json.loads(line) for line in out.splitlines()]
+    assert [rec["label"] for rec in recs] == list(dup.cert.labels)
+    assert [rec["distance"] for rec in recs] == pytest.approx(dup.cert.distance.tolist(), abs=1e-9)
+
+
+def test_size_must_be_positive(capsys, files):
+    with pytest.raises(SystemExit) as e:
+        main(["dedup", files["photos"], "--weights", files["weights"], "--threshold", "0.1", "--size", "0"])
+    assert e.value.code == 2
+    assert "--size must be a positive number of pixels, got 0" in capsys.readouterr().err

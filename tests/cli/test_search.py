@@ -79,6 +79,8 @@ def test_faiss_backend_gives_the_same_neighbours(capsys, files, api):
      "lipsim: error: no such index file or folder: 'missing.safetensors'"),
     (["{index}", "{broken}", "--weights", "{weights}"], "lipsim: error: query '{broken}' is unreadable: not a "
                                                         "readable image file"),
+    (["{index}", "{query}", "--size", "24", "--weights", "{weights}"],
+     "lipsim: error: --size 24: the index '{index}' was built at size None; queries are compared at the index's size"),
 ])
 def test_errors(capsys, files, argv, message):
     argv = [a.format(**files) for a in argv]

@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="one JSON object per reported pair")
     out.add_argument("--csv", action="store_true", help="CSV with a header row, one row per reported pair")
     p.add_argument("--cache", help="embedding cache file (safetensors + .json side file), reused across runs")
+    p.add_argument("--size", type=int, metavar="PX",
+                   help="compare every image at one scale: short side PX (finds copies saved at another resolution; "
+                        "default: each image at its own size)")
     p.add_argument("--save-index", metavar="FILE", help="also save the embeddings as a lipsim index (for search)")
     p.add_argument("--matches-only", action="store_true",
                    help="report only pairs with d <= threshold, not the other pairs inside each group")
@@ -66,6 +69,8 @@ def run_dedup(args: argparse.Namespace) -> int:
         raise ValueError(f"--threshold must be in [0, 2] (the range of d), got {args.threshold}")
     if args.shard_timeout <= 0:
         raise ValueError(f"--shard-timeout must be > 0 seconds, got {args.shard_timeout}")
+    if args.size is not None and args.size < 1:
+        raise ValueError(f"--size must be a positive number of pixels, got {args.size}")
     files = list_images(args.dir)
     shard = shard_from_env()
     model = model_from_args(args)
@@ -75,7 +80,7 @@ def run_dedup(args: argparse.Namespace) -> int:
                          "(same = d <= T, d in [0, 2])")
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
     r = embed_files(model, files, cache=args.cache, batch_size=args.batch_size, progress=progress, shard=shard,
-                    shard_timeout=args.shard_timeout)
+                    shard_timeout=args.shard_timeout, size=args.size)
     if r.only_shard:
         _note(f"rank {shard.rank} of {shard.world_size}: embedded {r.computed} images; rank 0 reports")
         return 0
@@ -87,7 +92,7 @@ def run_dedup(args: argparse.Namespace) -> int:
             csv.writer(sys.stdout).writerow(FIELDS)
         return 0
     if args.save_index:
-        index = Index(model, threshold=args.threshold)
+        index = Index(model, threshold=args.threshold, size=args.size)
         index.add_embeddings(r.emb, r.paths)
         index.save(args.save_index)
     dup = find_duplicates(r.emb, tau, args.eps, group_pairs=not args.matches_only)

@@ -39,6 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="d <= T means same (default: the index's or the weights')")
     p.add_argument("--json", action="store_true", help="one JSON object per query")
     p.add_argument("--cache", help="embedding cache for a folder INDEX")
+    p.add_argument("--size", type=int, metavar="PX", help="for a folder INDEX: compare at one scale, short side PX "
+                   "(a saved index uses the size it was built with)")
     p.add_argument("--backend", choices=["exact", "faiss"], default="exact",
                    help="exact search, or faiss candidates re-ranked exactly (pip install 'lipsim[index]')")
     add_model_args(p)
@@ -67,7 +69,7 @@ def run_search(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"no such query image file: {q!r}")
     model = model_from_args(args)
     if src.is_dir():
-        index = Index(model, threshold=args.threshold, backend=args.backend)
+        index = Index(model, threshold=args.threshold, backend=args.backend, size=args.size)
         index.add(str(src), cache=args.cache, batch_size=args.batch_size)
         for path, why in index.skipped:
             print(f"{PROG}: skipped unreadable file {path!r}: {why}", file=sys.stderr)
@@ -75,6 +77,9 @@ def run_search(args: argparse.Namespace) -> int:
             raise ValueError(f"no readable images in {args.index!r}")
     else:
         index = Index.load(src, model, backend=args.backend)
+        if args.size is not None and args.size != index.size:
+            raise ValueError(f"--size {args.size}: the index {args.index!r} was built at size {index.size}; "
+                             "queries are compared at the index's size (omit --size)")
     results = index.search(list(args.queries), k=args.k, eps=args.eps, threshold=args.threshold,
                            batch_size=args.batch_size)
     for r in results:

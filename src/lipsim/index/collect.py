@@ -11,7 +11,7 @@ from ..model import LipSim
 from ..pretrained.safetensors_io import sha256_file
 from .cache import EmbeddingCache
 from .embed import embed_paths
-from .fingerprint import weights_sha256
+from .fingerprint import embedding_key
 from .progress import Progress
 from .shards import Shard, wait_for_shards, work_id, write_shard
 from .store import StoredEmbeddings
@@ -68,6 +68,7 @@ def embed_files(
     progress: bool = False,
     shard: Shard | None = None,
     shard_timeout: float = 3600.0,
+    size: int | None = None,
 ) -> FileEmbeddings:
     """Embed image files, each distinct content once, reusing and filling an embedding cache.
 
@@ -83,6 +84,8 @@ def embed_files(
         shard: this process's rank and world size (:func:`lipsim.index.shards.shard_from_env`); with
             world_size > 1 a cache is required (the shards meet next to it).
         shard_timeout: seconds rank 0 waits for the other ranks' shards.
+        size: embed every image at one scale (short side ``size`` px; :func:`lipsim.index.embed.to_model_input`).
+            The cache keeps these embeddings apart from those at other scales.
 
     Example:
         >>> import lipsim
@@ -95,7 +98,7 @@ def embed_files(
     if shard.world_size > 1 and cache is None:
         raise ValueError(f"sharded embedding (WORLD_SIZE={shard.world_size}) needs a cache file: the shards are "
                          "gathered through files next to it (pass --cache FILE)")
-    sha = weights_sha256(model)
+    sha = embedding_key(model, size)
     store = EmbeddingCache(cache, sha) if cache is not None else None
     skipped: dict[int, str] = {}
     keys: list[str | None] = []
@@ -118,7 +121,8 @@ def embed_files(
     mine_paths = [first_path[k] for k in mine]
     with Progress(len(mine), "embedding", progress) as bar:
         emb, ok = embed_paths(model, mine_paths, batch_size,
-                              on_error=lambda i, e: failed.__setitem__(mine[i], _reason(e)), on_batch=bar.update)
+                              on_error=lambda i, e: failed.__setitem__(mine[i], _reason(e)), on_batch=bar.update,
+                              size=size)
     new_keys = [mine[i] for i in ok]
     if shard.world_size > 1:
         assert cache is not None  # checked above: sharded embedding needs a cache

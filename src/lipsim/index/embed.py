@@ -1,4 +1,4 @@
-"""Embedding images in batches through ``LipSim.embeddings``, with per-image resize norms."""
+"""Embedding images in batches through ``LipSim.embed_batch``, with per-image resize norms (and a common size)."""
 
 from __future__ import annotations
 
@@ -13,27 +13,53 @@ from ..model import LipSim
 from ..resize import resize, resize_operator_norm
 from .store import StoredEmbeddings
 
-__all__ = ["to_model_input", "embed_tensors"]
+__all__ = ["common_size", "to_model_input", "embed_tensors"]
 
 
-def to_model_input(model: LipSim, image: torch.Tensor) -> tuple[torch.Tensor, float]:
+def common_size(hw: tuple[int, int], short_side: int) -> tuple[int, int]:
+    """(h, w) scaled so that its short side is ``short_side``, aspect kept (rounded, at least 1 px).
+
+    Example:
+        >>> common_size((256, 512), 128), common_size((300, 200), 100)
+        ((128, 256), (150, 100))
+    """
+    h, w = hw
+    s = short_side / min(h, w)
+    return (max(1, round(h * s)), max(1, round(w * s)))
+
+
+def to_model_input(model: LipSim, image: torch.Tensor, size: int | None = None) -> tuple[torch.Tensor, float]:
     """(3, h, w) image -> the image at the size the network takes it, and the operator norm of that resize.
 
     With ``model.resize_inputs`` every image is resized here (as ``model.prepare`` would, then clamped to
     [0, 1]) so that images of any sizes share one batch; the returned norm is the resize operator norm
     ``model.prepare`` would have used for it alone.
     Without it the image is returned as is (``model.prepare`` then checks its size).
+
+    ``size`` first brings every image to one scale (short side ``size``, :func:`common_size`), so that a copy
+    saved at another resolution is compared at the same scale as its original. The two resizes compose: the
+    returned norm is the product of their operator norms (docs/retrieval.md, 'Comparing at one size').
     """
     if not model.resize_inputs:
+        if size is not None:
+            raise ValueError(f"size={size} needs a model that resizes its inputs (this {model.arch} model "
+                             "takes one fixed size)")
         return image, 1.0
     hw = (int(image.shape[-2]), int(image.shape[-1]))
+    norm = 1.0
+    if size is not None:
+        scaled = common_size(hw, size)
+        if scaled != hw:
+            image = resize(image[None], scaled)[0].clamp(0, 1)
+            norm = resize_operator_norm(hw, scaled)
+            hw = scaled
     h, w = model.backbone.network_size(hw)  # what model.prepare would resize this image to
-    size = (int(h), int(w))
-    if size == hw:
-        return image, 1.0
+    net_size = (int(h), int(w))
+    if net_size == hw:
+        return image, norm
     # float rounding in the antialiased resize can overshoot [0, 1] by an ulp; clamping is 1-Lipschitz, so the
     # resize norm still bounds how far a change of the caller's image moves the network input
-    return resize(image[None], size)[0].clamp(0, 1), resize_operator_norm(hw, size)
+    return resize(image[None], net_size)[0].clamp(0, 1), norm * resize_operator_norm(hw, net_size)
 
 
 @torch.no_grad()
@@ -54,6 +80,7 @@ def embed_tensors(
     on_error: Callable[[int, Exception], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
     name: str = "image",
+    size: int | None = None,
 ) -> tuple[StoredEmbeddings | None, list[int]]:
     """Embed ``n`` images given by ``load(i)`` ((3, h, w) tensors), ``batch_size`` at a time.
 
@@ -66,6 +93,7 @@ def embed_tensors(
         on_error: called with (i, exception) for each skipped image; None re-raises instead.
         on_batch: called with the number of images done after each batch (progress).
         name: how the images are called in error messages.
+        size: compare at one scale: short side ``size`` px first (:func:`to_model_input`).
 
     Returns:
         The embeddings of the images that loaded (None when none did) and their positions in 0..n-1.
@@ -85,7 +113,7 @@ def embed_tensors(
 
     for i in range(n):
         try:
-            x, pn = to_model_input(model, load(i))
+            x, pn = to_model_input(model, load(i), size)
         except (ValueError, OSError) as e:
             if on_error is None:
                 raise
@@ -117,7 +145,8 @@ def load_file(path: str) -> torch.Tensor:
 
 
 def embed_paths(
-    model: LipSim, paths: Sequence[str], batch_size: int = 32, on_error=None, on_batch=None
+    model: LipSim, paths: Sequence[str], batch_size: int = 32, on_error=None, on_batch=None, size: int | None = None
 ) -> tuple[StoredEmbeddings | None, list[int]]:
     """:func:`embed_tensors` over image files."""
-    return embed_tensors(model, lambda i: load_file(paths[i]), len(paths), batch_size, on_error, on_batch)
+    return embed_tensors(model, lambda i: load_file(paths[i]), len(paths), batch_size, on_error, on_batch,
+                         size=size)

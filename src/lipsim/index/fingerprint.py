@@ -9,7 +9,7 @@ import torch
 
 from ..model import LipSim
 
-__all__ = ["weights_sha256"]
+__all__ = ["weights_sha256", "embedding_key"]
 
 
 def weights_sha256(model: LipSim) -> str:
@@ -43,3 +43,20 @@ def weights_sha256(model: LipSim) -> str:
         h.update(f"\n{name}|{t.dtype}|{tuple(t.shape)}|".encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
+
+
+def embedding_key(model: LipSim, size: int | None = None) -> str:
+    """:func:`weights_sha256`, or for embeddings made at one common scale (short side ``size``) a key of both.
+
+    Embedding caches keep one section per key, so embeddings made at different scales never mix.
+
+    Example:
+        >>> import lipsim
+        >>> m = lipsim.LipSim(pretrained=False, embed_dim=8, widths=(8, 16))
+        >>> embedding_key(m) == weights_sha256(m), embedding_key(m, 128) == embedding_key(m, 96)
+        (True, False)
+    """
+    sha = weights_sha256(model)
+    if size is None:
+        return sha
+    return hashlib.sha256(f"{sha}|short-side={int(size)}".encode()).hexdigest()

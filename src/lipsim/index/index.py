@@ -110,6 +110,9 @@ class Index:
             ``pip install 'lipsim[index]'``).
         nlist, nprobe: faiss IVF settings (see :class:`lipsim.index.faiss_backend.FaissCandidates`).
         candidates: faiss candidates re-ranked per query (at least k + 1 are used).
+        size: compare every image (stored and query) at one scale, short side ``size`` px, so that a copy saved
+            at another resolution meets its original at the same scale; None runs each image at the size the
+            model takes it (docs/retrieval.md, 'Comparing at one size'). Saved with the index.
 
     Example:
         >>> import lipsim, torch
@@ -123,7 +126,8 @@ class Index:
     """
 
     def __init__(self, model: LipSim, threshold: float | None = None, backend: str = "exact", *,
-                 nlist: int | None = None, nprobe: int | None = None, candidates: int = 32) -> None:
+                 nlist: int | None = None, nprobe: int | None = None, candidates: int = 32,
+                 size: int | None = None) -> None:
         if not isinstance(model, LipSim):
             raise TypeError(f"model must be a lipsim.LipSim, got {type(model).__name__}")
         if backend not in BACKENDS:
@@ -136,6 +140,12 @@ class Index:
             raise ValueError(f"threshold must be in [0, 2] (the range of d), got {threshold}")
         if candidates < 1:
             raise ValueError(f"candidates must be >= 1, got {candidates}")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise ValueError(f"size must be a positive number of pixels (the short side) or None, got {size!r}")
+        if size is not None and not model.resize_inputs:
+            raise ValueError(f"size={size} needs a model that resizes its inputs (this {model.arch} model takes "
+                             "one fixed size)")
+        self.size = size
         self.model = model
         self.weights_sha256 = weights_sha256(model)
         self.backend = backend
@@ -163,7 +173,8 @@ class Index:
         return len(self.ids)
 
     def __repr__(self) -> str:
-        return f"Index({len(self)} images, backend={self.backend!r}, weights sha256 {self.weights_sha256[:12]})"
+        at = f", size={self.size}" if self.size is not None else ""
+        return f"Index({len(self)} images, backend={self.backend!r}{at}, weights sha256 {self.weights_sha256[:12]})"
 
     def _embed(self, images: Any, ids: Sequence[str] | None, batch_size: int, cache: Any, progress: bool,
                what: str) -> tuple[list[str], StoredEmbeddings | None, list[tuple[str, str]]]:
@@ -179,7 +190,7 @@ class Index:
                 if len(ids) != len(files):
                     raise ValueError(f"{what}: {len(ids)} ids for {len(files)} image files")
                 id_of = dict(zip(files, ids))
-            r = embed_files(self.model, files, cache=cache, batch_size=batch_size, progress=progress)
+            r = embed_files(self.model, files, cache=cache, batch_size=batch_size, progress=progress, size=self.size)
             names = [id_of[p] for p in r.paths] if ids is not None else list(r.paths)
             return names, r.emb, r.skipped
         if isinstance(images, (list, tuple)):
@@ -192,7 +203,7 @@ class Index:
         if ids is not None and len(ids) != len(xs):
             raise ValueError(f"{what}: {len(ids)} ids for {len(xs)} images")
         names = list(ids) if ids is not None else [f"#{len(self.ids) + i}" for i in range(len(xs))]
-        emb, _ = embed_tensors(self.model, xs.__getitem__, len(xs), batch_size, name=what)
+        emb, _ = embed_tensors(self.model, xs.__getitem__, len(xs), batch_size, name=what, size=self.size)
         return names, emb, []
 
     def add(self, images: Any, ids: Sequence[str] | None = None, *, batch_size: int = 32,
@@ -248,7 +259,7 @@ class Index:
         """
         e = self.embeddings
         meta = {"kind": KIND, "weights_sha256": self.weights_sha256, "ids": self.ids,
-                "constant_coordinate": e.constant_appended, "threshold": self._threshold,
+                "constant_coordinate": e.constant_appended, "threshold": self._threshold, "size": self.size,
                 "model": {"arch": self.model.arch, "source": self.model.source, "image_size": self.model.image_size}}
         write_store(path, {"phi": e.phi, "pnorm": e.resize_norm, "fnorm": e.feature_norm}, meta)
         return Path(path)
@@ -264,7 +275,7 @@ class Index:
         tensors, meta = read_store(path, "index")
         if meta.get("kind") != KIND:
             raise ValueError(f"{str(path)!r} is a lipsim {meta.get('kind')!r} file, not an index")
-        index = cls(model, threshold=meta.get("threshold"), backend=backend, **kwargs)
+        index = cls(model, threshold=meta.get("threshold"), backend=backend, size=meta.get("size"), **kwargs)
         if meta.get("weights_sha256") != index.weights_sha256:
             built = meta.get("model", {}).get("source") or meta.get("model", {}).get("arch", "?")
             raise WeightsError(
