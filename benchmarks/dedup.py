@@ -328,29 +328,38 @@ def attack_hash(hasher, src: Image.Image, var: Image.Image, threshold: float, qu
     return math.inf
 
 
-def attack_lipsim(model, src, var, threshold: float, steps: int) -> float:
-    """Smallest ladder budget at which l2 PGD on the variant pushes d(src, var + delta) above threshold."""
+def attack_lipsim(model, src, var, threshold: float, steps: int, size: int | None = None) -> float:
+    """Smallest ladder budget at which l2 PGD on the variant pushes d(src, var + delta) above threshold.
+
+    With ``size`` both images go through the index's common-size resize first (as ``embed_files(size=...)``).
+    """
     import torch
 
     from lipsim import load_image
+    from lipsim.index.embed import to_model_input
+
+    def embed(x):
+        if size is None:
+            return model.embed(x)
+        return model.embed(to_model_input(model, x[0], size)[0][None])
 
     a = load_image(src).unsqueeze(0)
     x0 = load_image(var).unsqueeze(0)
     with torch.no_grad():
-        ea = model.embed(a)
+        ea = embed(a)
     for budget in LADDER:
         delta = torch.zeros_like(x0)
         step = 2.5 * budget / steps
         for _ in range(steps):
             delta.requires_grad_(True)
-            e = model.embed((x0 + delta).clamp(0, 1))
+            e = embed((x0 + delta).clamp(0, 1))
             d = 0.5 * (e - ea).pow(2).sum()
             (g,) = torch.autograd.grad(d, delta)
             with torch.no_grad():
                 delta = delta + step * g / g.norm().clamp_min(1e-30)
                 delta = delta * min(1.0, budget / float(delta.norm()))
                 delta = (x0 + delta).clamp(0, 1) - x0
-                if float(0.5 * (model.embed(x0 + delta) - ea).pow(2).sum()) > threshold:
+                if float(0.5 * (embed(x0 + delta) - ea).pow(2).sum()) > threshold:
                     return budget
     return math.inf
 
@@ -361,6 +370,7 @@ def main() -> int:
     p.add_argument("--images", nargs="+", help="photos or folders of photos (default: scikit-image's photos)")
     p.add_argument("--weights", help="lipsim weights (default: the package default)")
     p.add_argument("--lipsim-threshold", type=float, help="override the weights' threshold")
+    p.add_argument("--lipsim-size", type=int, help="compare at one scale, short side PX (lipsim dedup --size)")
     p.add_argument("--sources", type=int, default=12, help="photos that get variants (default 12)")
     p.add_argument("--size", type=int, default=256, help="side of the square photos (default 256)")
     p.add_argument("--attack-pairs", type=int, default=8, help="true matches attacked per tool (default 8)")
@@ -389,11 +399,11 @@ def main() -> int:
 
     model = LipSim(weights=args.weights).eval()
     t0 = time.time()
-    emb = embed_files(model, [it.path for it in items])
+    emb = embed_files(model, [it.path for it in items], size=args.lipsim_size)
     assert not emb.skipped, emb.skipped
     t_embed = time.time() - t0
     phi = emb.emb.phi.double()
-    lip = Tool("lipsim", None, "")
+    lip = Tool("lipsim" if args.lipsim_size is None else f"lipsim (--size {args.lipsim_size})", None, "")
     lip.matrix = (torch.cdist(phi, phi).pow(2) / 2).numpy()
     tau = args.lipsim_threshold if args.lipsim_threshold is not None else getattr(model, "threshold", None)
     hashes, hashers = hash_tools(items)
@@ -434,7 +444,7 @@ def main() -> int:
         for a, b in chosen:
             if t is lip:
                 lo = cert[(min(a, b), max(a, b))]
-                hi = attack_lipsim(model, items[a].path, items[b].path, tau, args.pgd_steps)
+                hi = attack_lipsim(model, items[a].path, items[b].path, tau, args.pgd_steps, args.lipsim_size)
                 budgets.append((lo, hi))
             elif t.name in hashers:
                 budgets.append((None, attack_hash(hashers[t.name], items[a].image, items[b].image, t.default,
