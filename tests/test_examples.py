@@ -21,8 +21,8 @@ def test_compare_example():
     assert "distance" in out and "certified interval" in out and "decision d <= 0.05" in out
 
 
-def test_certify_2afc_example():
-    out = _run("certify_2afc.py")
+def test_certify_two_afc_example():
+    out = _run("certify_two_afc.py")
     assert "choice: x0 (mild blur is closer)" in out
     assert "PGD with budget 0.99 x radius" in out
     assert "choice unchanged" in out.split("0.99 x radius")[1].splitlines()[0]

@@ -17,7 +17,7 @@ def smooth_photo(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """(h, w, 3) uint8 'photo': a low-frequency colour field plus an edge and mild noise.
 
     Unlike uniform noise, crops of it have structure a teacher and a student can regress, and their luminance
-    varies enough for :func:`lipsim.train.data.make_2afc` to keep them.
+    varies enough for :func:`lipsim.train.data.make_two_afc` to keep them.
     """
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
     img = np.zeros((h, w, 3))

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from lipsim.train.losses import distillation_loss, hinge_2afc_loss, labels_from_judgements, rmse
+from lipsim.train.losses import distillation_loss, hinge_two_afc_loss, labels_from_judgements, rmse
 from lipsim.train.scores import certified_curve, certified_score, per_triplet_score, two_afc_score
 
 
@@ -21,8 +21,8 @@ def test_hinge_loss_hand_computed():
     p = torch.tensor([1.0, 0.0, 0.9, 0.0])
     # y = [1, -1, 1, -1]; logit = d0 - d1 = [0.2, -0.3, -0.05, 0]
     # m=0.25: max(0, .25-.2)=.05, max(0, .25-.3)=0, max(0, .25+.05)=.3, max(0, .25-0)=.25 -> mean .15
-    assert hinge_2afc_loss(d0, d1, p, margin=0.25).item() == pytest.approx(0.15)
-    assert hinge_2afc_loss(d0, d1, p, margin=0.0).item() == pytest.approx(0.05 / 4)
+    assert hinge_two_afc_loss(d0, d1, p, margin=0.25).item() == pytest.approx(0.15)
+    assert hinge_two_afc_loss(d0, d1, p, margin=0.0).item() == pytest.approx(0.05 / 4)
 
 
 def test_distillation_loss_hand_computed():

@@ -69,10 +69,10 @@ def _finetune_cfg(data, init, out, margin):
 
 @pytest.fixture(scope="module")
 def triplets(make_photos, tmp_path_factory):
-    from lipsim.train.data.synthetic_2afc import make_2afc
+    from lipsim.train.data.synthetic_two_afc import make_two_afc
 
     out = tmp_path_factory.mktemp("syn")
-    make_2afc(str(make_photos()), str(out), n=7, seed=0, size=32, split="train")
+    make_two_afc(str(make_photos()), str(out), n=7, seed=0, size=32, split="train")
     return out
 
 

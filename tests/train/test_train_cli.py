@@ -119,7 +119,7 @@ def test_eval_writes_json_and_plot(synthetic, distilled, tmp_path, capsys):
     assert "LipSim" in capsys.readouterr().out
 
 
-def test_make_2afc_is_deterministic(photos, synthetic, tmp_path):
+def test_make_two_afc_is_deterministic(photos, synthetic, tmp_path):
     again = tmp_path / "again"
     assert main(["make-2afc", "--images", str(photos), "--out", str(again), "--n", "14", "--seed", "0",
                  "--size", "48", "--split", "train"]) == 0

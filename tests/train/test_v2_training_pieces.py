@@ -174,7 +174,7 @@ def test_two_pools_native_resolution_distill_resumes_bit_exactly(tmp_path):
 
 
 def test_consensus_keeps_agreeing_triplets_by_family_pair(tmp_path):
-    from lipsim.train.data.synthetic_2afc import make_2afc
+    from lipsim.train.data.synthetic_two_afc import make_two_afc
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -183,7 +183,7 @@ def test_consensus_keeps_agreeing_triplets_by_family_pair(tmp_path):
         Image.fromarray(_photo(rng, 80, 80)).save(photos / f"p{i}.png")
     mse = lambda a, b: (a - b).pow(2).flatten(1).mean(1)  # noqa: E731
     mae = lambda a, b: (a - b).abs().flatten(1).mean(1)  # noqa: E731
-    make_2afc(photos, tmp_path / "raw", n=12, seed=0, size=32, split="val", cross_family=1.0, reference_metric=mse)
+    make_two_afc(photos, tmp_path / "raw", n=12, seed=0, size=32, split="val", cross_family=1.0, reference_metric=mse)
     s = consensus_set(tmp_path / "raw", "val", tmp_path / "cons", {"mse": mse, "mae": mae}, margin=0.05,
                       progress=False)
     assert s["total"] == 12 and 0 < s["kept"] <= 12 and sum(s["counts"].values()) == s["kept"]

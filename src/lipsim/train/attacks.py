@@ -7,7 +7,7 @@ from typing import Literal
 
 import torch
 
-__all__ = ["pgd_2afc", "DistanceFn"]
+__all__ = ["pgd_two_afc", "DistanceFn"]
 
 DistanceFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -19,7 +19,7 @@ def _project(delta: torch.Tensor, eps: float, norm: str) -> torch.Tensor:
     return delta * torch.clamp(eps / n, max=1.0)
 
 
-def pgd_2afc(
+def pgd_two_afc(
     dist: DistanceFn,
     ref: torch.Tensor,
     x0: torch.Tensor,

@@ -17,7 +17,7 @@ PROG = "lipsim-train"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .data.synthetic_2afc import VAL_SHARE
+    from .data.synthetic_two_afc import VAL_SHARE
 
     p = argparse.ArgumentParser(prog=PROG, description="Train and evaluate LipSim models (the LipSim recipe).")
     sub = p.add_subparsers(dest="command", required=True)
@@ -133,8 +133,8 @@ def _run(args: argparse.Namespace) -> int:
         _print_summary(res)
         return 0
     if args.command == "make-2afc":
-        from .data import make_2afc
-        from .data.synthetic_2afc import make_2afc_splits
+        from .data import make_two_afc
+        from .data.synthetic_two_afc import make_two_afc_splits
 
         metric = None
         if args.label_metric:
@@ -147,10 +147,11 @@ def _run(args: argparse.Namespace) -> int:
             if args.val_share is not None:
                 raise ValueError("--val-share shares --n between the default train and val splits; "
                                  "drop it, or drop --split")
-            entries = {args.split: make_2afc(args.images, args.out, n=args.n, seed=args.seed, split=args.split, **opts)}
+            entries = {args.split: make_two_afc(args.images, args.out, n=args.n, seed=args.seed, split=args.split,
+                                                **opts)}
         else:
             share = {} if args.val_share is None else {"val_share": args.val_share}
-            entries = make_2afc_splits(args.images, args.out, n=args.n, seed=args.seed, **share, **opts)
+            entries = make_two_afc_splits(args.images, args.out, n=args.n, seed=args.seed, **share, **opts)
         print(f"{args.out}: " + ", ".join(f"{name} {e['n']} triplets" for name, e in entries.items()))
         return 0
     if args.command == "prepare-data":

@@ -14,11 +14,11 @@ import torch
 from tqdm.auto import tqdm
 
 from ..model import LipSim
-from .attacks import pgd_2afc
+from .attacks import pgd_two_afc
 from .model_dirs import resolve_model_dir
 from .plots import plot_certified_curve
 from .scores import CERTIFIED_EPS, certified_curve, certified_score, per_triplet_score
-from .twoafc_sets import iter_batches, open_2afc
+from .two_afc_sets import iter_batches, open_two_afc
 
 __all__ = ["EvalConfig", "evaluate", "score_lipsim", "score_metric"]
 
@@ -56,7 +56,7 @@ def _subset(ds, limit: int | None):
 def _attacked_score(
     dist: Callable, ref, x0, x1, p, eps: float, norm: Literal["l2", "linf"], steps: int
 ) -> torch.Tensor:
-    adv = pgd_2afc(dist, ref, x0, x1, eps, norm=norm, steps=steps)
+    adv = pgd_two_afc(dist, ref, x0, x1, eps, norm=norm, steps=steps)
     with torch.no_grad():
         return per_triplet_score(dist(adv, x0), dist(adv, x1), p)
 
@@ -168,7 +168,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     print(f"eval: {note}", file=sys.stderr)
     model = LipSim(pretrained=True, weights=weights, device=dev)
     size = None if cfg.format == "bapps" else model.image_size
-    subsets = {k: _subset(v, cfg.max_triplets) for k, v in open_2afc(cfg.data, cfg.format, cfg.split, size).items()}
+    subsets = {k: _subset(v, cfg.max_triplets) for k, v in open_two_afc(cfg.data, cfg.format, cfg.split, size).items()}
     t0 = time.perf_counter()
     progress = tqdm(subsets.items(), desc="LipSim", disable=not cfg.progress)
     lip = {name: score_lipsim(model, ds, cfg) for name, ds in progress}

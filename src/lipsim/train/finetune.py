@@ -17,10 +17,10 @@ from .configs import FinetuneConfig
 from .data.image_folder import seeded_generator
 from .distributed import setup_distributed, wrap_ddp
 from .loop import run_training
-from .losses import hinge_2afc_loss
+from .losses import hinge_two_afc_loss
 from .model_dirs import resolve_model_dir
 from .provenance import append_stage, training_stages
-from .twoafc_sets import concat, open_2afc, stack_items
+from .two_afc_sets import concat, open_two_afc, stack_items
 
 __all__ = ["FinetuneConfig", "finetune"]
 
@@ -66,7 +66,7 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
     model.requires_grad_(True)
     model.train()
     size = None if cfg.format == "bapps" else model.image_size
-    data = concat(open_2afc(cfg.data, cfg.format, cfg.split, image_size=size))
+    data = concat(open_two_afc(cfg.data, cfg.format, cfg.split, image_size=size))
     n = len(data)  # type: ignore[arg-type]
     net = wrap_ddp(_Metric(model), ctx)
 
@@ -75,7 +75,7 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
         ref, x0, x1, p = stack_items([data[int(i)] for i in idx[ctx.rank :: ctx.world_size]])
         d0, d1 = net(ref.to(dev), x0.to(dev), x1.to(dev))
         p = p.to(dev)
-        loss = hinge_2afc_loss(d0, d1, p, cfg.margin)
+        loss = hinge_two_afc_loss(d0, d1, p, cfg.margin)
         loss.backward()
         accuracy = ((d0 < d1).float() * (1 - p) + (d1 < d0).float() * p).mean()
         return {"loss": loss.detach(), "accuracy": accuracy.detach()}

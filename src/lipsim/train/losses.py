@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["rmse", "distillation_loss", "hinge_2afc_loss", "labels_from_judgements"]
+__all__ = ["rmse", "distillation_loss", "hinge_two_afc_loss", "labels_from_judgements"]
 
 
 def rmse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -28,11 +28,11 @@ def labels_from_judgements(p: torch.Tensor) -> torch.Tensor:
     return 2.0 * torch.round(p) - 1.0
 
 
-def hinge_2afc_loss(d0: torch.Tensor, d1: torch.Tensor, p: torch.Tensor, margin: float) -> torch.Tensor:
+def hinge_two_afc_loss(d0: torch.Tensor, d1: torch.Tensor, p: torch.Tensor, margin: float) -> torch.Tensor:
     """mean(max(0, m - y * (d0 - d1))) with y from :func:`labels_from_judgements`.
 
     Example:
-        >>> hinge_2afc_loss(torch.tensor([0.5]), torch.tensor([0.1]), torch.tensor([1.0]), margin=0.2)
+        >>> hinge_two_afc_loss(torch.tensor([0.5]), torch.tensor([0.1]), torch.tensor([1.0]), margin=0.2)
         tensor(0.)
     """
     y = labels_from_judgements(p)

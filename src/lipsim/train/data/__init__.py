@@ -24,7 +24,7 @@ from .image_folder import (
     seeded_generator,
 )
 from .nights import NIGHTS
-from .synthetic_2afc import make_2afc
+from .synthetic_two_afc import make_two_afc
 
 __all__ = [
     "BAPPS2AFC",
@@ -40,7 +40,7 @@ __all__ = [
     "lipsim_views",
     "list_images",
     "load_rgb",
-    "make_2afc",
+    "make_two_afc",
     "read_image",
     "seeded_generator",
 ]

@@ -6,15 +6,15 @@ Layout::
     root/2afc/<split>/<category>/judge/NNNNNN.npy     (share of people preferring p1, in [0, 1])
 
 The real categories are traditional, cnn, superres, deblur, color and frameinterp; any folder that
-has the four subfolders is accepted (so :func:`make_2afc` output loads too). Judge files are read
+has the four subfolders is accepted (so :func:`make_two_afc` output loads too). Judge files are read
 and checked at construction.
 
 Example:
-    A synthetic set written by :func:`~lipsim.train.data.make_2afc` has this layout:
+    A synthetic set written by :func:`~lipsim.train.data.make_two_afc` has this layout:
 
     >>> import tempfile
     >>> from PIL import Image
-    >>> from lipsim.train.data import make_2afc
+    >>> from lipsim.train.data import make_two_afc
     >>> tmp = tempfile.TemporaryDirectory()
     >>> photos = os.path.join(tmp.name, "photos")
     >>> os.mkdir(photos)
@@ -22,7 +22,7 @@ Example:
     >>> for k in range(2):  # two small random "photos"
     ...     pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
     ...     Image.fromarray(pixels).save(os.path.join(photos, f"{k}.png"))
-    >>> _ = make_2afc(photos, os.path.join(tmp.name, "syn"), n=14, seed=0, size=16, split="val")
+    >>> _ = make_two_afc(photos, os.path.join(tmp.name, "syn"), n=14, seed=0, size=16, split="val")
     >>> ds = BAPPS2AFC(os.path.join(tmp.name, "syn"), split="val", categories=["blur", "noise"])
     >>> item = ds[0]
     >>> len(ds), item["ref"].shape, item["category"]
@@ -93,7 +93,7 @@ class BAPPS2AFC(Dataset):
     Example:
         >>> import tempfile
         >>> from PIL import Image
-        >>> from lipsim.train.data import make_2afc
+        >>> from lipsim.train.data import make_two_afc
         >>> tmp = tempfile.TemporaryDirectory()
         >>> photos = os.path.join(tmp.name, "photos")
         >>> os.mkdir(photos)
@@ -101,7 +101,7 @@ class BAPPS2AFC(Dataset):
         >>> for k in range(2):  # two small random "photos"
         ...     pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
         ...     Image.fromarray(pixels).save(os.path.join(photos, f"{k}.png"))
-        >>> _ = make_2afc(photos, os.path.join(tmp.name, "syn"), n=7, seed=0, size=16, split="val")
+        >>> _ = make_two_afc(photos, os.path.join(tmp.name, "syn"), n=7, seed=0, size=16, split="val")
         >>> ds = BAPPS2AFC(os.path.join(tmp.name, "syn"), split="val")
         >>> len(ds), ds.categories
         (7, ['blur', 'color', 'jpeg', 'noise', 'pixelate', 'quantize', 'shift'])

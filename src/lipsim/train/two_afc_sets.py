@@ -8,12 +8,12 @@ from pathlib import Path
 import torch
 from torch.utils.data import ConcatDataset, Dataset
 
-__all__ = ["open_2afc", "FORMATS", "iter_batches", "stack_items"]
+__all__ = ["open_two_afc", "FORMATS", "iter_batches", "stack_items"]
 
 FORMATS = ("bapps", "nights")
 
 
-def open_2afc(root: str, fmt: str, split: str | None = None, image_size: int | None = None) -> dict[str, Dataset]:
+def open_two_afc(root: str, fmt: str, split: str | None = None, image_size: int | None = None) -> dict[str, Dataset]:
     """Named subsets to score separately.
 
     bapps: one subset per category folder of ``root/2afc/<split>`` (default split "val"), plus nothing else.

@@ -21,7 +21,7 @@ Layout written::
 Triplet ``k`` is a pure function of (source images, ``seed``, ``split``, ``k``) and the options, so
 the same inputs give byte-identical files.
 
-:func:`make_2afc_splits` (what ``lipsim-train make-2afc`` runs by default) writes a ``train`` split for
+:func:`make_two_afc_splits` (what ``lipsim-train make-2afc`` runs by default) writes a ``train`` split for
 fine-tuning and a ``val`` split for evaluation, :data:`VAL_SHARE` of the triplets in ``val``. Both come from
 the same photos (different crops and strengths); for a held-out evaluation, write a ``val`` split from other
 photos.
@@ -35,7 +35,7 @@ Example:
     >>> for k in range(2):  # two small random "photos"
     ...     pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
     ...     Image.fromarray(pixels).save(os.path.join(photos, f"{k}.png"))
-    >>> info = make_2afc(photos, os.path.join(tmp.name, "syn"), n=14, seed=0, size=16, split="val")
+    >>> info = make_two_afc(photos, os.path.join(tmp.name, "syn"), n=14, seed=0, size=16, split="val")
     >>> info["n"], info["size"], info["counts"]["blur"]
     (14, 16, 2)
     >>> sorted(os.listdir(os.path.join(tmp.name, "syn", "2afc", "val", "blur")))
@@ -64,7 +64,7 @@ from .distortions import FAMILIES, distort
 from .image_folder import CropBox, ImageFiles, crop_resize, read_image, sample_crop_box, seeded_generator
 
 CROSS = "cross"
-VAL_SHARE = 0.2  # default share of the triplets in the val split when make_2afc_splits writes train and val
+VAL_SHARE = 0.2  # default share of the triplets in the val split when make_two_afc_splits writes train and val
 _METRIC_BATCH = 64
 _CROP_TRIES = 20
 
@@ -184,7 +184,7 @@ def _label_cross(
     return labels
 
 
-def make_2afc(
+def make_two_afc(
     images_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
     n: int,
@@ -240,7 +240,7 @@ def make_2afc(
         >>> for k in range(2):  # two small random "photos"
         ...     pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
         ...     Image.fromarray(pixels).save(os.path.join(photos, f"{k}.png"))
-        >>> info = make_2afc(photos, os.path.join(tmp.name, "syn"), n=7, seed=1, size=16, split="val")
+        >>> info = make_two_afc(photos, os.path.join(tmp.name, "syn"), n=7, seed=1, size=16, split="val")
         >>> info["counts"]["blur"]
         1
         >>> tmp.cleanup()
@@ -373,7 +373,7 @@ def make_2afc(
 
 
 def split_counts(n: int, val_share: float = VAL_SHARE) -> dict[str, int]:
-    """How :func:`make_2afc_splits` shares ``n`` triplets: ``val`` gets ``round(n * val_share)``, at least 1.
+    """How :func:`make_two_afc_splits` shares ``n`` triplets: ``val`` gets ``round(n * val_share)``, at least 1.
 
     Example:
         >>> split_counts(24)
@@ -381,14 +381,14 @@ def split_counts(n: int, val_share: float = VAL_SHARE) -> dict[str, int]:
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise ValueError(f"n must be an int >= 2 to write both a train and a val split, got {n!r} "
-                         "(for one split, pass split= to make_2afc, or --split)")
+                         "(for one split, pass split= to make_two_afc, or --split)")
     if isinstance(val_share, bool) or not isinstance(val_share, (int, float)) or not 0.0 < val_share < 1.0:
         raise ValueError(f"val_share must be a share strictly between 0 and 1, got {val_share!r}")
     n_val = min(n - 1, max(1, round(n * val_share)))
     return {"train": n - n_val, "val": n_val}
 
 
-def make_2afc_splits(
+def make_two_afc_splits(
     images_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
     n: int,
@@ -401,14 +401,14 @@ def make_2afc_splits(
     """Write a ``train`` and a ``val`` split (``n`` triplets in all, ``val_share`` of them in ``val``).
 
     ``train`` is what ``lipsim-train finetune`` reads by default and ``val`` what ``lipsim-train eval``
-    reads by default. Each split is a :func:`make_2afc` call (triplets seeded by ``(seed, split, k)``);
+    reads by default. Each split is a :func:`make_two_afc` call (triplets seeded by ``(seed, split, k)``);
     ``options`` are its keyword arguments (``size``, ``families``, ``cross_family``, ...).
 
     Returns:
         The manifest entries, by split name.
 
     Raises:
-        ValueError: As :func:`make_2afc`, ``n < 2``, a bad ``val_share``, or an existing non-empty split
+        ValueError: As :func:`make_two_afc`, ``n < 2``, a bad ``val_share``, or an existing non-empty split
             folder without ``overwrite`` (checked for both splits before anything is written).
 
     Example:
@@ -420,14 +420,14 @@ def make_2afc_splits(
         >>> for k in range(2):  # two small random "photos"
         ...     pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
         ...     Image.fromarray(pixels).save(os.path.join(photos, f"{k}.png"))
-        >>> info = make_2afc_splits(photos, os.path.join(tmp.name, "syn"), n=10, seed=0, size=16)
+        >>> info = make_two_afc_splits(photos, os.path.join(tmp.name, "syn"), n=10, seed=0, size=16)
         >>> info["train"]["n"], info["val"]["n"]
         (8, 2)
         >>> tmp.cleanup()
     """
     if "split" in options:
         raise ValueError(
-            "make_2afc_splits writes the 'train' and 'val' splits; for one split call make_2afc(split=...)"
+            "make_two_afc_splits writes the 'train' and 'val' splits; for one split call make_two_afc(split=...)"
         )
     counts = split_counts(n, val_share)
     if not overwrite:
@@ -437,6 +437,6 @@ def make_2afc_splits(
                 raise ValueError(f"output folder {str(split_dir)!r} already exists and is not empty "
                                  "(pass overwrite=True, or --overwrite)")
     return {
-        split: make_2afc(images_dir, out_dir, n=count, seed=seed, split=split, overwrite=overwrite, **options)
+        split: make_two_afc(images_dir, out_dir, n=count, seed=seed, split=split, overwrite=overwrite, **options)
         for split, count in counts.items()
     }

@@ -1,4 +1,4 @@
-"""Tests for lipsim.train.data.synthetic_2afc: layout, labels, determinism, manifest, errors."""
+"""Tests for lipsim.train.data.synthetic_two_afc: layout, labels, determinism, manifest, errors."""
 
 import csv
 import hashlib
@@ -11,7 +11,7 @@ from PIL import Image
 
 from lipsim.train.data.bapps import BAPPS2AFC
 from lipsim.train.data.distortions import FAMILIES
-from lipsim.train.data.synthetic_2afc import make_2afc
+from lipsim.train.data.synthetic_two_afc import make_two_afc
 
 skdata = pytest.importorskip("skimage.data")
 
@@ -36,7 +36,7 @@ def _files(root):
 
 
 def test_layout_counts_and_loadable(photos, tmp_path):
-    info = make_2afc(photos, tmp_path / "out", n=16, seed=0, size=32)
+    info = make_two_afc(photos, tmp_path / "out", n=16, seed=0, size=32)
     assert info["counts"] == {f: (3 if i < 2 else 2) for i, f in enumerate(FAMILIES)}
     split = tmp_path / "out" / "2afc" / "val"
     assert sorted(p.name for p in split.iterdir()) == sorted(FAMILIES)
@@ -50,7 +50,7 @@ def test_layout_counts_and_loadable(photos, tmp_path):
 
 
 def test_severity_labels_point_at_the_milder_distortion(photos, tmp_path):
-    make_2afc(photos, tmp_path / "out", n=42, seed=1, size=32)
+    make_two_afc(photos, tmp_path / "out", n=42, seed=1, size=32)
     ds = BAPPS2AFC(tmp_path / "out")
     sides = []
     for i in range(len(ds)):
@@ -72,11 +72,11 @@ def test_severity_labels_point_at_the_milder_distortion(photos, tmp_path):
 
 def test_same_seed_gives_byte_identical_files(photos, tmp_path):
     kwargs = dict(n=10, seed=7, size=24, cross_family=0.3, reference_metric=mse_metric)
-    make_2afc(photos, tmp_path / "a", **kwargs)
-    make_2afc(photos, tmp_path / "b", **kwargs)
+    make_two_afc(photos, tmp_path / "a", **kwargs)
+    make_two_afc(photos, tmp_path / "b", **kwargs)
     a, b = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert len(a) == 4 * 10 + 2 and a == b
-    make_2afc(photos, tmp_path / "c", **{**kwargs, "seed": 8})
+    make_two_afc(photos, tmp_path / "c", **{**kwargs, "seed": 8})
     c = _files(tmp_path / "c")
     differing = [k for k in a if k.endswith(".png") and a[k] != c.get(k)]
     assert len(differing) > 20
@@ -90,7 +90,7 @@ def test_cross_family_labelled_by_reference_metric(photos, tmp_path):
         assert x0.dtype == torch.float32 and 0.0 <= x0.min() and x1.max() <= 1.0
         return mse_metric(x0, x1)
 
-    info = make_2afc(photos, tmp_path / "out", n=20, seed=2, size=32, cross_family=0.25, reference_metric=metric)
+    info = make_two_afc(photos, tmp_path / "out", n=20, seed=2, size=32, cross_family=0.25, reference_metric=metric)
     assert info["counts"]["cross"] == 5 and sum(info["counts"].values()) == 20
     assert calls == [(5, 3, 32, 32), (5, 3, 32, 32)]
     ds = BAPPS2AFC(tmp_path / "out", categories=["cross"])
@@ -104,15 +104,15 @@ def test_cross_family_labelled_by_reference_metric(photos, tmp_path):
 
 
 def test_ties_get_one_half(photos, tmp_path):
-    make_2afc(photos, tmp_path / "out", n=3, seed=0, size=16, cross_family=1.0,
+    make_two_afc(photos, tmp_path / "out", n=3, seed=0, size=16, cross_family=1.0,
               reference_metric=lambda x0, x1: torch.zeros(x0.shape[0]))
     ds = BAPPS2AFC(tmp_path / "out")
     assert ds.categories == ["cross"] and ds.judges.tolist() == [0.5, 0.5, 0.5]
 
 
 def test_manifest_records_sources_and_settings(photos, tmp_path):
-    make_2afc(photos, tmp_path / "out", n=7, seed=3, size=16)
-    make_2afc(photos, tmp_path / "out", n=7, seed=4, size=16, split="train", families=("blur", "noise"))
+    make_two_afc(photos, tmp_path / "out", n=7, seed=3, size=16)
+    make_two_afc(photos, tmp_path / "out", n=7, seed=4, size=16, split="train", families=("blur", "noise"))
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert "lipsim_version" in manifest and set(manifest["splits"]) == {"train", "val"}
     val = manifest["splits"]["val"]
@@ -127,37 +127,37 @@ def test_manifest_records_sources_and_settings(photos, tmp_path):
 
 
 def test_existing_output_needs_overwrite(photos, tmp_path):
-    make_2afc(photos, tmp_path / "out", n=7, seed=0, size=16)
+    make_two_afc(photos, tmp_path / "out", n=7, seed=0, size=16)
     before = _files(tmp_path / "out")
     with pytest.raises(ValueError, match=r"already exists.*overwrite=True"):
-        make_2afc(photos, tmp_path / "out", n=7, seed=0, size=16)
+        make_two_afc(photos, tmp_path / "out", n=7, seed=0, size=16)
     (tmp_path / "out" / "2afc" / "val" / "noise" / "ref" / "000099.png").write_bytes(b"stale")
-    make_2afc(photos, tmp_path / "out", n=7, seed=0, size=16, overwrite=True)
+    make_two_afc(photos, tmp_path / "out", n=7, seed=0, size=16, overwrite=True)
     assert _files(tmp_path / "out") == before
 
 
 def test_argument_errors(photos, tmp_path):
     out = tmp_path / "out"
     with pytest.raises(ValueError, match=r"cross-family triplets.*pass reference_metric"):
-        make_2afc(photos, out, n=10, seed=0, cross_family=0.5)
+        make_two_afc(photos, out, n=10, seed=0, cross_family=0.5)
     with pytest.raises(ValueError, match="families must be distinct names"):
-        make_2afc(photos, out, n=10, seed=0, families=("blur", "fog"))
+        make_two_afc(photos, out, n=10, seed=0, families=("blur", "fog"))
     with pytest.raises(ValueError, match="at least two families"):
-        make_2afc(photos, out, n=10, seed=0, families=("blur",), cross_family=0.5, reference_metric=mse_metric)
+        make_two_afc(photos, out, n=10, seed=0, families=("blur",), cross_family=0.5, reference_metric=mse_metric)
     with pytest.raises(ValueError, match="cross_family must be a share"):
-        make_2afc(photos, out, n=10, seed=0, cross_family=1.5, reference_metric=mse_metric)
+        make_two_afc(photos, out, n=10, seed=0, cross_family=1.5, reference_metric=mse_metric)
     with pytest.raises(ValueError, match="n must be a positive int"):
-        make_2afc(photos, out, n=0, seed=0)
+        make_two_afc(photos, out, n=0, seed=0)
     with pytest.raises(ValueError, match="split must be a plain folder name"):
-        make_2afc(photos, out, n=3, seed=0, split="../x")
+        make_two_afc(photos, out, n=3, seed=0, split="../x")
     with pytest.raises(ValueError, match="must lie entirely below"):
-        make_2afc(photos, out, n=3, seed=0, mild_range=(0.1, 0.7))
+        make_two_afc(photos, out, n=3, seed=0, mild_range=(0.1, 0.7))
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no readable images"):
-        make_2afc(tmp_path / "empty", out, n=3, seed=0)
+        make_two_afc(tmp_path / "empty", out, n=3, seed=0)
 
 
 def test_bad_metric_output(photos, tmp_path):
     with pytest.raises(ValueError, match=r"shape \(2,\).*gave \(2, 1\)"):
-        make_2afc(photos, tmp_path / "out", n=2, seed=0, size=16, cross_family=1.0,
+        make_two_afc(photos, tmp_path / "out", n=2, seed=0, size=16, cross_family=1.0,
                   reference_metric=lambda x0, x1: torch.zeros(x0.shape[0], 1))

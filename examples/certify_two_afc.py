@@ -1,6 +1,6 @@
 """A 2AFC triplet, its certified radius, and a PGD attack that fails inside it.
 
-    python examples/certify_2afc.py
+    python examples/certify_two_afc.py
 
 Reference: chelsea.png; candidates: a mild and a strong blur. LipSim picks the mild one and certifies that
 no l2 perturbation of the reference smaller than the radius can change that. An l2 PGD attack (50 steps)
