@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .registry import WeightsSpec, register_weights
 
-__all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT", "DEFAULT_WEIGHTS", "V1_WEIGHTS"]
+__all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT", "DEFAULT_WEIGHTS", "V1_WEIGHTS", "V2_WEIGHTS"]
 
 # ---------------------------------------------------------------------------------------------------------------
 # The LipSim paper's released paper-small checkpoints (Ghazanfari et al., ICLR 2024), converted with
@@ -86,28 +86,55 @@ register_weights(
 )
 
 # ---------------------------------------------------------------------------------------------------------------
-# The package's default weights (weights/README.md is their model card): the efficient arch run at the caller's
-# own resolution (size-normalised pool), distilled on CPU from an EfficientNet-Lite0 ensemble (perceptual
-# stage features + the 1280-d head) on Tiny ImageNet, ImageNet samples and BSDS500 photos, with a calibrated
-# same/different threshold. Bundled in the wheel; the Hub copy is for users of a source checkout without it.
+# v2 (weights/README-v2.md is its model card): the efficient arch run at the caller's own resolution
+# (size-normalised pool), distilled on CPU from an EfficientNet-Lite0 ensemble (perceptual stage features + the
+# 1280-d head) on Tiny ImageNet, ImageNet samples and BSDS500 photos, with a calibrated same/different threshold.
+# The default before v3; still bundled and loadable by name.
 # ---------------------------------------------------------------------------------------------------------------
 
-DEFAULT_WEIGHTS = "efficient-native-v2"
+V2_WEIGHTS = "efficient-native-v2"
 
 register_weights(
     WeightsSpec(
-        name=DEFAULT_WEIGHTS,
+        name=V2_WEIGHTS,
         arch="efficient",
         file="lipsim-efficient-native-v2.safetensors",
         sha256="b1db7190fc39d2eaea47595148a1666312e548205d2167bba713034576dd7903",
         hub_repo="lipsim/efficient-native-v2",
         hub_revision="v2",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
         license=("MIT (weights); trained on Tiny ImageNet / ImageNet samples (ImageNet terms: non-commercial research "
-                 "and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/README.md)"),
+                 "and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/README-v2.md)"),
         description=(
             "efficient arch at the caller's resolution (64-512 px), distilled from EfficientNet-Lite0 (stage features "
             "+ head) on 46.5k photos (Tiny ImageNet, ImageNet samples, BSDS500); calibrated threshold; CPU-trained, "
             "no human judgements"
+        ),
+        default=False,
+    )
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# The package's default weights (weights/README.md is their model card): v2's recipe and data with isometric AOL
+# layers, the teacher's top 512 principal coordinates as targets and a 7,000-step run at batch 256 (about 12x the
+# samples v2 saw). Bundled in the wheel; the Hub copy is for users of a source checkout without it.
+# ---------------------------------------------------------------------------------------------------------------
+
+DEFAULT_WEIGHTS = "efficient-native-v3"
+
+register_weights(
+    WeightsSpec(
+        name=DEFAULT_WEIGHTS,
+        arch="efficient",
+        file="lipsim-efficient-native-v3.safetensors",
+        sha256="5b288f596b4832bde847a3e2d1f304562f2adda46e6b441a0312ac21a1869f1c",
+        hub_repo="lipsim/efficient-native-v3",
+        hub_revision="v3",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
+        license=("MIT (weights); trained on Tiny ImageNet / ImageNet samples (ImageNet terms: non-commercial research "
+                 "and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/README.md)"),
+        description=(
+            "efficient arch at the caller's resolution (64-512 px), isometric AOL layers, distilled from the top 512 "
+            "principal coordinates of an EfficientNet-Lite0 ensemble on 46.5k photos; calibrated threshold; "
+            "CPU-trained, no human judgements"
         ),
         default=True,
     )
