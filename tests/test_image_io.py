@@ -167,7 +167,7 @@ def test_exif_orientation_of_16_bit_grayscale(tmp_path):
 
 def test_training_loader_reads_through_the_same_path(tmp_path):
     """load_rgb (training) and load_image (metric) agree on orientation and on alpha over white."""
-    from lipsim.train.data.image_folder import load_rgb
+    from lipsim.train.data.image_files import load_rgb
 
     rgba = np.random.default_rng(1).integers(0, 256, (6, 5, 4), dtype=np.uint8)
     Image.fromarray(rgba, mode="RGBA").save(tmp_path / "a.png", exif=_exif(8))

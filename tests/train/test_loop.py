@@ -14,9 +14,9 @@ from tests.train._packages import require
 
 require("tqdm")
 
-from lipsim.train.data.image_folder import seeded_generator
 from lipsim.train.distributed import setup_distributed
 from lipsim.train.loop import run_training
+from lipsim.train.rng import seeded_generator
 
 
 @dataclass

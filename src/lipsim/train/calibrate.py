@@ -21,8 +21,10 @@ from typing import Any
 import torch
 
 from ..model import LipSim
+from .data.crops import crop_resize, sample_crop_box
 from .data.distortions import distort
-from .data.image_folder import ImageFiles, crop_resize, sample_crop_box, seeded_generator
+from .data.image_files import ImageFiles
+from .rng import seeded_generator
 
 __all__ = ["calibrate_threshold", "roc_auc", "MILD_FAMILIES"]
 

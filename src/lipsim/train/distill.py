@@ -26,11 +26,13 @@ import torch
 
 from ..model import LipSim
 from .configs import DistillConfig
+from .data.crops import FixedCropPool, pixels_fingerprint
 from .data.distortions import FAMILIES, distort
-from .data.image_folder import FixedCropPool, jitter_views, pixels_fingerprint, seeded_generator
+from .data.views import jitter_views
 from .distributed import setup_distributed, wrap_ddp
 from .loop import run_training
 from .losses import distillation_loss
+from .rng import seeded_generator
 from .target_basis import cached_principal_basis
 from .teacher_cache import cached_teacher_embeddings
 
@@ -76,7 +78,7 @@ def _cached_pool(spec: dict[str, Any], seed: int, out: Path) -> torch.Tensor:
 
     The file name hashes the pool options and the list of source files, so a changed folder builds anew.
     """
-    from .data.image_folder import list_images
+    from .data.image_files import list_images
 
     files = [str(f) for f in list_images(spec["images"])]
     desc = json.dumps({**{k: v for k, v in spec.items() if k != "batch_size"}, "seed": seed, "files": files},

@@ -14,12 +14,12 @@ import torch
 
 from ..model import LipSim
 from .configs import FinetuneConfig
-from .data.image_folder import seeded_generator
 from .distributed import setup_distributed, wrap_ddp
 from .loop import run_training
 from .losses import hinge_two_afc_loss
 from .model_dirs import resolve_model_dir
 from .provenance import append_stage, training_stages
+from .rng import seeded_generator
 from .two_afc_sets import concat, open_two_afc, stack_items
 
 __all__ = ["FinetuneConfig", "finetune"]

@@ -40,7 +40,7 @@ def folder_knn_top1(model, images_dir, batch_size: int = 256) -> dict:
     Images of one size are embedded in batches as they are (the model resizes them as it would any input).
     Returns ``{"top1", "n", "classes", "chance"}``.
     """
-    from .data.image_folder import ImageFiles, pil_to_uint8
+    from .data.image_files import ImageFiles, pil_to_uint8
 
     files = ImageFiles(images_dir)
     names = [f.parent.name for f in files.files]

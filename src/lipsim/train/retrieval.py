@@ -6,7 +6,9 @@ import torch
 
 from ..certificates import CERTIFIED_EPS
 from ..model import LipSim
-from .data.image_folder import FixedCropPool, jitter_view, seeded_generator
+from .data.crops import FixedCropPool
+from .data.views import jitter_view
+from .rng import seeded_generator
 
 __all__ = ["retrieval_scores"]
 

@@ -9,22 +9,14 @@ Example:
     ('noise', 'blur', 'jpeg', 'color', 'pixelate', 'quantize', 'shift')
 """
 
+from ..rng import seeded_generator
 from .bapps import BAPPS2AFC, BAPPS_CATEGORIES
+from .crops import CropBox, FixedCropPool
 from .distortions import FAMILIES, distort
-from .image_folder import (
-    CropBox,
-    FixedCropPool,
-    ImageFiles,
-    ImageFolderCrops,
-    jitter_view,
-    lipsim_views,
-    list_images,
-    load_rgb,
-    read_image,
-    seeded_generator,
-)
+from .image_files import ImageFiles, list_images, load_rgb, read_image
 from .nights import NIGHTS
 from .synthetic_two_afc import make_two_afc
+from .views import jitter_view
 
 __all__ = [
     "BAPPS2AFC",
@@ -33,11 +25,9 @@ __all__ = [
     "FAMILIES",
     "FixedCropPool",
     "ImageFiles",
-    "ImageFolderCrops",
     "NIGHTS",
     "distort",
     "jitter_view",
-    "lipsim_views",
     "list_images",
     "load_rgb",
     "make_two_afc",

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .image_folder import read_image
+from .image_files import read_image
 
 SUBFOLDERS = ("ref", "p0", "p1", "judge")
 BAPPS_CATEGORIES = ("traditional", "cnn", "superres", "deblur", "color", "frameinterp")

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .image_folder import read_image
+from .image_files import read_image
 
 __all__ = ["consensus_set"]
 

@@ -47,7 +47,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from .image_folder import read_image
+from .image_files import read_image
 
 ID_COL, P_COL, REF_COL, LEFT_COL, RIGHT_COL = 0, 2, 4, 5, 6
 NAMED_COLS = ("votes", "split", "is_imagenet")

@@ -32,7 +32,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from .image_folder import image_extensions
+from .image_files import image_extensions
 
 __all__ = ["prepare_photo_split", "split_of", "SPLIT_FILE"]
 

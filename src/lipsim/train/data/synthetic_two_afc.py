@@ -60,8 +60,10 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from ..rng import seeded_generator
+from .crops import CropBox, crop_resize, sample_crop_box
 from .distortions import FAMILIES, distort
-from .image_folder import CropBox, ImageFiles, crop_resize, read_image, sample_crop_box, seeded_generator
+from .image_files import ImageFiles, read_image
 
 CROSS = "cross"
 VAL_SHARE = 0.2  # default share of the triplets in the val split when make_two_afc_splits writes train and val
