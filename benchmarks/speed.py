@@ -409,6 +409,16 @@ def run_one(arch: str, mode: str, batch: int, repeats: int, tmp: Path) -> dict:
     return res
 
 
+def _report_one(name: str, result: dict, checks: list[tuple[str, bool]], json_path: str | None) -> int:
+    """Print the PASS/FAIL lines of a single-table run, write ``{name: result, targets}`` as JSON; exit status."""
+    for text, good in checks:
+        print(f"  [{'PASS' if good else 'FAIL'}] {text}")
+    if json_path:
+        targets = [dict(check=t, ok=g) for t, g in checks]
+        Path(json_path).write_text(json.dumps({name: result, "targets": targets}, indent=2) + "\n")
+    return 0 if all(g for _, g in checks) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, help="timed calls per configuration after one warm-up (default 3 at batch 1, "
@@ -466,33 +476,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_startup:
         with tempfile.TemporaryDirectory() as d:
             startup = run_startup(Path(d))
-        checks = print_startup(startup)
-        for text, good in checks:
-            print(f"  [{'PASS' if good else 'FAIL'}] {text}")
-        if args.json:
-            targets = [dict(check=t, ok=g) for t, g in checks]
-            Path(args.json).write_text(json.dumps(dict(startup=startup, targets=targets), indent=2) + "\n")
-        return 0 if all(g for _, g in checks) else 1
+        return _report_one("startup", startup, print_startup(startup), args.json)
     if args.only_lpips:
         with tempfile.TemporaryDirectory() as d:
             lpips = run_lpips(args.rounds, args.threads, args.weights, Path(d))
-        checks = print_lpips(lpips)
-        for text, good in checks:
-            print(f"  [{'PASS' if good else 'FAIL'}] {text}")
-        if args.json:
-            Path(args.json).write_text(json.dumps(dict(lpips=lpips, targets=[dict(check=t, ok=g) for t, g in checks]),
-                                                  indent=2) + "\n")
-        return 0 if all(g for _, g in checks) else 1
+        return _report_one("lpips", lpips, print_lpips(lpips), args.json)
     if args.only_pairs:
         with tempfile.TemporaryDirectory() as d:
             pairs = run_pairs(args.pair_rounds, args.pair_threads, args.weights, Path(d))
-        checks = print_pairs(pairs)
-        for text, good in checks:
-            print(f"  [{'PASS' if good else 'FAIL'}] {text}")
-        if args.json:
-            Path(args.json).write_text(json.dumps(dict(pairs=pairs, targets=[dict(check=t, ok=g) for t, g in checks]),
-                                                  indent=2) + "\n")
-        return 0 if all(g for _, g in checks) else 1
+        return _report_one("pairs", pairs, print_pairs(pairs), args.json)
     with tempfile.TemporaryDirectory() as d:
         startup = run_startup(Path(d))
         pairs = run_pairs(args.pair_rounds, args.pair_threads, args.weights, Path(d))
