@@ -13,7 +13,7 @@ from ..model import LipSim
 from ..resize import resize, resize_operator_norm
 from .store import StoredEmbeddings
 
-__all__ = ["common_size", "to_model_input", "embed_tensors"]
+__all__ = ["check_common_size", "common_size", "to_model_input", "embed_tensors"]
 
 
 def common_size(hw: tuple[int, int], short_side: int) -> tuple[int, int]:
@@ -28,6 +28,17 @@ def common_size(hw: tuple[int, int], short_side: int) -> tuple[int, int]:
     return (max(1, round(h * s)), max(1, round(w * s)))
 
 
+def check_common_size(model: LipSim, size: int | None) -> None:
+    """Raise a ValueError unless ``size`` is None or a positive short side that ``model`` can be given."""
+    if size is None:
+        return
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive number of pixels (the short side) or None, got {size!r}")
+    if not model.resize_inputs:
+        raise ValueError(f"size={size} needs a model that resizes its inputs (this {model.arch} model takes one "
+                         "fixed size)")
+
+
 def to_model_input(model: LipSim, image: torch.Tensor, size: int | None = None) -> tuple[torch.Tensor, float]:
     """(3, h, w) image -> the image at the size the network takes it, and the operator norm of that resize.
 
@@ -40,10 +51,8 @@ def to_model_input(model: LipSim, image: torch.Tensor, size: int | None = None) 
     saved at another resolution is compared at the same scale as its original. The two resizes compose: the
     returned norm is the product of their operator norms (docs/retrieval.md, 'Comparing at one size').
     """
+    check_common_size(model, size)
     if not model.resize_inputs:
-        if size is not None:
-            raise ValueError(f"size={size} needs a model that resizes its inputs (this {model.arch} model "
-                             "takes one fixed size)")
         return image, 1.0
     hw = (int(image.shape[-2]), int(image.shape[-1]))
     norm = 1.0

@@ -18,7 +18,7 @@ from ..model import DEFAULT_EPS, LipSim
 from .certify import label_of, query_intervals
 from .collect import embed_files, list_images
 from .duplicates import Duplicates, find_duplicates
-from .embed import embed_tensors
+from .embed import check_common_size, embed_tensors
 from .fingerprint import weights_sha256
 from .search import RawHits, exact_knn, rerank
 from .store import StoredEmbeddings, read_store, write_store
@@ -140,11 +140,7 @@ class Index:
             raise ValueError(f"threshold must be in [0, 2] (the range of d), got {threshold}")
         if candidates < 1:
             raise ValueError(f"candidates must be >= 1, got {candidates}")
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-            raise ValueError(f"size must be a positive number of pixels (the short side) or None, got {size!r}")
-        if size is not None and not model.resize_inputs:
-            raise ValueError(f"size={size} needs a model that resizes its inputs (this {model.arch} model takes "
-                             "one fixed size)")
+        check_common_size(model, size)
         self.size = size
         self.model = model
         self.weights_sha256 = weights_sha256(model)
