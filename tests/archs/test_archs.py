@@ -249,3 +249,18 @@ def test_isometric_init_keeps_differences_between_images():
     record("efficient init: ||f(x)-f(y)|| / ||x-y||, plain AOL", plain)
     record("efficient init: ||f(x)-f(y)|| / ||x-y||, isometric", isometric)
     assert isometric > 20 * plain and isometric > 0.01
+
+
+def test_efficient_forward_equals_its_layers_in_sequence():
+    # the fused strided convolutions and the chunked no-grad forward are the same map as features -> pool -> head
+    torch.manual_seed(0)
+    net = Efficient(widths=(8, 16, 16), head_width=16, embed_dim=8, native_resolution=True, image_size=32,
+                    isometric=True).double().eval()
+    for p in net.parameters():
+        with torch.no_grad():
+            p.add_(0.05 * torch.randn_like(p))
+    x = torch.rand(net.inference_chunk + 3, 3, 37, 45, dtype=torch.float64)
+    reference = net.head(net.pool(net.features(x)))
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), reference, rtol=0, atol=1e-12)
+    torch.testing.assert_close(net(x), reference, rtol=0, atol=1e-12)  # the grad-enabled path, unchunked

@@ -168,3 +168,29 @@ def test_near_isometry_at_init():
     assert s.min() > 0.999 and s.max() <= 1 + 1e-9
     assert _conv_norm(_conv(8, 8), 6, 6) > 0.75
     assert _conv_norm(_conv(8, 8, k=1), 6, 6) == pytest.approx(1.0, abs=1e-6)  # float32 init, then .double()
+
+
+@pytest.mark.parametrize("factor,kernel,size", [(2, 1, (9, 10)), (2, 3, (8, 8)), (4, 3, (13, 7)), (3, 3, (6, 11))])
+def test_forward_unshuffled_is_space_to_depth_then_the_conv(factor, kernel, size):
+    from lipsim.layers import SpaceToDepth
+
+    torch.manual_seed(0)
+    conv = AOLConv2d(3 * factor * factor, 6, kernel_size=kernel, init_noise=0.3)
+    with torch.no_grad():
+        conv.bias.normal_()
+    x = torch.randn(2, 3, *size, dtype=torch.float64, requires_grad=True)
+    conv = conv.double()
+    fused = conv.forward_unshuffled(x, factor)
+    plain = conv(SpaceToDepth(factor)(x))
+    assert fused.shape == plain.shape
+    torch.testing.assert_close(fused, plain, rtol=0, atol=1e-12)
+    g = torch.randn_like(plain)
+    (gx_fused, gk_fused) = torch.autograd.grad(fused, (x, conv.kernel), g)
+    (gx_plain, gk_plain) = torch.autograd.grad(plain, (x, conv.kernel), g)
+    torch.testing.assert_close(gx_fused, gx_plain, rtol=0, atol=1e-12)
+    torch.testing.assert_close(gk_fused, gk_plain, rtol=0, atol=1e-12)
+
+
+def test_forward_unshuffled_checks_the_channels():
+    with pytest.raises(ValueError, match="space-to-depth by 2 of 3 channels gives 12, but this layer takes 8"):
+        AOLConv2d(8, 4).forward_unshuffled(torch.rand(1, 3, 8, 8), 2)

@@ -131,5 +131,24 @@ class Efficient(Backbone, arch="efficient"):
     def lipschitz_bound(self, size: tuple[int, int]) -> float:
         return self.pool.gain(self._positions(size))
 
+    #: images per chunk of a no-grad forward: activations of a few images stay in the CPU caches
+    inference_chunk: ClassVar[int] = 16
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.pool(self.features(x)))
+        if torch.is_grad_enabled() or x.shape[0] <= self.inference_chunk:
+            return self.head(self.pool(self._features(x)))
+        return torch.cat([self.head(self.pool(self._features(c))) for c in x.split(self.inference_chunk)])
+
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        """``self.features(x)``, each space-to-depth and the convolution after it run as one strided convolution."""
+        layers = list(self.features)
+        i = 0
+        while i < len(layers):
+            layer = layers[i]
+            if isinstance(layer, SpaceToDepth) and i + 1 < len(layers) and isinstance(layers[i + 1], AOLConv2d):
+                x = layers[i + 1].forward_unshuffled(x, layer.factor)
+                i += 2
+            else:
+                x = layer(x)
+                i += 1
+        return x

@@ -105,6 +105,31 @@ class AOLConv2d(Reparametrized):
         (kernel,) = self.effective_weights()
         return F.conv2d(x, kernel, self.bias, padding=self.kernel_size // 2)
 
+    def forward_unshuffled(self, x: torch.Tensor, factor: int) -> torch.Tensor:
+        """``self(SpaceToDepth(factor)(x))`` as one stride-``factor`` convolution of ``x`` itself.
+
+        Space-to-depth puts pixel (f*r + i, f*c + j) of channel ``ch`` at position (r, c) of channel
+        ``ch*f*f + i*f + j``, so a k x k kernel over the unshuffled map is an (f*k) x (f*k) kernel with stride f
+        over ``x``, with f times the padding (docs/layers.md, 'Space-to-depth as a strided convolution'). Same
+        values up to float rounding, without materialising the permuted copy.
+
+        Example:
+            >>> from lipsim.layers import SpaceToDepth
+            >>> conv, x = AOLConv2d(12, 8), torch.rand(2, 3, 9, 10)
+            >>> torch.allclose(conv.forward_unshuffled(x, 2), conv(SpaceToDepth(2)(x)), atol=1e-6)
+            True
+        """
+        f, k = factor, self.kernel_size
+        if self.in_channels % (f * f) or x.shape[1] * f * f != self.in_channels:
+            raise ValueError(f"space-to-depth by {f} of {x.shape[1]} channels gives {x.shape[1] * f * f}, but this "
+                             f"layer takes {self.in_channels}")
+        (kernel,) = self.effective_weights()
+        o, c = self.out_channels, x.shape[1]
+        strided = kernel.reshape(o, c, f, f, k, k).permute(0, 1, 4, 2, 5, 3).reshape(o, c, f * k, f * k)
+        h, w = x.shape[-2:]
+        x = F.pad(x, [0, (-w) % f, 0, (-h) % f]) if h % f or w % f else x
+        return F.conv2d(x, strided, self.bias, stride=f, padding=f * (k // 2))
+
     def extra_repr(self) -> str:
         tail = ", rescale='out'" if self.rescale == "out" else ""
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
