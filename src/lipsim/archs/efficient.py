@@ -144,9 +144,9 @@ class Efficient(Backbone, arch="efficient"):
         layers = list(self.features)
         i = 0
         while i < len(layers):
-            layer = layers[i]
-            if isinstance(layer, SpaceToDepth) and i + 1 < len(layers) and isinstance(layers[i + 1], AOLConv2d):
-                x = layers[i + 1].forward_unshuffled(x, layer.factor)
+            layer, after = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+            if isinstance(layer, SpaceToDepth) and isinstance(after, AOLConv2d):
+                x = after.forward_unshuffled(x, layer.factor)
                 i += 2
             else:
                 x = layer(x)
