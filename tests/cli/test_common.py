@@ -90,7 +90,7 @@ def test_train_unknown_teacher_is_one_line(tmp_path, capsys):
 def test_train_missing_weight_package_is_one_line(tmp_path, capsys, monkeypatch):
     import importlib.util
 
-    from lipsim.train.teachers import package_weights as pw
+    from lipsim.train import package_weights as pw
 
     real = importlib.util.find_spec
     monkeypatch.setattr(pw.importlib.util, "find_spec",

@@ -15,8 +15,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lipsim.train import package_weights as pw
 from lipsim.train.reference import get_reference_metric, list_reference_metrics
-from lipsim.train.teachers import package_weights as pw
 from tests.train._images import skimage_photo
 from tests.train._packages import require
 

@@ -9,8 +9,8 @@ import pickle
 import numpy as np
 import pytest
 
-from lipsim.train.teachers._restricted_unpickler import UnsafePickleError, load_numpy_pickle
-from lipsim.train.teachers.package_weights import package_file
+from lipsim.train._restricted_unpickler import UnsafePickleError, load_numpy_pickle
+from lipsim.train.package_weights import package_file
 from tests.train._packages import require
 
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lipsim.train import package_weights as pw
 from lipsim.train import teachers
 from lipsim.train.teachers import DEFAULT_TEACHER, get_teacher, list_teachers
-from lipsim.train.teachers import package_weights as pw
 from lipsim.train.teachers.embeddings import EMBEDDINGS, NEEDS_HEADS, embedding_dim
 from tests.train import _packages as packages
 from tests.train._images import skimage_photo

@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lipsim.train import package_weights as pw
 from lipsim.train.teachers import get_teacher
-from lipsim.train.teachers import package_weights as pw
 from lipsim.train.teachers.stlpips_net import BlurPool2d, STLPIPSNet, binomial_filter, stlpips_distance
 from tests.train._images import skimage_photo
 

@@ -138,6 +138,18 @@ def test_finetune_and_resume(synthetic, distilled, tmp_path):
     assert any(not torch.equal(a[k], init[k]) for k in a), "fine-tuning changed nothing"
 
 
+def test_finetune_drops_the_threshold_of_its_init(synthetic, distilled, tmp_path):
+    init = tmp_path / "calibrated"
+    LipSim(weights=str(distilled / "model")).save_pretrained(
+        init, extra_config={"threshold": 0.05, "threshold_rates": {"false_same": 0.01}})
+    assert LipSim(weights=str(init)).threshold == 0.05
+    out = finetune(FinetuneConfig(data=str(synthetic), format="bapps", split="train", init=str(init),
+                                  out=str(tmp_path / "ft"), steps=1, batch_size=4, device="cpu", progress=False))
+    conf = json.loads((out / "config.json").read_text())
+    assert "threshold" not in conf and "threshold_rates" not in conf
+    assert LipSim(weights=str(out)).threshold is None
+
+
 def test_eval_writes_json_and_plot(synthetic, distilled, tmp_path, capsys):
     require("lpips", "matplotlib")  # the lpips-alex reference metric, the plot
     out = tmp_path / "eval" / "res.json"

@@ -63,6 +63,8 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
         training_stages(model.provenance.get("training"))
     except ValueError as e:
         raise ValueError(f"--init {cfg.init}: {e}") from None
+    for key in ("threshold", "threshold_rates"):  # measured on --init's weights: stale once they change
+        model.provenance.pop(key, None)
     model.requires_grad_(True)
     model.train()
     size = None if cfg.format == "bapps" else model.image_size

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..teachers.package_weights import dists_alpha_beta, vgg16_features
+from ..package_weights import dists_alpha_beta, vgg16_features
 
 __all__ = ["DISTSMetric", "L2Pool"]
 

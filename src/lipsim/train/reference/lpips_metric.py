@@ -19,7 +19,7 @@ import warnings
 import torch
 from torch import nn
 
-from ..teachers.package_weights import alexnet_features, package_file, vgg16_features
+from ..package_weights import alexnet_features, package_file, vgg16_features
 
 __all__ = ["LPIPSMetric"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..teachers.package_weights import stlpips_net
+from ..package_weights import stlpips_net
 from ..teachers.stlpips_net import STLPIPS_NETS, stlpips_distance
 
 __all__ = ["STLPIPSMetric"]

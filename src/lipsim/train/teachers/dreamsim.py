@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..package_weights import MissingWeightsError
 from .base import Teacher
-from .package_weights import MissingWeightsError
 
 __all__ = ["DreamSimTeacher", "DREAMSIM_DIMS"]
 

@@ -27,9 +27,9 @@ from typing import Literal
 
 import torch
 
+from ..package_weights import efficientnet_lite
 from .base import FeatureTeacher
 from .efficientnet_lite_net import EfficientNetLite
-from .package_weights import efficientnet_lite
 
 __all__ = [
     "EfficientNetLiteTeacher",

