@@ -1,4 +1,4 @@
-# Steps shared by scripts/train_default_weights.sh and scripts/train_weights_v2.sh (sourced, not run).
+# Steps shared by scripts/train_default_weights.sh and scripts/train_weights_v{2,3}.sh (sourced, not run).
 # The caller sets DATA (the photo collection), W (the work directory) and T (the lipsim-train command).
 
 # 1. train/val split by a hash of each file name (10% val; BSDS500 keeps its own val folder)
@@ -12,10 +12,12 @@ split_photos() {
 }
 
 # 3.-5. evaluation sets from the held-out photos at the sizes people compare (224 and 512 px), the recommended
-# same/different threshold (stored in the model's config.json), and the evaluation of "$W/distill" beside the
-# weights named in the arguments, plus the reference metrics on the severity set
+# same/different threshold (stored in the config.json of the run directory FINAL's model), and the evaluation of
+# FINAL beside the weights named in the other arguments, plus the reference metrics on the severity set.
+#   calibrate_and_evaluate FINAL [WEIGHTS...]
 calibrate_and_evaluate() {
-  local E="$W/eval" M N
+  local E="$W/eval" FINAL="$1" M N
+  shift
   [ -d "$E/sev224" ] || $T make-2afc --images "$W/photos/val_hires" --out "$E/sev224" --n 350 --seed 11 --size 224 \
     --split val --crop-scale 0.5 1
   [ -d "$E/cross224_raw" ] || $T make-2afc --images "$W/photos/val_hires" --out "$E/cross224_raw" --n 400 --seed 12 \
@@ -25,9 +27,9 @@ calibrate_and_evaluate() {
     --size 512 --split val --crop-scale 0.5 1 --cross-family 1 --label-metric lpips-alex
   [ -f "$E/cross512/consensus.json" ] || $T consensus --data "$E/cross512_raw" --split val --out "$E/cross512"
 
-  $T calibrate --weights "$W/distill" --images "$W/photos/val_hires" --write > "$E/calibration.json"
+  $T calibrate --weights "$FINAL" --images "$W/photos/val_hires" --write > "$E/calibration.json"
 
-  for M in "$W/distill" "$@"; do
+  for M in "$FINAL" "$@"; do
     N=$(basename "$M")
     $T eval --data "$E/sev224" --format bapps --split val --weights "$M" --l2-eps 2.0 --linf-eps 0 --attack-steps 20 \
       --attack-max-triplets 15 --out "$E/$N-sev224.json"
@@ -35,7 +37,7 @@ calibrate_and_evaluate() {
     $T eval --data "$E/cross512" --format bapps --split val --weights "$M" --attack-steps 0 --out "$E/$N-cross512.json"
     $T knn --weights "$M" --images "$W/photos/val/tiny-imagenet" > "$E/$N-knn.json"
   done
-  $T eval --data "$E/sev224" --format bapps --split val --weights "$W/distill" --reference lpips-alex \
+  $T eval --data "$E/sev224" --format bapps --split val --weights "$FINAL" --reference lpips-alex \
     --reference lpips-vgg --reference dists --reference stlpips-alex --l2-eps 2.0 --linf-eps 0 --attack-steps 20 \
     --attack-max-triplets 3 --out "$E/references-sev224.json"
 }

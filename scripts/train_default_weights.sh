@@ -1,39 +1,51 @@
 #!/usr/bin/env bash
-# Reproduce the bundled default weights efficient-native-v3 (model card: weights/README.md) on a CPU-only machine.
+# Reproduce the bundled default weights efficient-native-v4 (model card: weights/README.md) on a CPU-only machine.
 #   scripts/train_default_weights.sh DATA [WORKDIR]
 # DATA: the photo collection (tiny-imagenet/*.tar, imagenet-samples/, bsds500/{train,val}/; only read).
-# WORKDIR (default ./runs/v3): everything written. Every long step resumes: re-run the same command.
-# Steps: split -> distillation (teacher ensemble, two crop pools) -> evaluation sets -> threshold -> eval.
+# WORKDIR (default ./runs/v4): everything written. Every long step resumes: re-run the same command.
+# Steps: split + v3's distillation -> a second distillation stage -> hinge fine-tuning on severity triplets of the
+# training photos at 224 px -> evaluation sets -> threshold -> eval.
 set -euo pipefail
 DATA=${1:?usage: scripts/train_default_weights.sh DATA [WORKDIR]}
-W=${2:-runs/v3}
+W=${2:-runs/v4}
 T="lipsim-train"
+HERE="$(dirname "${BASH_SOURCE[0]}")"
 mkdir -p "$W"
 
 # shared steps (split, evaluation sets, threshold, evaluation)
-source "$(dirname "${BASH_SOURCE[0]}")/_photos_and_evals.sh"
+source "$HERE/_photos_and_evals.sh"
 
-# 1. train/val split (scripts/_photos_and_evals.sh)
-split_photos
+# 1.-2. the train/val split and v3's 7,000-step distillation into $W/distill (scripts/train_weights_v3.sh)
+"$HERE/train_weights_v3.sh" "$DATA" "$W" --distill-only
 
-# 2. distillation: EfficientNet-Lite0 'mean' over stages 3/5/7 (perceptual) + its 1280-d head (semantic),
-#    one pool of 64 px Tiny ImageNet crops and one of native-scale 128 px crops of the larger photos,
-#    30% of all crops with a fixed random distortion the teacher sees too; the student runs at native resolution,
-#    starts from isometric AOL layers and regresses the teacher's top 512 principal coordinates
-#    (docs/training.md, 'Principal targets'). Resumable: re-run the script (or add --stop-after N to split it).
+# 2b. a second distillation stage from it: seed 1 (new crops, views and distortions in both pools; their teacher
+#     embeddings are computed once more), half the learning rate, 4,000 steps, the same 512 principal coordinates
+#     (docs/training.md, 'A second stage')
 ENSEMBLE='{"members":[{"name":"efficientnet-lite0","kwargs":{"embedding":"mean","layers":[2,4,6]}},{"name":"efficientnet-lite0","kwargs":{"embedding":"deep"}}]}'
-DISTILL=(--images "$W/photos/train/tiny-imagenet" --out "$W/distill" --teacher ensemble --teacher-kwargs "$ENSEMBLE"
+BASIS=$(ls "$W"/distill/basis_*_k512.npz)
+STAGE2=(--images "$W/photos/train/tiny-imagenet" --out "$W/distill2" --teacher ensemble --teacher-kwargs "$ENSEMBLE"
   --arch-config '{"native_resolution": true, "max_size": 512, "head_width": 1024, "isometric": true}' --image-size 64
   --pool-size 45463 --crop-scale 0.5 1 --distort-share 0.3
   --extra-pools '[{"images": "'"$W"'/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16, "side_px": [96, 256]}]'
-  --warmup-steps 200 --batch-size 256 --lr 0.001 --steps 7000 --target-dims 512 --checkpoint-every 100 --log-every 20)
-if [ ! -f "$W/distill/model/config.json" ]; then
-  if [ -f "$W/distill/checkpoint.pt" ]; then
-    $T distill "${DISTILL[@]}" --resume
+  --warmup-steps 100 --batch-size 256 --lr 0.0005 --steps 4000 --target-dims 512 --checkpoint-every 100 --log-every 20
+  --seed 1 --init "$W/distill" --target-basis "$BASIS" --teacher-batch-size 128)
+if [ ! -f "$W/distill2/model/config.json" ]; then
+  if [ -f "$W/distill2/checkpoint.pt" ]; then
+    $T distill "${STAGE2[@]}" --resume
   else
-    $T distill "${DISTILL[@]}"
+    $T distill "${STAGE2[@]}"
   fi
 fi
 
+# 2c. hinge fine-tuning (margin 0.05) on 2,000 severity triplets of 224 px crops of the training photos
+#     (the milder of two strengths of one distortion is the closer; never the held-out photos)
+[ -d "$W/ft_sets/sev224/2afc/train" ] || $T make-2afc --images "$W/photos/train_hires" --out "$W/ft_sets/sev224" \
+  --n 2000 --seed 21 --size 224 --split train --crop-scale 0.5 1
+if [ ! -f "$W/finetune/model/config.json" ]; then
+  RESUME=$([ -f "$W/finetune/checkpoint.pt" ] && echo --resume || true)
+  $T finetune --data "$W/ft_sets/sev224" --format bapps --split train --init "$W/distill2" --out "$W/finetune" \
+    --steps 1000 --batch-size 32 --margin 0.05 --lr 0.0005 --warmup-steps 30 --checkpoint-every 100 --log-every 20 $RESUME
+fi
+
 # 3.-5. evaluation sets, threshold, evaluation beside the earlier weights (scripts/_photos_and_evals.sh)
-calibrate_and_evaluate efficient-native-v2 efficient-photos64-v1
+calibrate_and_evaluate "$W/finetune" efficient-native-v3 efficient-native-v2 efficient-photos64-v1

@@ -33,4 +33,4 @@ if [ ! -f "$W/distill/model/config.json" ]; then
 fi
 
 # 3.-5. evaluation sets, threshold, evaluation beside the earlier weights (scripts/_photos_and_evals.sh)
-calibrate_and_evaluate efficient-photos64-v1
+calibrate_and_evaluate "$W/distill" efficient-photos64-v1

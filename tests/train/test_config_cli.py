@@ -1,6 +1,6 @@
 """lipsim-train distill / finetune flags generated from the config dataclasses, and --config recipe files.
 
-The commands of scripts/train_default_weights.sh, train_weights_v2.sh and train_weights_v1.sh are read from the scripts
+The commands of scripts/train_default_weights.sh and train_weights_v{1,2,3}.sh are read from the scripts
 themselves, so a flag they use cannot stop working unnoticed.
 """
 
@@ -32,13 +32,12 @@ def _config(argv: list[str]):
 def _script_commands(path: Path, command: str, variables: dict[str, str]) -> list[list[str]]:
     """argv (after ``lipsim-train``) of every ``command`` invocation in the bash script ``path``.
 
-    Continuation lines are joined, the ``DISTILL=( ... )`` array is expanded where ``"${DISTILL[@]}"`` appears, and
+    Continuation lines are joined, each ``ARRAY=( ... )`` is expanded where ``"${ARRAY[@]}"`` appears, and
     ``"$NAME"`` / ``$NAME`` are replaced by ``variables[NAME]``.
     """
     text = path.read_text().replace("\\\n", " ")
-    array = re.search(r"^DISTILL=\((.*?)\)\n", text, re.S | re.M)
-    if array:
-        text = text.replace('"${DISTILL[@]}"', array.group(1).replace("\n", " "))
+    for array in re.finditer(r"^([A-Z0-9_]+)=\((.*?)\)\n", text, re.S | re.M):
+        text = text.replace(f'"${{{array.group(1)}[@]}}"', array.group(2).replace("\n", " "))
     for name, value in variables.items():
         text = text.replace(f'"${name}"', shlex.quote(value)).replace(f"${name}", value)
     found = []
@@ -55,12 +54,28 @@ def _ensemble(script: str) -> str:
     return m.group(1)
 
 
-def test_default_weights_script_distill_flags():
-    """v3: isometric student, principal targets, one cosine schedule (resumed with --resume)."""
+def test_default_weights_script_second_stage_and_finetune_flags():
+    """v4: v3's distillation (the v3 script), a second distillation stage from it, then hinge fine-tuning."""
     script = SCRIPTS / "train_default_weights.sh"
-    ensemble = _ensemble(script.read_text())
-    resumed, first = _script_commands(script, "distill", {"W": "W", "ENSEMBLE": ensemble})
-    expected = DistillConfig(
+    text = script.read_text()
+    assert '"$HERE/train_weights_v3.sh" "$DATA" "$W" --distill-only' in text
+    ensemble = _ensemble(text)
+    variables = {"W": "W", "ENSEMBLE": ensemble, "BASIS": "W/distill/basis.npz", "RESUME": ""}
+    resumed, first = _script_commands(script, "distill", variables)
+    stage1 = _v3_distill_config(ensemble)
+    expected = DistillConfig(**{**asdict(stage1), "out": "W/distill2", "warmup_steps": 100, "lr": 0.0005,
+                                "steps": 4000, "seed": 1, "init": "W/distill", "target_basis": "W/distill/basis.npz",
+                                "teacher_batch_size": 128})
+    assert _config(first) == expected
+    assert _config(resumed) == DistillConfig(**{**asdict(expected), "resume": True})
+    (finetune,) = _script_commands(script, "finetune", variables)
+    assert _config(finetune) == FinetuneConfig(
+        data="W/ft_sets/sev224", format="bapps", split="train", init="W/distill2", out="W/finetune", steps=1000,
+        batch_size=32, margin=0.05, lr=0.0005, warmup_steps=30, checkpoint_every=100, log_every=20)
+
+
+def _v3_distill_config(ensemble: str) -> DistillConfig:
+    return DistillConfig(
         images="W/photos/train/tiny-imagenet", out="W/distill", teacher="ensemble",
         teacher_kwargs=json.loads(ensemble),
         arch_config={"native_resolution": True, "max_size": 512, "head_width": 1024, "isometric": True},
@@ -68,6 +83,14 @@ def test_default_weights_script_distill_flags():
         extra_pools=[{"images": "W/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16,
                       "side_px": [96, 256]}],
         warmup_steps=200, batch_size=256, lr=0.001, checkpoint_every=100, log_every=20, steps=7000, target_dims=512)
+
+
+def test_v3_script_distill_flags():
+    """v3: isometric student, principal targets, one cosine schedule (resumed with --resume)."""
+    script = SCRIPTS / "train_weights_v3.sh"
+    ensemble = _ensemble(script.read_text())
+    resumed, first = _script_commands(script, "distill", {"W": "W", "ENSEMBLE": ensemble})
+    expected = _v3_distill_config(ensemble)
     assert _config(first) == expected
     assert _config(resumed) == DistillConfig(**{**asdict(expected), "resume": True})
 
