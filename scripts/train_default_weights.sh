@@ -3,8 +3,8 @@
 #   scripts/train_default_weights.sh DATA [WORKDIR]
 # DATA: the photo collection (tiny-imagenet/*.tar, imagenet-samples/, bsds500/{train,val}/; only read).
 # WORKDIR (default ./runs/v4): everything written. Every long step resumes: re-run the same command.
-# Steps: split + v3's distillation -> a second distillation stage -> hinge fine-tuning on severity triplets of the
-# training photos at 224 px -> evaluation sets -> threshold -> eval.
+# Steps: split + v3's distillation -> a second distillation stage -> evaluation sets -> threshold -> eval.
+# (No hinge fine-tuning: on 224 px severity triplets it cost k-NN and same/different accuracy; weights/README.md.)
 set -euo pipefail
 DATA=${1:?usage: scripts/train_default_weights.sh DATA [WORKDIR]}
 W=${2:-runs/v4}
@@ -37,15 +37,5 @@ if [ ! -f "$W/distill2/model/config.json" ]; then
   fi
 fi
 
-# 2c. hinge fine-tuning (margin 0.05) on 2,000 severity triplets of 224 px crops of the training photos
-#     (the milder of two strengths of one distortion is the closer; never the held-out photos)
-[ -d "$W/ft_sets/sev224/2afc/train" ] || $T make-2afc --images "$W/photos/train_hires" --out "$W/ft_sets/sev224" \
-  --n 2000 --seed 21 --size 224 --split train --crop-scale 0.5 1
-if [ ! -f "$W/finetune/model/config.json" ]; then
-  RESUME=$([ -f "$W/finetune/checkpoint.pt" ] && echo --resume || true)
-  $T finetune --data "$W/ft_sets/sev224" --format bapps --split train --init "$W/distill2" --out "$W/finetune" \
-    --steps 1000 --batch-size 32 --margin 0.05 --lr 0.0005 --warmup-steps 30 --checkpoint-every 100 --log-every 20 $RESUME
-fi
-
 # 3.-5. evaluation sets, threshold, evaluation beside the earlier weights (scripts/_photos_and_evals.sh)
-calibrate_and_evaluate "$W/finetune" efficient-native-v3 efficient-native-v2 efficient-photos64-v1
+calibrate_and_evaluate "$W/distill2" efficient-native-v3 efficient-native-v2 efficient-photos64-v1
