@@ -1,4 +1,4 @@
-"""The bundled weights (default v3, v2 and v1): offline loading, checksum, regression values, severity ordering,
+"""The bundled weights (default v4, v3, v2 and v1): offline loading, checksum, regression values, severity ordering,
 and the default's calibrated threshold on the example images."""
 
 import io
@@ -17,10 +17,16 @@ from lipsim.pretrained.registry import _REGISTRY
 IMAGES = Path(__file__).resolve().parents[1] / "examples" / "images"
 NAMES = ("astronaut", "chelsea", "coffee", "rocket")
 DEFAULT = next(s for s in _REGISTRY.values() if s.default and s.arch == "efficient")
-BUNDLED = ("efficient-native-v3", "efficient-native-v2", "efficient-photos64-v1")
+BUNDLED = ("efficient-native-v4", "efficient-native-v3", "efficient-native-v2", "efficient-photos64-v1")
 
 # d(image, distorted) of each bundled model, recorded when the weights were made (regression guard)
 EXPECTED = {
+    "efficient-native-v4": {
+        "chelsea_jpeg": 0.014257202856242657,
+        "chelsea_blur1": 0.026037903502583504,
+        "chelsea_blur3": 0.08082296699285507,
+        "chelsea_coffee": 0.06564890593290329,
+    },
     "efficient-native-v3": {
         "chelsea_jpeg": 0.011203795671463013,
         "chelsea_blur1": 0.02280438132584095,
@@ -47,10 +53,13 @@ def model(request):
     return lipsim.LipSim(weights=request.param)
 
 
-def test_default_is_v3_and_v2_v1_stay_loadable():
-    assert DEFAULT.name == "efficient-native-v3"
+def test_default_is_v4_and_v3_v2_v1_stay_loadable():
+    assert DEFAULT.name == "efficient-native-v4"
     m = lipsim.LipSim(pretrained=True)
-    assert m.source.startswith("efficient-native-v3") and m.backbone.config["isometric"] is True
+    assert m.source.startswith("efficient-native-v4") and m.backbone.config["isometric"] is True
+    assert [stage["stage"] for stage in m.provenance["training"]] == ["distill", "distill"]
+    v3 = lipsim.LipSim(weights="efficient-native-v3")
+    assert v3.threshold == pytest.approx(0.01876) and v3.backbone.config == m.backbone.config
     v2 = lipsim.LipSim(weights="efficient-native-v2")
     assert v2.threshold == pytest.approx(0.000701) and "isometric" not in v2.backbone.config
     v1 = lipsim.LipSim(weights="efficient-photos64-v1")

@@ -280,7 +280,7 @@ class LipSim(nn.Module):
             raise ValueError(f"batch sizes differ: {na} has {xa.shape[0]} images, {nb} has {xb.shape[0]}")
         if xa.requires_grad != xb.requires_grad:  # a loss against a fixed side: no backward through that side
             return self.embed_prepared(pa), self.embed_prepared(pb)
-        joint = torch.is_grad_enabled() or 2 * xa.shape[0] <= _JOINT_BATCH  # larger: concatenating costs more
+        joint = xa.requires_grad or 2 * xa.shape[0] <= _JOINT_BATCH  # larger: concatenating costs more
         if joint and pa.resize_norm == pb.resize_norm and xa.shape[-2:] == xb.shape[-2:]:  # one pass for both
             e = self.embed_prepared(torch.cat([xa, xb]), pa.resize_norm)
             n = xa.shape[0]

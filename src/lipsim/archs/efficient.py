@@ -131,16 +131,17 @@ class Efficient(Backbone, arch="efficient"):
     def lipschitz_bound(self, size: tuple[int, int]) -> float:
         return self.pool.gain(self._positions(size))
 
-    #: images per chunk of a no-grad forward: activations of a few images stay in the CPU caches
+    #: images per chunk of a no-grad forward (activations of a few images stay in the CPU caches)
     inference_chunk: ClassVar[int] = 16
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.is_grad_enabled() or x.shape[0] <= self.inference_chunk:
-            return self.head(self.pool(self._features(x)))
+        recording = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+        if recording:  # the plain layers: their backward is faster than the strided convolutions'
+            return self.head(self.pool(self.features(x)))
         return torch.cat([self.head(self.pool(self._features(c))) for c in x.split(self.inference_chunk)])
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:
-        """``self.features(x)``, each space-to-depth and the convolution after it run as one strided convolution."""
+        """``self.features(x)`` with each space-to-depth and the convolution after it as one strided convolution."""
         layers = list(self.features)
         i = 0
         while i < len(layers):

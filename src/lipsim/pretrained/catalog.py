@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .registry import WeightsSpec, register_weights
 
-__all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT", "DEFAULT_WEIGHTS", "V1_WEIGHTS", "V2_WEIGHTS"]
+__all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT", "DEFAULT_WEIGHTS", "V1_WEIGHTS", "V2_WEIGHTS", "V3_WEIGHTS"]
 
 # ---------------------------------------------------------------------------------------------------------------
 # The LipSim paper's released paper-small checkpoints (Ghazanfari et al., ICLR 2024), converted with
@@ -114,27 +114,54 @@ register_weights(
 )
 
 # ---------------------------------------------------------------------------------------------------------------
-# The package's default weights (weights/README.md is their model card): v2's recipe and data with isometric AOL
-# layers, the teacher's top 512 principal coordinates as targets and a 7,000-step run at batch 256 (about 12x the
-# samples v2 saw). Bundled in the wheel; the Hub copy is for users of a source checkout without it.
+# v3 (weights/README-v3.md is its model card): v2's recipe and data with isometric AOL layers, the teacher's top 512
+# principal coordinates as targets and a 7,000-step run at batch 256. The default before v4; still bundled and
+# loadable by name.
 # ---------------------------------------------------------------------------------------------------------------
 
-DEFAULT_WEIGHTS = "efficient-native-v3"
+V3_WEIGHTS = "efficient-native-v3"
 
 register_weights(
     WeightsSpec(
-        name=DEFAULT_WEIGHTS,
+        name=V3_WEIGHTS,
         arch="efficient",
         file="lipsim-efficient-native-v3.safetensors",
         sha256="5b288f596b4832bde847a3e2d1f304562f2adda46e6b441a0312ac21a1869f1c",
         hub_repo="lipsim/efficient-native-v3",
         hub_revision="v3",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
         license=("MIT (weights); trained on Tiny ImageNet / ImageNet samples (ImageNet terms: non-commercial research "
-                 "and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/README.md)"),
+                 "and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/README-v3.md)"),
         description=(
             "efficient arch at the caller's resolution (64-512 px), isometric AOL layers, distilled from the top 512 "
             "principal coordinates of an EfficientNet-Lite0 ensemble on 46.5k photos; calibrated threshold; "
             "CPU-trained, no human judgements"
+        ),
+        default=False,
+    )
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# The package's default weights (weights/README.md is their model card): v3 continued by a second distillation stage
+# (4,000 more steps on fresh crops of the same photos, half the learning rate, the same 512 principal coordinates).
+# Bundled in the wheel; the Hub copy is for users of a source checkout without it.
+# ---------------------------------------------------------------------------------------------------------------
+
+DEFAULT_WEIGHTS = "efficient-native-v4"
+
+register_weights(
+    WeightsSpec(
+        name=DEFAULT_WEIGHTS,
+        arch="efficient",
+        file="lipsim-efficient-native-v4.safetensors",
+        sha256="cc177e09960ddc84ea4e90bb22233df992dbc80a52223631b8c656aac795f84f",
+        hub_repo="lipsim/efficient-native-v4",
+        hub_revision="v4",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
+        license=("MIT (weights); trained on Tiny ImageNet / ImageNet samples (ImageNet terms: non-commercial research "
+                 "and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/README.md)"),
+        description=(
+            "efficient arch at the caller's resolution (64-512 px), isometric AOL layers, distilled in two stages "
+            "(11,000 steps) from the top 512 principal coordinates of an EfficientNet-Lite0 ensemble on 46.5k photos; "
+            "calibrated threshold; CPU-trained, no human judgements"
         ),
         default=True,
     )
