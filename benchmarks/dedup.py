@@ -134,8 +134,9 @@ def _default_images() -> list[str]:
     try:
         import skimage.data
     except ImportError:
-        raise SystemExit("dedup.py: pass --images (scikit-image, the default source of photos, "
-                         "is not installed)") from None
+        raise SystemExit(
+            "dedup.py: pass --images (scikit-image, the default source of photos, is not installed)"
+        ) from None
     return [os.path.dirname(skimage.data.__file__)]
 
 
@@ -212,11 +213,13 @@ def hash_tools(items: list[Item]) -> tuple[list[Tool], dict]:
             h = ih(fn)
             hashers[name] = h
             m = _hamming_matrix(np.stack([h(it.image) for it in items]))
-            tools.append(Tool(name, 10, "Hamming <= 10 of 64 bits (imagededup's default max_distance_threshold)",
-                              matrix=m))
+            tools.append(
+                Tool(name, 10, "Hamming <= 10 of 64 bits (imagededup's default max_distance_threshold)", matrix=m)
+            )
     except ImportError:
-        tools += [Tool(n, None, "", skipped="imagehash is not installed (pip install imagehash)") for n in
-                  ("pHash", "dHash")]
+        tools += [
+            Tool(n, None, "", skipped="imagehash is not installed (pip install imagehash)") for n in ("pHash", "dHash")
+        ]
     try:
         import pdqhash
 
@@ -224,8 +227,14 @@ def hash_tools(items: list[Item]) -> tuple[list[Tool], dict]:
             return np.asarray(pdqhash.compute(np.asarray(im.convert("RGB")))[0], dtype=bool)
 
         hashers["PDQ"] = pdq
-        tools.append(Tool("PDQ", 31, "Hamming <= 31 of 256 bits (the PDQ documentation's match threshold)",
-                          matrix=_hamming_matrix(np.stack([pdq(it.image) for it in items]))))
+        tools.append(
+            Tool(
+                "PDQ",
+                31,
+                "Hamming <= 31 of 256 bits (the PDQ documentation's match threshold)",
+                matrix=_hamming_matrix(np.stack([pdq(it.image) for it in items])),
+            )
+        )
     except ImportError:
         tools.append(Tool("PDQ", None, "", skipped="pdqhash is not installed (pip install pdqhash)"))
     return tools, hashers
@@ -239,8 +248,13 @@ def cnn_tool(items: list[Item]) -> Tool:
 
         ckpt = Path(torch.hub.get_dir()) / "checkpoints"
         if not any(ckpt.glob("mobilenet_v3_small-*.pth")):
-            return Tool(name, None, note, skipped="its MobileNetV3 weights are downloaded at first use and are not in "
-                        f"the torch hub cache ({ckpt}); this run is offline")
+            return Tool(
+                name,
+                None,
+                note,
+                skipped="its MobileNetV3 weights are downloaded at first use and are not in "
+                f"the torch hub cache ({ckpt}); this run is offline",
+            )
         from imagededup.methods import CNN
 
         cnn = CNN(verbose=False)
@@ -393,9 +407,11 @@ def main() -> int:
     items, notes = build_set(files, args.sources, args.size, work, args.seed)
     pos, neg = pairs(items)
     n_fam = sum(it.kind == "original" for it in items)
-    print(f"{len(items)} images: {n_fam} originals x {len(TRANSFORMS)} variants, "
-          f"{sum(it.kind == 'distractor' for it in items)} distractors; {len(pos)} true and {len(neg)} false pairs",
-          file=sys.stderr)
+    print(
+        f"{len(items)} images: {n_fam} originals x {len(TRANSFORMS)} variants, "
+        f"{sum(it.kind == 'distractor' for it in items)} distractors; {len(pos)} true and {len(neg)} false pairs",
+        file=sys.stderr,
+    )
 
     model = LipSim(weights=args.weights).eval()
     t0 = time.time()
@@ -421,16 +437,19 @@ def main() -> int:
         curves[t.name] = (fpr, tpr, auc)
         if t is lip:
             if tau is None:
-                tau, lip.default_note = float(t1), f"d <= {t1:.3g}: no threshold in the weights; chosen at 1% false " \
-                                                   "matches on this set (set)"
+                tau, lip.default_note = (
+                    float(t1),
+                    f"d <= {t1:.3g}: no threshold in the weights; chosen at 1% false matches on this set (set)",
+                )
             else:
                 lip.default_note = f"d <= {tau:.3g} (the weights' threshold)"
             t.default = tau
         prec_den = (dpos <= t.default).sum() + (dneg <= t.default).sum()
         precision = (dpos <= t.default).sum() / prec_den if prec_den else float("nan")
         recall = (dpos <= t.default).mean()
-        per_t = {tr: float((t.matrix[ia, ib][[items[b].kind == tr for b in ib]] <= t.default).mean())
-                 for tr in TRANSFORMS}
+        per_t = {
+            tr: float((t.matrix[ia, ib][[items[b].kind == tr for b in ib]] <= t.default).mean()) for tr in TRANSFORMS
+        }
         rows.append((t, precision, recall, auc, r1, (dneg <= t.default).mean(), per_t))
 
     # attacks on true matches that every tool currently matches at its default threshold
@@ -447,8 +466,12 @@ def main() -> int:
                 hi = attack_lipsim(model, items[a].path, items[b].path, tau, args.pgd_steps, args.lipsim_size)
                 budgets.append((lo, hi))
             elif t.name in hashers:
-                budgets.append((None, attack_hash(hashers[t.name], items[a].image, items[b].image, t.default,
-                                                  args.hash_queries, rng)))
+                budgets.append(
+                    (
+                        None,
+                        attack_hash(hashers[t.name], items[a].image, items[b].image, t.default, args.hash_queries, rng),
+                    )
+                )
         t.attack = {"budgets": budgets}
 
     def med(v):
@@ -472,20 +495,30 @@ def main() -> int:
         b = t.attack.get("budgets", [])
         lo = med([x for x, _ in b if x is not None]) if t is lip else None
         hi = med([y for _, y in b]) if b else float("nan")
-        lines.append(f"| {t.name} | {t.default_note} | {100 * prec:.1f}% | {100 * rec:.1f}% | {100 * fm:.2f}% | "
-                     f"{auc:.3f} | {100 * r1:.1f}% | {'-' if lo is None else f'{lo:.3g}'} | "
-                     f"{fmt(hi)} ({'PGD' if t is lip else 'black-box search'}) |")
+        lines.append(
+            f"| {t.name} | {t.default_note} | {100 * prec:.1f}% | {100 * rec:.1f}% | {100 * fm:.2f}% | "
+            f"{auc:.3f} | {100 * r1:.1f}% | {'-' if lo is None else f'{lo:.3g}'} | "
+            f"{fmt(hi)} ({'PGD' if t is lip else 'black-box search'}) |"
+        )
     for t in tools:
         if t.skipped:
             lines.append(f"| {t.name} | {t.default_note or '-'} | skipped: {t.skipped} | | | | | | |")
-    lines += ["", "Recall per transform at the default threshold:", "",
-              "| tool | " + " | ".join(TRANSFORMS) + " |", "|---|" + "---|" * len(TRANSFORMS)]
+    lines += [
+        "",
+        "Recall per transform at the default threshold:",
+        "",
+        "| tool | " + " | ".join(TRANSFORMS) + " |",
+        "|---|" + "---|" * len(TRANSFORMS),
+    ]
     for t, *_, per_t in rows:
         lines.append(f"| {t.name} | " + " | ".join(f"{100 * per_t[tr]:.0f}%" for tr in TRANSFORMS) + " |")
     if notes:
         lines += ["", "Notes: " + "; ".join(notes)]
-    lines += ["", f"lipsim embedded {len(items)} images in {t_embed:.1f} s; whole run {time.time() - t_start:.0f} s "
-              f"(load average {os.getloadavg()[0]:.1f})."]
+    lines += [
+        "",
+        f"lipsim embedded {len(items)} images in {t_embed:.1f} s; whole run {time.time() - t_start:.0f} s "
+        f"(load average {os.getloadavg()[0]:.1f}).",
+    ]
     text = "\n".join(lines)
     print(text)
     out = Path(args.out)

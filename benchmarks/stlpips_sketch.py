@@ -59,7 +59,7 @@ def distortions(x: torch.Tensor, other: torch.Tensor, g: torch.Generator) -> lis
         ("blur3", F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), 3, 1)),
         ("blur7", F.avg_pool2d(F.pad(x, (3, 3, 3, 3), mode="reflect"), 7, 1)),
         ("jpeg30", jpeg(x, 30)),
-        ("shift3", F.pad(x, (3, 0, 3, 0), mode="reflect")[..., :-3 or None, :-3 or None]),
+        ("shift3", F.pad(x, (3, 0, 3, 0), mode="reflect")[..., : -3 or None, : -3 or None]),
         ("colour", (x * gain).clamp(0, 1)),
         ("other", other),
     ]
@@ -79,8 +79,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    files = sorted(f for d in args.images for f in glob.glob(os.path.join(d, "*"))
-                   if f.lower().endswith((".jpg", ".jpeg", ".png")))
+    files = sorted(
+        f for d in args.images for f in glob.glob(os.path.join(d, "*")) if f.lower().endswith((".jpg", ".jpeg", ".png"))
+    )
     rng = np.random.default_rng(args.seed)
     files = [files[i] for i in rng.permutation(len(files))[: args.photos]]
     metric = get_reference_metric(f"stlpips-{args.net}")
@@ -107,15 +108,19 @@ def main() -> None:
     d = np.array([r[1] for r in rows])
     d_s = np.array([r[2] for r in rows])
     rel = np.abs(d_s / d - 1)
-    print(f"ST-LPIPS {args.net}, {args.size} px, {len(files)} photos, {len(rows)} pairs; "
-          f"d in [{d.min():.4f}, {d.max():.4f}]")
-    print(f"sketch |d_s/d - 1|: median {np.median(rel):.4f}, p90 {np.quantile(rel, .9):.4f}, max {rel.max():.4f}")
+    print(
+        f"ST-LPIPS {args.net}, {args.size} px, {len(files)} photos, {len(rows)} pairs; "
+        f"d in [{d.min():.4f}, {d.max():.4f}]"
+    )
+    print(f"sketch |d_s/d - 1|: median {np.median(rel):.4f}, p90 {np.quantile(rel, 0.9):.4f}, max {rel.max():.4f}")
     for fam in sorted({r[0] for r in rows}):
         m = np.array([r[0] == fam for r in rows])
         print(f"  {fam:9s} d mean {d[m].mean():.4f}  |d_s/d-1| median {np.median(rel[m]):.4f}")
     column = lambda i: np.array([r[i] for r in rows])  # noqa: E731
-    print(f"Spearman with d: sketch ||.||^2 {spearman(d_s, d):.4f}, sketch 1-cos {spearman(column(3), d):.4f}, "
-          f"lpips-mean ||.||^2 {spearman(column(4), d):.4f}, lpips-mean 1-cos {spearman(column(5), d):.4f}")
+    print(
+        f"Spearman with d: sketch ||.||^2 {spearman(d_s, d):.4f}, sketch 1-cos {spearman(column(3), d):.4f}, "
+        f"lpips-mean ||.||^2 {spearman(column(4), d):.4f}, lpips-mean 1-cos {spearman(column(5), d):.4f}"
+    )
     print(f"sketch teacher: {1000 * t_sketch / (2 * len(rows)):.1f} ms/image (1 thread, batch 1, incl. backbone)")
 
 

@@ -43,16 +43,24 @@ from torchvision.transforms import v2 as T
 
 from lipsim.train.data.distortions import FAMILIES, distort
 from lipsim.train.reference import get_reference_metric
-from lipsim.train.teachers.alexnet import AlexNetTeacher
 from lipsim.train.teachers.efficientnet_lite0 import EfficientNetLite0Teacher
 from lipsim.train.teachers.embeddings import EMBEDDINGS, NEEDS_HEADS
-from lipsim.train.teachers.vgg16 import VGG16Teacher
+from lipsim.train.teachers.lpips_nets import AlexNetTeacher, VGG16Teacher
 
 SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle")
 PHOTO_DIR = "/work/photos"
 PLASMA_PHOTOS = (
-    "FallenLeaf", "Path", "DarkestHour", "summer_1am", "EveningGlow", "Grey", "Kite", "ColorfulCups",
-    "OneStandsOut", "ColdRipple", "BytheWater",
+    "FallenLeaf",
+    "Path",
+    "DarkestHour",
+    "summer_1am",
+    "EveningGlow",
+    "Grey",
+    "Kite",
+    "ColorfulCups",
+    "OneStandsOut",
+    "ColdRipple",
+    "BytheWater",
 )
 
 
@@ -153,12 +161,14 @@ def make_cross(refs: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, tor
 def augment_queries(crops: torch.Tensor, seed: int) -> torch.Tensor:
     """The training views (docs/training.md): crop + flip + ColorJitter(0.4, 0.4, 0.2, 0.1) p=0.8 + gray p=0.2."""
     size = crops.shape[-1]
-    aug = T.Compose([
-        T.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True),
-        T.RandomHorizontalFlip(),
-        T.RandomApply([T.ColorJitter(0.4, 0.4, 0.2, 0.1)], p=0.8),
-        T.RandomGrayscale(p=0.2),
-    ])
+    aug = T.Compose(
+        [
+            T.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True),
+            T.RandomHorizontalFlip(),
+            T.RandomApply([T.ColorJitter(0.4, 0.4, 0.2, 0.1)], p=0.8),
+            T.RandomGrayscale(p=0.2),
+        ]
+    )
     torch.manual_seed(seed)
     return torch.stack([aug(c) for c in crops]).clamp(0, 1)
 
@@ -233,17 +243,23 @@ def _fmt(v: float, w: int, p: int) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    header = (f"{'candidate':36s} " + " ".join(f"{f[:5]:>5s}" for f in FAMILIES)
-              + "  2AFC agrDI agrLV  top1 d_unr  effd  peak   dim ms224 ms128")
+    header = (
+        f"{'candidate':36s} "
+        + " ".join(f"{f[:5]:>5s}" for f in FAMILIES)
+        + "  2AFC agrDI agrLV  top1 d_unr  effd  peak   dim ms224 ms128"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
         sc = row["scores"]
-        print(f"{row['name']:36s} " + " ".join(f"{sc[f]:5.3f}" for f in FAMILIES)
-              + f" {sc['overall']:5.3f} {_fmt(row['agree_dists'], 5, 3)} {_fmt(row['agree_lpips_vgg'], 5, 3)}"
-              f" {_fmt(row['top1'], 5, 3)} {_fmt(row['d_unrel'], 5, 3)} {_fmt(row['eff_dim'], 5, 1)}"
-              f" {_fmt(row['peak'], 5, 1)}"
-              f" {row['dim'] or '-':>5} {_fmt(row['ms224'], 5, 0)} {_fmt(row['ms128'], 5, 0)}")
+        print(
+            f"{row['name']:36s} "
+            + " ".join(f"{sc[f]:5.3f}" for f in FAMILIES)
+            + f" {sc['overall']:5.3f} {_fmt(row['agree_dists'], 5, 3)} {_fmt(row['agree_lpips_vgg'], 5, 3)}"
+            f" {_fmt(row['top1'], 5, 3)} {_fmt(row['d_unrel'], 5, 3)} {_fmt(row['eff_dim'], 5, 1)}"
+            f" {_fmt(row['peak'], 5, 1)}"
+            f" {row['dim'] or '-':>5} {_fmt(row['ms224'], 5, 0)} {_fmt(row['ms128'], 5, 0)}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -253,8 +269,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cross", type=int, default=96, help="cross-family triplets labelled by DISTS / LPIPS-VGG")
     ap.add_argument("--queries", type=int, default=96, help="held-out crops for retrieval")
     ap.add_argument("--teachers", default="vgg16,alexnet,efficientnet-lite0")
-    ap.add_argument("--references", default="lpips-alex,lpips-vgg,dists",
-                    help="reference metrics to score and to label the cross-family triplets ('' = none)")
+    ap.add_argument(
+        "--references",
+        default="lpips-alex,lpips-vgg,dists",
+        help="reference metrics to score and to label the cross-family triplets ('' = none)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
     args = ap.parse_args(argv)
@@ -268,9 +287,12 @@ def main(argv: list[str] | None = None) -> None:
     queries = augment_queries(gallery, args.seed + 1)
     trip = make_triplets(refs, args.seed)
     cross_idx, cross0, cross1 = make_cross(refs, args.cross, args.seed)
-    print(f"{len(photos)} photos, {args.size} px crops: {args.refs} refs x {len(FAMILIES)} families = "
-          f"{args.refs * len(FAMILIES)} severity triplets, {args.cross} cross-family triplets, "
-          f"{args.queries} retrieval queries", flush=True)
+    print(
+        f"{len(photos)} photos, {args.size} px crops: {args.refs} refs x {len(FAMILIES)} families = "
+        f"{args.refs * len(FAMILIES)} severity triplets, {args.cross} cross-family triplets, "
+        f"{args.queries} retrieval queries",
+        flush=True,
+    )
 
     # Reference metrics: severity scores, and their choices on the cross-family triplets.
     rows, choice = [], {}
@@ -282,9 +304,21 @@ def main(argv: list[str] | None = None) -> None:
             scores = afc_scores(metric, trip)
             ref = refs[cross_idx]
             choice[name] = metric(ref, cross0) < metric(ref, cross1)
-        rows.append(dict(name=f"[ref] {name}", scores=scores, dim=0, top1=float("nan"), d_unrel=float("nan"),
-                         eff_dim=float("nan"), peak=float("nan"), ms224=float("nan"), ms128=float("nan")))
+        rows.append(
+            dict(
+                name=f"[ref] {name}",
+                scores=scores,
+                dim=0,
+                top1=float("nan"),
+                d_unrel=float("nan"),
+                eff_dim=float("nan"),
+                peak=float("nan"),
+                ms224=float("nan"),
+                ms128=float("nan"),
+            )
+        )
         print(f"  {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+
     def agreement(mine: torch.Tensor, ref_name: str) -> float:
         return float((mine == choice[ref_name]).float().mean()) if ref_name in choice else float("nan")
 
@@ -293,9 +327,15 @@ def main(argv: list[str] | None = None) -> None:
         row["agree_dists"] = agreement(choice[name], "dists")
         row["agree_lpips_vgg"] = agreement(choice[name], "lpips-vgg")
 
-    sets = {"ref": refs, **{f"mild:{f}": trip.mild[f] for f in FAMILIES},
-            **{f"strong:{f}": trip.strong[f] for f in FAMILIES},
-            "cross0": cross0, "cross1": cross1, "gallery": gallery, "queries": queries}
+    sets = {
+        "ref": refs,
+        **{f"mild:{f}": trip.mild[f] for f in FAMILIES},
+        **{f"strong:{f}": trip.strong[f] for f in FAMILIES},
+        "cross0": cross0,
+        "cross1": cross1,
+        "gallery": gallery,
+        "queries": queries,
+    }
     offsets, start = {}, 0
     for key, value in sets.items():
         offsets[key] = slice(start, start + value.shape[0])
@@ -303,8 +343,11 @@ def main(argv: list[str] | None = None) -> None:
     all_images = torch.cat(list(sets.values()))
     q = args.queries
 
-    builders = {"vgg16": VGG16Teacher, "alexnet": AlexNetTeacher,
-                "efficientnet-lite0": lambda: EfficientNetLite0Teacher(layers=None)}
+    builders = {
+        "vgg16": VGG16Teacher,
+        "alexnet": AlexNetTeacher,
+        "efficientnet-lite0": lambda: EfficientNetLite0Teacher(layers=None),
+    }
     for tname in args.teachers.split(","):
         teacher = builders[tname]()
         cands = candidates_for(teacher)
@@ -314,22 +357,35 @@ def main(argv: list[str] | None = None) -> None:
         speed = (time_teacher(teacher, 224), time_teacher(teacher, 128))
         for (recipe, layers), e in zip(cands, embs):
             part = {k: e[sl] for k, sl in offsets.items()}
-            emb_trip = Triplets(part["ref"], {f: part[f"mild:{f}"] for f in FAMILIES},
-                                {f: part[f"strong:{f}"] for f in FAMILIES})
+            emb_trip = Triplets(
+                part["ref"], {f: part[f"mild:{f}"] for f in FAMILIES}, {f: part[f"strong:{f}"] for f in FAMILIES}
+            )
             scores = afc_scores(lambda a, b: 1 - (a * b).sum(1), emb_trip)
             ref = part["ref"][cross_idx]
             mine = (ref * part["cross0"]).sum(1) > (ref * part["cross1"]).sum(1)
             gal, qry = part["gallery"], part["queries"]
             top1 = float(((qry @ gal.T).argmax(1) == torch.arange(q)).float().mean())
             dmat = 1 - gal @ gal.T
-            rows.append(dict(
-                name=f"{teacher.name}:{recipe}{list(layers)}".replace(" ", ""), scores=scores, top1=top1,
-                agree_dists=agreement(mine, "dists"), agree_lpips_vgg=agreement(mine, "lpips-vgg"),
-                d_unrel=float(dmat[~torch.eye(q, dtype=torch.bool)].mean()), eff_dim=participation_ratio(gal),
-                peak=float((gal.abs().amax(1) * gal.shape[1] ** 0.5).mean()),
-                dim=e.shape[1], ms224=speed[0], ms128=speed[1]))
-        print(f"  {teacher.name}: {len(cands)} candidates from one pass over {all_images.shape[0]} images "
-              f"in {elapsed:.1f} s", flush=True)
+            rows.append(
+                dict(
+                    name=f"{teacher.name}:{recipe}{list(layers)}".replace(" ", ""),
+                    scores=scores,
+                    top1=top1,
+                    agree_dists=agreement(mine, "dists"),
+                    agree_lpips_vgg=agreement(mine, "lpips-vgg"),
+                    d_unrel=float(dmat[~torch.eye(q, dtype=torch.bool)].mean()),
+                    eff_dim=participation_ratio(gal),
+                    peak=float((gal.abs().amax(1) * gal.shape[1] ** 0.5).mean()),
+                    dim=e.shape[1],
+                    ms224=speed[0],
+                    ms128=speed[1],
+                )
+            )
+        print(
+            f"  {teacher.name}: {len(cands)} candidates from one pass over {all_images.shape[0]} images "
+            f"in {elapsed:.1f} s",
+            flush=True,
+        )
     print_table(rows)
 
 

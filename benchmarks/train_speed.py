@@ -15,10 +15,20 @@ import time
 
 import torch
 
-ENSEMBLE = {"members": [{"name": "efficientnet-lite0", "kwargs": {"embedding": "mean", "layers": [2, 4, 6]}},
-                        {"name": "efficientnet-lite0", "kwargs": {"embedding": "deep"}}]}
-ARCH = {"widths": [32, 64, 128, 256], "head_width": 2048, "embed_dim": 1752, "image_size": 64,
-        "native_resolution": True, "max_size": 512}
+ENSEMBLE = {
+    "members": [
+        {"name": "efficientnet-lite0", "kwargs": {"embedding": "mean", "layers": [2, 4, 6]}},
+        {"name": "efficientnet-lite0", "kwargs": {"embedding": "deep"}},
+    ]
+}
+ARCH = {
+    "widths": [32, 64, 128, 256],
+    "head_width": 2048,
+    "embed_dim": 1752,
+    "image_size": 64,
+    "native_resolution": True,
+    "max_size": 512,
+}
 POOLS = ((64, 45463), (128, 3000))  # (crop side, crops) of the v2 recipe
 
 
@@ -66,10 +76,14 @@ def main() -> None:
 
         t_student = _median_seconds(step, args.rounds) / args.student_batch  # per crop (two views)
         rows.append((size, crops, 1 / t_teacher, 1 / t_student, crops * t_teacher / 60, crops * t_student / 60))
-    print(f"distillation recipe of the default weights, {args.threads} threads, median of {args.rounds} rounds, "
-          f"teacher batch {args.teacher_batch}, student batch {args.student_batch} crops (x2 views)")
-    print(f"{'pool':>10} {'crops':>7} {'teacher img/s':>14} {'student crops/s':>16} {'teacher pass min':>17} "
-          f"{'epoch min':>10}")
+    print(
+        f"distillation recipe of the default weights, {args.threads} threads, median of {args.rounds} rounds, "
+        f"teacher batch {args.teacher_batch}, student batch {args.student_batch} crops (x2 views)"
+    )
+    print(
+        f"{'pool':>10} {'crops':>7} {'teacher img/s':>14} {'student crops/s':>16} {'teacher pass min':>17} "
+        f"{'epoch min':>10}"
+    )
     for size, crops, ti, si, tmin, emin in rows:
         print(f"{size:>7} px {crops:>7} {ti:>14.1f} {si:>16.1f} {tmin:>17.1f} {emin:>10.1f}")
 

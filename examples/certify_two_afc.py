@@ -46,7 +46,9 @@ for factor in (0.99, 3.0):
     adv = pgd(factor * radius)
     after = model.two_afc(adv, x0, x1)
     flipped = after.choice.item() != r.choice.item()
-    print(f"PGD with budget {factor:.2f} x radius = {factor * radius:.4f}: "
-          f"d0={after.d0.item():.4e} d1={after.d1.item():.4e} -> {'FLIPPED' if flipped else 'choice unchanged'}")
+    print(
+        f"PGD with budget {factor:.2f} x radius = {factor * radius:.4f}: "
+        f"d0={after.d0.item():.4e} d1={after.d1.item():.4e} -> {'FLIPPED' if flipped else 'choice unchanged'}"
+    )
     if factor < 1:
         assert not flipped, "a perturbation inside the certified radius flipped the choice"

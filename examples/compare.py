@@ -12,7 +12,7 @@ from pathlib import Path
 import lipsim
 
 here = Path(__file__).parent / "images"
-a, b = (sys.argv[1:3] if len(sys.argv) >= 3 else [here / "chelsea.png", here / "chelsea_jpeg.png"])
+a, b = sys.argv[1:3] if len(sys.argv) >= 3 else [here / "chelsea.png", here / "chelsea_jpeg.png"]
 model = lipsim.LipSim(pretrained=True)
 img0, img1 = lipsim.load_image(a), lipsim.load_image(b)
 cert = model.certify(img0, img1, eps=36 / 255, threshold=0.05)

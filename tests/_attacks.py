@@ -71,16 +71,21 @@ def pgd_l2(
             with torch.no_grad():
                 tiny = torch.finfo(xs[0].dtype).tiny
                 deltas = [
-                    _project(d - _bshape(alpha, d) * gr / _bshape(gr.flatten(1).norm(dim=1).clamp_min(tiny), gr),
-                             radius)
+                    _project(
+                        d - _bshape(alpha, d) * gr / _bshape(gr.flatten(1).norm(dim=1).clamp_min(tiny), gr), radius
+                    )
                     for d, gr in zip(deltas, grads)
                 ]
     return best, best_points
 
 
 def pgd_l2_image(
-    x: torch.Tensor, objective: Callable[[torch.Tensor], torch.Tensor], budget: float, steps: int = 60,
-    restarts: int = 2, seed: int = 0,
+    x: torch.Tensor,
+    objective: Callable[[torch.Tensor], torch.Tensor],
+    budget: float,
+    steps: int = 60,
+    restarts: int = 2,
+    seed: int = 0,
 ) -> torch.Tensor:
     """Maximise a scalar ``objective(x + delta)`` over ||delta|| <= budget, x + delta in [0, 1], for one image x.
 

@@ -26,13 +26,18 @@ def test_help_lists_the_lpips_options():
         assert option in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--only-lpips", "--rounds", "0"], "--rounds and --threads must be >= 1, got 0 and 2"),
-    (["--only-lpips", "--threads", "0"], "--rounds and --threads must be >= 1, got 5 and 0"),
-    (["--only-lpips", "--weights", ""], "--weights must name weights (a directory, a .safetensors file or a "
-                                        "registered name), got ''"),
-    (["--only-lpips", "--only-pairs"], "argument --only-pairs: not allowed with argument --only-lpips"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--only-lpips", "--rounds", "0"], "--rounds and --threads must be >= 1, got 0 and 2"),
+        (["--only-lpips", "--threads", "0"], "--rounds and --threads must be >= 1, got 5 and 0"),
+        (
+            ["--only-lpips", "--weights", ""],
+            "--weights must name weights (a directory, a .safetensors file or a registered name), got ''",
+        ),
+        (["--only-lpips", "--only-pairs"], "argument --only-pairs: not allowed with argument --only-lpips"),
+    ],
+)
 def test_bad_options_are_refused(speed, capsys, argv, message):
     with pytest.raises(SystemExit) as e:
         speed.main(argv)
@@ -41,8 +46,20 @@ def test_bad_options_are_refused(speed, capsys, argv, message):
 
 
 def _result(metric: str, call: str, wall_s: float, cpu_s: float, ok: bool = True) -> dict:
-    return dict(metric=metric, call=call, weights="w.safetensors", network_size=[224, 224], rounds=2, threads=2,
-                warmup_s=2 * wall_s, wall_s=wall_s, cpu_s=cpu_s, load_before=1.0, load_after=1.5, output_ok=ok)
+    return dict(
+        metric=metric,
+        call=call,
+        weights="w.safetensors",
+        network_size=[224, 224],
+        rounds=2,
+        threads=2,
+        warmup_s=2 * wall_s,
+        wall_s=wall_s,
+        cpu_s=cpu_s,
+        load_before=1.0,
+        load_after=1.5,
+        output_ok=ok,
+    )
 
 
 def test_lpips_table_speedups_and_targets(speed, capsys):
@@ -58,8 +75,9 @@ def test_lpips_table_speedups_and_targets(speed, capsys):
     assert [good for _, good in checks] == [True, False, True, False]
     assert checks[0][0] == "LipSim vs LPIPS-Alex as a distance: 6.00x faster >= 5x (wall, median of rounds)"
     assert checks[1][0] == "LipSim vs LPIPS-Alex as a loss: 2.50x faster >= 3x (wall, median of rounds)"
-    assert checks[2][0] == ("weights w.safetensors at 224 px, batch 32, 2 threads: 8.00 ms/image <= 10 "
-                            "(wall, median of rounds)")
+    assert checks[2][0] == (
+        "weights w.safetensors at 224 px, batch 32, 2 threads: 8.00 ms/image <= 10 (wall, median of rounds)"
+    )
     assert checks[3][0].endswith(": not LipSim embed")
     rows = {line[:34].strip(): line[34:].split() for line in out.splitlines()}
     assert rows["speed-up as a distance (x)"] == ["6.00", "5.00", ">=", "5", "PASS"]

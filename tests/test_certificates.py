@@ -215,8 +215,12 @@ def test_interval_formulas():
 
 def test_no_constant_coordinate_bounds():
     phi = torch.nn.functional.normalize(torch.randn(3, 4, dtype=torch.float64), dim=1)
-    e = EmbeddingBatch(phi, torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64), torch.ones(3, dtype=torch.float64),
-                       constant_appended=False)
+    e = EmbeddingBatch(
+        phi,
+        torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64),
+        torch.ones(3, dtype=torch.float64),
+        constant_appended=False,
+    )
     torch.testing.assert_close(phi_shift_bound(e, 0.25), torch.tensor([1.0, 1 / 3, 0.25 / 1.75], dtype=torch.float64))
     assert torch.isinf(phi_shift_bound(e, 0.5)[0])  # nothing certified once rho >= ||f||
     m = torch.tensor([1.0, 1 / 3, 0.25 / 1.75], dtype=torch.float64)

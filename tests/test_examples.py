@@ -10,8 +10,9 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
 
 def _run(script: str, *args: str) -> str:
-    r = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True, env=ENV,
-                       timeout=300)
+    r = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True, env=ENV, timeout=300
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     return r.stdout
 

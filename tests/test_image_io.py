@@ -60,7 +60,7 @@ def test_grayscale_becomes_rgb(tmp_path):
 
 
 def test_16_bit_grayscale_keeps_its_range(tmp_path):
-    arr = (np.arange(120, dtype=np.uint16).reshape(12, 10) * 550)  # up to 65450
+    arr = np.arange(120, dtype=np.uint16).reshape(12, 10) * 550  # up to 65450
     Image.fromarray(arr).save(tmp_path / "g16.png")
     x = load_image(tmp_path / "g16.png")
     assert x.shape == (3, 12, 10)
@@ -96,8 +96,10 @@ def test_palette_with_transparency(tmp_path):
 
 def test_pil_to_tensor_modes():
     assert pil_to_tensor(Image.new("L", (5, 4), 255)).shape == (1, 4, 5)
-    torch.testing.assert_close(pil_to_tensor(Image.new("RGB", (5, 4), (0, 51, 255))),
-                               torch.tensor([0.0, 0.2, 1.0]).view(3, 1, 1).expand(3, 4, 5))
+    torch.testing.assert_close(
+        pil_to_tensor(Image.new("RGB", (5, 4), (0, 51, 255))),
+        torch.tensor([0.0, 0.2, 1.0]).view(3, 1, 1).expand(3, 4, 5),
+    )
 
 
 def test_example_images_load():
@@ -160,7 +162,7 @@ def test_exif_rotation_by_the_spec(tmp_path, rgb_u8):
 
 
 def test_exif_orientation_of_16_bit_grayscale(tmp_path):
-    arr = (np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000)
+    arr = np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000
     Image.fromarray(np.ascontiguousarray(np.rot90(arr, 1))).save(tmp_path / "g.tiff", exif=_exif(6))
     torch.testing.assert_close(load_image(tmp_path / "g.tiff")[0], torch.from_numpy(arr.astype(np.float32)) / 65535)
 
@@ -193,8 +195,10 @@ def test_float_image_in_unit_range_is_kept(tmp_path):
 @pytest.mark.parametrize("values, found", [((0.0, 255.0), "[0, 255]"), ((-0.5, 0.5), "[-0.5, 0.5]")])
 def test_float_image_outside_unit_range_is_refused(tmp_path, values, found):
     Image.fromarray(np.array([values], dtype=np.float32)).save(tmp_path / "f.tiff")
-    msg = (f"{str(tmp_path / 'f.tiff')!r}: float image (mode 'F') with values in {found}; float images must hold "
-           "intensities in [0, 1] (lipsim does not guess another range): rescale it first")
+    msg = (
+        f"{str(tmp_path / 'f.tiff')!r}: float image (mode 'F') with values in {found}; float images must hold "
+        "intensities in [0, 1] (lipsim does not guess another range): rescale it first"
+    )
     with pytest.raises(ImageError, match=f"^{re.escape(msg)}$"):
         load_image(tmp_path / "f.tiff")
     with pytest.raises(ImageError, match=re.escape(f"PIL image: float image (mode 'F') with values in {found}")):
@@ -203,15 +207,19 @@ def test_float_image_outside_unit_range_is_refused(tmp_path, values, found):
 
 def test_non_finite_float_image_is_refused(tmp_path):
     Image.fromarray(np.array([[0.5, np.nan]], dtype=np.float32)).save(tmp_path / "n.tiff")
-    with pytest.raises(ImageError, match=f"^{re.escape(repr(str(tmp_path / 'n.tiff')))}: float image \\(mode 'F'\\) "
-                                         "with NaN or infinite values$"):
+    with pytest.raises(
+        ImageError,
+        match=f"^{re.escape(repr(str(tmp_path / 'n.tiff')))}: float image \\(mode 'F'\\) with NaN or infinite values$",
+    ):
         load_image(tmp_path / "n.tiff")
 
 
 def test_int32_image_is_refused_not_saturated(tmp_path):
     Image.fromarray(np.array([[0, 1000, 70000]], dtype=np.int32)).save(tmp_path / "i.tiff")
-    msg = (f"{str(tmp_path / 'i.tiff')!r}: TIFF image of 32-bit integers (mode 'I') whose white level is unknown; "
-           "lipsim reads 8- and 16-bit integer images and float images in [0, 1]: convert it to one of those")
+    msg = (
+        f"{str(tmp_path / 'i.tiff')!r}: TIFF image of 32-bit integers (mode 'I') whose white level is unknown; "
+        "lipsim reads 8- and 16-bit integer images and float images in [0, 1]: convert it to one of those"
+    )
     with pytest.raises(ImageError, match=f"^{re.escape(msg)}$"):
         load_image(tmp_path / "i.tiff")
     with pytest.raises(ImageError, match=r"^PIL image: image of 32-bit integers \(mode 'I'\) whose white level"):
@@ -256,19 +264,23 @@ def test_single_frame_gif_does_not_warn(tmp_path):
 # ---------------------------------------------------------------------------------------------- pixel limit
 def _png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG declaring width x height 8-bit gray with a tiny (wrong-length) IDAT: a decompression-bomb header."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
     return path
 
 
 def test_decompression_bomb_is_a_clear_error_without_pil_warnings(tmp_path):
     bomb = _png_header_only(tmp_path / "bomb.png", 14000, 14000)
-    msg = (f"{str(bomb)!r} is 14000x14000 = 196,000,000 pixels, more than the limit of {DEFAULT_MAX_PIXELS:,}; "
-           "raise it with max_pixels= (lipsim-compare --max-pixels) if the file is trusted")
+    msg = (
+        f"{str(bomb)!r} is 14000x14000 = 196,000,000 pixels, more than the limit of {DEFAULT_MAX_PIXELS:,}; "
+        "raise it with max_pixels= (lipsim-compare --max-pixels) if the file is trusted"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Pillow's DecompressionBombWarning would fail the test
         with pytest.raises(ImageError, match=f"^{re.escape(msg)}$"):
@@ -350,8 +362,10 @@ def test_symlinks(tmp_path, rgb_u8):
     ):
         load_image(loop)
     (tmp_path / "dangling.png").symlink_to(tmp_path / "gone.png")
-    msg = (f"expected an image file, got a broken symbolic link: {str(tmp_path / 'dangling.png')!r} -> "
-           f"{str(tmp_path / 'gone.png')!r}, which does not exist")
+    msg = (
+        f"expected an image file, got a broken symbolic link: {str(tmp_path / 'dangling.png')!r} -> "
+        f"{str(tmp_path / 'gone.png')!r}, which does not exist"
+    )
     with pytest.raises(ImageError, match=f"^{re.escape(msg)}$"):
         load_image(tmp_path / "dangling.png")
     assert describe_path(tmp_path / "nothing") == "missing"

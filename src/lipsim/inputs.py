@@ -39,9 +39,7 @@ def _check_tensor(x: torch.Tensor, name: str, expand_gray: bool) -> torch.Tensor
     if from_uint8:
         x = x.float() / 255.0
     elif x.dtype not in _FLOAT_DTYPES:
-        raise TypeError(
-            f"{name}: expected a float tensor in [0, 1] or a uint8 tensor in [0, 255], got dtype {x.dtype}"
-        )
+        raise TypeError(f"{name}: expected a float tensor in [0, 1] or a uint8 tensor in [0, 255], got dtype {x.dtype}")
     if x.dim() == 3:
         x = x.unsqueeze(0)
     if x.dim() != 4:

@@ -217,11 +217,11 @@ class LipSim(nn.Module):
             >>> torch.equal(model.embed_prepared(p).phi, model.embed(x))
             True
         """
-        return prepare_batch(image, self.backbone, name, resize_inputs=self.resize_inputs,
-                             expand_gray=self.expand_gray)
+        return prepare_batch(image, self.backbone, name, resize_inputs=self.resize_inputs, expand_gray=self.expand_gray)
 
-    def embed_prepared(self, x: PreparedBatch | torch.Tensor,
-                       resize_norm: float | torch.Tensor = 1.0) -> EmbeddingBatch:
+    def embed_prepared(
+        self, x: PreparedBatch | torch.Tensor, resize_norm: float | torch.Tensor = 1.0
+    ) -> EmbeddingBatch:
         """Embeddings of a batch from :meth:`prepare` (or of network-ready pixels and their resize norm)."""
         pixels = x.pixels if isinstance(x, PreparedBatch) else x
         if isinstance(x, PreparedBatch):

@@ -28,8 +28,9 @@ class PreparedBatch:
     resize_norm: float
 
 
-def prepare_batch(image: ImageInput, backbone: Backbone, name: str = "image", *, resize_inputs: bool = True,
-                  expand_gray: bool = False) -> PreparedBatch:
+def prepare_batch(
+    image: ImageInput, backbone: Backbone, name: str = "image", *, resize_inputs: bool = True, expand_gray: bool = False
+) -> PreparedBatch:
     """Validate ``image``, move it to ``backbone``'s device and dtype, and resize it to the network size.
 
     Args:
@@ -56,6 +57,8 @@ def prepare_batch(image: ImageInput, backbone: Backbone, name: str = "image", *,
         return PreparedBatch(resize(x, size), resize_operator_norm(in_size, size) * backbone.lipschitz_bound(size))
     need = backbone.input_size
     if need is not None and in_size != tuple(need):
-        raise ValueError(f"{name}: arch {backbone.arch!r} needs {need[0]}x{need[1]} images, got "
-                         f"{x.shape[-2]}x{x.shape[-1]}; use resize=True")
+        raise ValueError(
+            f"{name}: arch {backbone.arch!r} needs {need[0]}x{need[1]} images, got "
+            f"{x.shape[-2]}x{x.shape[-1]}; use resize=True"
+        )
     return PreparedBatch(x, backbone.lipschitz_bound(in_size))

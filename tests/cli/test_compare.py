@@ -44,8 +44,11 @@ def _ok(runs, name) -> str:
 def test_two_files(runs, files, model):
     out = _ok(runs, "two-files").strip().splitlines()
     assert len(out) == 1
-    m = re.fullmatch(rf"{re.escape(str(files['a']))}  {re.escape(str(files['b']))}  d=(\S+)  certified "
-                     r"\[(\S+), (\S+)\] @ eps=0\.1412", out[0])
+    m = re.fullmatch(
+        rf"{re.escape(str(files['a']))}  {re.escape(str(files['b']))}  d=(\S+)  certified "
+        r"\[(\S+), (\S+)\] @ eps=0\.1412",
+        out[0],
+    )
     assert m, out[0]
     d, lo, hi = map(float, m.groups())
     assert d == pytest.approx(float(model(files["a"], files["b"])), abs=1e-6)
@@ -69,9 +72,15 @@ def test_threshold_and_eps(runs, files, model):
 def test_ref_two_afc(runs, files, model):
     (rec,) = [json.loads(x) for x in _ok(runs, "ref").splitlines()]
     r = model.two_afc(files["a"], files["b"], files["c"])
-    assert rec == {"ref": str(files["a"]), "img0": str(files["b"]), "img1": str(files["c"]), "d0": pytest.approx(
-        float(r.d0), abs=1e-6), "d1": pytest.approx(float(r.d1), abs=1e-6), "choice": int(r.choice),
-        "radius": pytest.approx(float(r.radius), abs=1e-6)}
+    assert rec == {
+        "ref": str(files["a"]),
+        "img0": str(files["b"]),
+        "img1": str(files["c"]),
+        "d0": pytest.approx(float(r.d0), abs=1e-6),
+        "d1": pytest.approx(float(r.d1), abs=1e-6),
+        "choice": int(r.choice),
+        "radius": pytest.approx(float(r.radius), abs=1e-6),
+    }
     assert rec["radius"] > 0
 
 
@@ -80,8 +89,18 @@ def test_two_dirs_matched_by_name(runs, files, model):
     assert [(Path(r["img0"]).name, Path(r["img1"]).name) for r in recs] == [("a.png", "a.png"), ("b.png", "b.png")]
     assert "2 files without a same-named partner were skipped" in runs.result("two-dirs").stderr
     for r in recs:
-        assert set(r) == {"img0", "img1", "distance", "lower", "upper", "eps", "threshold", "threshold_source", "same",
-                          "radius"}
+        assert set(r) == {
+            "img0",
+            "img1",
+            "distance",
+            "lower",
+            "upper",
+            "eps",
+            "threshold",
+            "threshold_source",
+            "same",
+            "radius",
+        }
         assert r["threshold_source"] == "--threshold"
         assert r["distance"] == pytest.approx(float(model(r["img0"], r["img1"])), abs=1e-6)
         assert r["lower"] <= r["distance"] <= r["upper"]
@@ -112,8 +131,8 @@ ERRORS = {
     "err-three-paths": re.escape("expected two images, two directories or one directory, got 3 paths"),
     "err-dir-and-file": re.escape("give two images or two directories, not one of each"),
     "err-corrupt-weights": r"weights file '.*corrupt/model\.safetensors' failed its sha256 check: "
-                           r"expected [0-9a-f]{64}, found [0-9a-f]{64} \(\d+ bytes\); "
-                           r"the file is corrupt, truncated or not the registered weights",
+    r"expected [0-9a-f]{64}, found [0-9a-f]{64} \(\d+ bytes\); "
+    r"the file is corrupt, truncated or not the registered weights",
     "err-unknown-arch": re.escape("unknown arch 'resnet'; expected one of ['efficient', 'paper-small']"),
 }
 
@@ -140,8 +159,10 @@ def test_in_process_batch_size_does_not_change_results(files, capsys):
 
 def test_in_process_mixed_sizes_and_constant_coordinate(files, tmp_path, capsys):
     big = cli_runner._png(tmp_path / "big.png", structured_images(1, 40, seed=9, dtype=torch.float32)[0])
-    assert main([str(files["a"]), str(big), "--json", "--constant-coordinate", "none",
-                 "--weights", str(files["weights"])]) == 0
+    assert (
+        main([str(files["a"]), str(big), "--json", "--constant-coordinate", "none", "--weights", str(files["weights"])])
+        == 0
+    )
     (rec,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     m = LipSim(weights=files["weights"], constant_coordinate="none")
     assert rec["distance"] == pytest.approx(float(m(files["a"], big)), abs=1e-6)
@@ -154,24 +175,34 @@ def test_in_process_bad_batch_size(files, capsys):
     assert capsys.readouterr().err == "lipsim-compare: error: --batch-size must be >= 1, got 0\n"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--threshold", "abc"], "argument --threshold: invalid float value: 'abc' (see --help)"),
-    (["--eps", "-1"], "--eps must be a finite number >= 0, got -1.0"),
-    (["--eps", "inf"], "--eps must be a finite number >= 0, got inf"),
-    (["--threshold", "0.1", "--no-threshold"], "--threshold and --no-threshold exclude each other"),
-    (["A", "--device", "meta"], "--device: device 'meta' holds no data (shapes only): use a compute device such as "
-                           "'cpu' or 'cuda'"),
-    (["--max-pixels", "-3"], "argument --max-pixels: expected a positive number of pixels or 'none', got '-3' "
-                             "(see --help)"),
-    (["--ref", "A"], "--ref needs exactly two candidate images, got 1 paths"),
-    (["--bogus"], "unrecognized arguments: --bogus (see --help)"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--threshold", "abc"], "argument --threshold: invalid float value: 'abc' (see --help)"),
+        (["--eps", "-1"], "--eps must be a finite number >= 0, got -1.0"),
+        (["--eps", "inf"], "--eps must be a finite number >= 0, got inf"),
+        (["--threshold", "0.1", "--no-threshold"], "--threshold and --no-threshold exclude each other"),
+        (
+            ["A", "--device", "meta"],
+            "--device: device 'meta' holds no data (shapes only): use a compute device such as 'cpu' or 'cuda'",
+        ),
+        (
+            ["--max-pixels", "-3"],
+            "argument --max-pixels: expected a positive number of pixels or 'none', got '-3' (see --help)",
+        ),
+        (["--ref", "A"], "--ref needs exactly two candidate images, got 1 paths"),
+        (["--bogus"], "unrecognized arguments: --bogus (see --help)"),
+    ],
+)
 def test_in_process_usage_errors(files, capsys, argv, message):
     """More usage errors, in process: anything but SystemExit(2) would be a traceback in the real command."""
     argv = [str(files["a"]) if a == "A" else a for a in argv]
     with pytest.raises(SystemExit) as e:
-        main([str(files["b"]), *argv, "--weights", str(files["weights"])] if "--ref" not in argv
-             else [*argv, str(files["b"]), "--weights", str(files["weights"])])
+        main(
+            [str(files["b"]), *argv, "--weights", str(files["weights"])]
+            if "--ref" not in argv
+            else [*argv, str(files["b"]), "--weights", str(files["weights"])]
+        )
     assert e.value.code == 2
     out = capsys.readouterr()
     assert out.out == "" and out.err == f"lipsim-compare: error: {message}\n"

@@ -23,9 +23,11 @@ from tests.cli._runner import _png
 def setup(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("compare-hardening")
     m = tiny_model("efficient", dtype=torch.float32)
-    f: dict[str, Path] = {"root": root, "weights": m.save_pretrained(root / "weights"),
-                          "thr": m.save_pretrained(root / "thr", extra_config={"threshold": 0.02,
-                                                                                "threshold_rates": {"same": 0.9}})}
+    f: dict[str, Path] = {
+        "root": root,
+        "weights": m.save_pretrained(root / "weights"),
+        "thr": m.save_pretrained(root / "thr", extra_config={"threshold": 0.02, "threshold_rates": {"same": 0.9}}),
+    }
     imgs = structured_images(6, 24, seed=5, dtype=torch.float32)
     d = root / "imgs"
     d.mkdir()
@@ -57,10 +59,12 @@ def _in_thread(fn, timeout: float = 60.0):
 def test_each_image_is_embedded_once_and_pairs_come_from_embeddings(setup, capsys, monkeypatch):
     embedded: list[int] = []
     real = LipSim.embed_batch
-    monkeypatch.setattr(LipSim, "embed_batch",
-                        lambda self, x, name="image": embedded.append(len(x)) or real(self, x, name))
-    code, out, err = _run([str(setup["dir"]), "--json", "--weights", str(setup["weights"]), "--batch-size", "4"],
-                          capsys)
+    monkeypatch.setattr(
+        LipSim, "embed_batch", lambda self, x, name="image": embedded.append(len(x)) or real(self, x, name)
+    )
+    code, out, err = _run(
+        [str(setup["dir"]), "--json", "--weights", str(setup["weights"]), "--batch-size", "4"], capsys
+    )
     assert code == 0, err
     recs = [json.loads(line) for line in out.splitlines()]
     assert len(recs) == 15 and sum(embedded) == 6 and max(embedded) <= 4  # 6 images embedded once, in batches
@@ -88,39 +92,52 @@ def test_unreadable_files_in_a_directory_are_skipped_and_reported(setup, tmp_pat
     assert skipped == {
         "loop.png": f"expected an image file, got a symbolic link loop: {str(d / 'loop.png')!r}",
         "notes.png": f"not a readable image file: {str(d / 'notes.png')!r} (UnidentifiedImageError: not in any image "
-                     "format Pillow reads)",
+        "format Pillow reads)",
         "pipe.png": f"expected an image file, got a FIFO (named pipe): {str(d / 'pipe.png')!r}",
     }
     lines = err.splitlines()
-    assert lines[-1] == ("lipsim-compare: 3 of 6 images could not be read; their pairs are missing "
-                         "(see the lines above)")
-    assert f"lipsim-compare: skipped {str(d / 'pipe.png')!r}: expected an image file, got a FIFO (named pipe): " \
-           f"{str(d / 'pipe.png')!r}" in lines
+    assert lines[-1] == (
+        "lipsim-compare: 3 of 6 images could not be read; their pairs are missing (see the lines above)"
+    )
+    assert (
+        f"lipsim-compare: skipped {str(d / 'pipe.png')!r}: expected an image file, got a FIFO (named pipe): "
+        f"{str(d / 'pipe.png')!r}" in lines
+    )
     assert "Traceback" not in err
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
 def test_fifo_and_link_loop_as_arguments(setup, tmp_path, capsys):
     os.mkfifo(tmp_path / "p.png")
-    code, out, err = _in_thread(lambda: _run([str(tmp_path / "p.png"), str(setup["i0"]), "--weights",
-                                              str(setup["weights"])], capsys))
+    code, out, err = _in_thread(
+        lambda: _run([str(tmp_path / "p.png"), str(setup["i0"]), "--weights", str(setup["weights"])], capsys)
+    )
     assert code == 2 and out == ""
-    assert err == (f"lipsim-compare: error: expected an image file or a directory, got a FIFO (named pipe): "
-                   f"{str(tmp_path / 'p.png')!r}\n")
+    assert err == (
+        f"lipsim-compare: error: expected an image file or a directory, got a FIFO (named pipe): "
+        f"{str(tmp_path / 'p.png')!r}\n"
+    )
     (tmp_path / "l.png").symlink_to(tmp_path / "l.png")
     code, _, err = _run([str(setup["i0"]), str(tmp_path / "l.png"), "--weights", str(setup["weights"])], capsys)
-    assert code == 2 and err == (f"lipsim-compare: error: expected an image file or a directory, got a symbolic "
-                                 f"link loop: {str(tmp_path / 'l.png')!r}\n")
+    assert code == 2 and err == (
+        f"lipsim-compare: error: expected an image file or a directory, got a symbolic "
+        f"link loop: {str(tmp_path / 'l.png')!r}\n"
+    )
 
 
 def test_pixel_limit(setup, capsys):
-    code, out, err = _run([str(setup["i0"]), str(setup["i1"]), "--max-pixels", "100", "--weights",
-                           str(setup["weights"])], capsys)
+    code, out, err = _run(
+        [str(setup["i0"]), str(setup["i1"]), "--max-pixels", "100", "--weights", str(setup["weights"])], capsys
+    )
     assert code == 2 and out == ""
-    assert err == (f"lipsim-compare: error: {str(setup['i0'])!r} is 24x24 = 576 pixels, more than the limit of 100; "
-                   "raise it with max_pixels= (lipsim-compare --max-pixels) if the file is trusted\n")
-    code, out, _ = _run([str(setup["i0"]), str(setup["i1"]), "--max-pixels", "none", "--json", "--weights",
-                         str(setup["weights"])], capsys)
+    assert err == (
+        f"lipsim-compare: error: {str(setup['i0'])!r} is 24x24 = 576 pixels, more than the limit of 100; "
+        "raise it with max_pixels= (lipsim-compare --max-pixels) if the file is trusted\n"
+    )
+    code, out, _ = _run(
+        [str(setup["i0"]), str(setup["i1"]), "--max-pixels", "none", "--json", "--weights", str(setup["weights"])],
+        capsys,
+    )
     assert code == 0 and len(out.splitlines()) == 1
 
 
@@ -131,8 +148,10 @@ def test_animated_image_warns_in_one_line(setup, tmp_path, capsys):
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
     code, out, err = _run([str(tmp_path / "a.gif"), str(setup["i0"]), "--weights", str(setup["weights"])], capsys)
     assert code == 0 and len(out.splitlines()) == 1
-    assert err == (f"lipsim-compare: warning: {str(tmp_path / 'a.gif')!r} holds 2 frames (an animation or multi-page "
-                   "file); only the first frame is used\n")
+    assert err == (
+        f"lipsim-compare: warning: {str(tmp_path / 'a.gif')!r} holds 2 frames (an animation or multi-page "
+        "file); only the first frame is used\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- weights
@@ -143,10 +162,13 @@ def test_weights_that_overflow_are_refused_never_nan(setup, tmp_path, capsys):
     d = m.save_pretrained(tmp_path / "huge")
     code, out, err = _run([str(setup["i0"]), str(setup["i1"]), "--json", "--weights", str(d)], capsys)
     assert code == 2 and out == ""
-    assert re.fullmatch(r"lipsim-compare: error: .*i0\.png.*: the network produced NaN, infinite or overflowed "
-                        r"embeddings for image\(s\) \[0.*\] "
-                        r"\(weights '.*huge/model\.safetensors', dtype torch\.float32\)"
-                        r": they overflow on these inputs; lipsim refuses to answer with NaN\n", err), err
+    assert re.fullmatch(
+        r"lipsim-compare: error: .*i0\.png.*: the network produced NaN, infinite or overflowed "
+        r"embeddings for image\(s\) \[0.*\] "
+        r"\(weights '.*huge/model\.safetensors', dtype torch\.float32\)"
+        r": they overflow on these inputs; lipsim refuses to answer with NaN\n",
+        err,
+    ), err
 
 
 def test_weights_with_a_nan_tensor_are_refused(setup, tmp_path, capsys):
@@ -155,18 +177,23 @@ def test_weights_with_a_nan_tensor_are_refused(setup, tmp_path, capsys):
     sd["head.0.weight"] = sd["head.0.weight"].clone()
     sd["head.0.weight"][0, 0] = float("nan")
     write_safetensors(tmp_path / "nan.safetensors", sd, m.config)
-    code, out, err = _run([str(setup["i0"]), str(setup["i1"]), "--json", "--weights",
-                           str(tmp_path / "nan.safetensors")], capsys)
+    code, out, err = _run(
+        [str(setup["i0"]), str(setup["i1"]), "--json", "--weights", str(tmp_path / "nan.safetensors")], capsys
+    )
     assert code == 2 and out == ""
-    assert err == (f"lipsim-compare: error: weights file {str(tmp_path / 'nan.safetensors')!r}: tensor 'head.0.weight' "
-                   "holds 1 NaN and 0 infinite values (of 256); the file is corrupt or comes from a diverged run\n")
+    assert err == (
+        f"lipsim-compare: error: weights file {str(tmp_path / 'nan.safetensors')!r}: tensor 'head.0.weight' "
+        "holds 1 NaN and 0 infinite values (of 256); the file is corrupt or comes from a diverged run\n"
+    )
 
 
 def test_mistyped_local_folder_is_not_sent_to_the_hub(setup, capsys):
     code, out, err = _run([str(setup["i0"]), str(setup["i1"]), "--weights", "runs/model"], capsys)
     assert code == 2 and out == ""
-    assert err == ("lipsim-compare: error: weights: no such file or directory: 'runs/model'; for the Hugging Face Hub "
-                   "repo write 'hf-hub:runs/model'\n")
+    assert err == (
+        "lipsim-compare: error: weights: no such file or directory: 'runs/model'; for the Hugging Face Hub "
+        "repo write 'hf-hub:runs/model'\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- threshold

@@ -51,8 +51,9 @@ def _run(capsys, *argv):
 
 def test_json_pairs_match_the_api(capsys, files, setting):
     tau, eps, dup, paths = setting
-    code, out, err = _run(capsys, files["photos"], "--weights", files["weights"], "--threshold", str(tau),
-                          "--eps", str(eps), "--json")
+    code, out, err = _run(
+        capsys, files["photos"], "--weights", files["weights"], "--threshold", str(tau), "--eps", str(eps), "--json"
+    )
     assert code == 0
     recs = [json.loads(line) for line in out.splitlines()]
     assert len(recs) == len(dup.cert.labels) >= 4
@@ -67,14 +68,16 @@ def test_json_pairs_match_the_api(capsys, files, setting):
     assert recs[0]["a"].startswith(files["photos"] + "/")  # the paths as given
     lines = err.splitlines()
     assert lines[0].startswith(f"lipsim dedup: skipped unreadable file '{files['broken']}': not a readable image file")
-    assert lines[-1].startswith(f"lipsim dedup: 9 images (9 embedded now, 1 skipped), {len(dup.groups)} groups, "
-                                f"{len(recs)} pairs (")
+    assert lines[-1].startswith(
+        f"lipsim dedup: 9 images (9 embedded now, 1 skipped), {len(dup.groups)} groups, {len(recs)} pairs ("
+    )
 
 
 def test_certified_labels_survive_pgd_on_the_files(capsys, files, setting, model):
     tau, eps, _, _ = setting
-    _, out, _ = _run(capsys, files["photos"], "--weights", files["weights"], "--threshold", str(tau),
-                     "--eps", str(eps), "--json")
+    _, out, _ = _run(
+        capsys, files["photos"], "--weights", files["weights"], "--threshold", str(tau), "--eps", str(eps), "--json"
+    )
     recs = [json.loads(line) for line in out.splitlines()]
     m64 = LipSim(weights=files["weights"]).double()
     certified = [r for r in recs if r["label"] in ("certified-same", "certified-different")]
@@ -92,8 +95,10 @@ def test_text_and_csv(capsys, files, setting):
     _, text, _ = _run(capsys, *common)
     lines = text.splitlines()
     assert lines[0] == f"group 1 ({len(dup.groups[0])} images)"
-    first = f"  {paths[int(dup.i[0])]}  {paths[int(dup.j[0])]}  d={float(dup.cert.distance[0]):.6f}  " \
-            f"{dup.cert.labels[0]}  radius={float(dup.cert.radius[0]):.6f}"
+    first = (
+        f"  {paths[int(dup.i[0])]}  {paths[int(dup.j[0])]}  d={float(dup.cert.distance[0]):.6f}  "
+        f"{dup.cert.labels[0]}  radius={float(dup.cert.radius[0]):.6f}"
+    )
     assert lines[1] == first
     _, out, _ = _run(capsys, *common, "--csv", "--matches-only")
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -116,15 +121,20 @@ def test_no_threshold_is_a_clear_error(capsys, files):
         main(["dedup", files["photos"], "--weights", files["weights"]])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert err == (f"lipsim: error: the weights ({os.path.join(files['weights'], 'model.safetensors')}) recommend no "
-                   "threshold; pass --threshold T (same = d <= T, d in [0, 2])\n")
+    assert err == (
+        f"lipsim: error: the weights ({os.path.join(files['weights'], 'model.safetensors')}) recommend no "
+        "threshold; pass --threshold T (same = d <= T, d in [0, 2])\n"
+    )
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--threshold", "3"], "--threshold must be in [0, 2] (the range of d), got 3.0"),
-    (["--threshold", "0.1", "--eps", "-1"], "--eps must be a finite number >= 0, got -1.0"),
-    (["--threshold", "0.1", "--json", "--csv"], "argument --csv: not allowed with argument --json (see --help)"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--threshold", "3"], "--threshold must be in [0, 2] (the range of d), got 3.0"),
+        (["--threshold", "0.1", "--eps", "-1"], "--eps must be a finite number >= 0, got -1.0"),
+        (["--threshold", "0.1", "--json", "--csv"], "argument --csv: not allowed with argument --json (see --help)"),
+    ],
+)
 def test_usage_errors(capsys, files, argv, message):
     with pytest.raises(SystemExit) as e:
         main(["dedup", files["photos"], "--weights", files["weights"], *argv])
@@ -143,8 +153,20 @@ def test_torchrun_shards_in_two_sequential_processes(capsys, files, setting, tmp
     """WORLD_SIZE=2: rank 1 embeds its shard and exits; rank 0 embeds the rest, merges and reports."""
     tau = setting[0]
     cache = str(tmp_path / "shared.safetensors")
-    cmd = [sys.executable, "-m", "lipsim.cli.main", "dedup", files["photos"], "--weights", files["weights"],
-           "--threshold", str(tau), "--cache", cache, "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lipsim.cli.main",
+        "dedup",
+        files["photos"],
+        "--weights",
+        files["weights"],
+        "--threshold",
+        str(tau),
+        "--cache",
+        cache,
+        "--json",
+    ]
     env = dict(os.environ, WORLD_SIZE="2", OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore")
     r1 = subprocess.run(cmd, env=dict(env, RANK="1"), capture_output=True, text=True, timeout=120)
     assert r1.returncode == 0 and r1.stdout == "", r1.stderr
@@ -163,8 +185,19 @@ def test_torchrun_shards_in_two_sequential_processes(capsys, files, setting, tmp
 
 def test_size_compares_at_one_scale_and_matches_the_api(capsys, files, model, setting):
     tau, eps, _, _ = setting
-    code, out, err = _run(capsys, files["photos"], "--weights", files["weights"], "--threshold", str(tau),
-                          "--eps", str(eps), "--json", "--size", "20")
+    code, out, err = _run(
+        capsys,
+        files["photos"],
+        "--weights",
+        files["weights"],
+        "--threshold",
+        str(tau),
+        "--eps",
+        str(eps),
+        "--json",
+        "--size",
+        "20",
+    )
     assert code == 0
     r = embed_files(model, list_images(files["photos"]), size=20)
     dup = find_duplicates(r.emb, tau, eps)

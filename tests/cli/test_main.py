@@ -40,10 +40,13 @@ def test_usage_error_is_one_line(runs):
     assert r.stderr == "lipsim: error: the following arguments are required: command (see --help)\n"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["frobnicate"], "lipsim: error: argument command: invalid choice: 'frobnicate'"),
-    (["list-weights", "--bogus"], "lipsim: error: unrecognized arguments: --bogus (see --help)"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["frobnicate"], "lipsim: error: argument command: invalid choice: 'frobnicate'"),
+        (["list-weights", "--bogus"], "lipsim: error: unrecognized arguments: --bogus (see --help)"),
+    ],
+)
 def test_in_process_usage_errors(capsys, argv, message):
     with pytest.raises(SystemExit) as e:
         main(argv)

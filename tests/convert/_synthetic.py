@@ -15,8 +15,7 @@ from typing import Any
 import torch
 
 # The released network: 45 channels, 20 SLL convs (inner 5), 7 SLL dense layers (inner 1024), 224x224.
-FULL = dict(channels=45, conv_inner=5, depth_conv=20, depth_linear=7, linear_inner=1024, embed_dim=1792,
-            image_size=224)
+FULL = dict(channels=45, conv_inner=5, depth_conv=20, depth_linear=7, linear_inner=1024, embed_dim=1792, image_size=224)
 # The same 162-key layout with the real conv shapes, on 32x32 inputs: 45*2*2 = 180 dense features.
 REDUCED = dict(FULL, linear_inner=64, embed_dim=100, image_size=32)
 
@@ -66,23 +65,27 @@ def make_model_state_dict(
     return sd
 
 
-def make_checkpoint(path: Path, model_state_dict: dict[str, torch.Tensor], optimizer_state: bool = False,
-                    **extra: Any) -> Path:
+def make_checkpoint(
+    path: Path, model_state_dict: dict[str, torch.Tensor], optimizer_state: bool = False, **extra: Any
+) -> Path:
     """torch.save a training checkpoint dict around ``model_state_dict`` (Adam-like optimizer state optional)."""
     n = len({id(v) for v in model_state_dict.values()})
     state = {}
     if optimizer_state:
         uniq = list({id(v): v for v in model_state_dict.values()}.values())
-        state = {i: {"step": torch.tensor(10.0), "exp_avg": torch.zeros_like(v), "exp_avg_sq": torch.zeros_like(v)}
-                 for i, v in enumerate(uniq)}
+        state = {
+            i: {"step": torch.tensor(10.0), "exp_avg": torch.zeros_like(v), "exp_avg_sq": torch.zeros_like(v)}
+            for i, v in enumerate(uniq)
+        }
     ckpt = {
         "epoch": 3,
         "global_step": 1234,
         "model_state_dict": model_state_dict,
         "optimizer_state_dict": {
             "state": state,
-            "param_groups": [dict(lr=0.01, betas=(0.5, 0.9), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                                  params=list(range(n)))],
+            "param_groups": [
+                dict(lr=0.01, betas=(0.5, 0.9), eps=1e-8, weight_decay=0.0, amsgrad=False, params=list(range(n)))
+            ],
         },
         "scheduler": {"last_epoch": 1234, "base_lrs": [0.01], "_step_count": 1235},
         **extra,
@@ -93,4 +96,4 @@ def make_checkpoint(path: Path, model_state_dict: dict[str, torch.Tensor], optim
 
 def strip(sd: dict[str, torch.Tensor], prefix: str = PREFIX) -> dict[str, torch.Tensor]:
     """The network's own tensors (convs.*, linear.*) without prefix and without the base.* copies."""
-    return {k[len(prefix):]: v for k, v in sd.items() if not k[len(prefix):].startswith("base.")}
+    return {k[len(prefix) :]: v for k, v in sd.items() if not k[len(prefix) :].startswith("base.")}

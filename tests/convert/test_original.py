@@ -187,31 +187,56 @@ def _set_both(sd, name, value):
 
 
 BAD = {
-    "missing": (lambda sd: sd.pop(PREFIX + "convs.3.q"),
-                r"not the paper-small layout .*1 missing tensors \(module\.model\.convs\.3\.q\)"),
-    "missing-copy": (lambda sd: sd.pop(PREFIX + "base.2.7.weight"),
-                     r"1 missing tensors \(module\.model\.base\.2\.7\.weight\)"),
-    "extra-conv": (lambda sd: sd.update({PREFIX + "convs.20.kernel": torch.zeros(5, 45, 3, 3)}),
-                   r"1 unexpected tensors \(module\.model\.convs\.20\.kernel\)"),
-    "extra-linear0": (lambda sd: sd.update({PREFIX + "linear.0.weight": torch.zeros(3)}),
-                      r"1 unexpected tensors \(module\.model\.linear\.0\.weight\)"),
-    "other-network": (lambda sd: sd.update({PREFIX + "conv1.kernel": torch.zeros(3, 45, 3, 3),
-                                            PREFIX + "last.weight": torch.zeros(100, 180)}),
-                      r"2 unexpected tensors .*the authors' other network .*not paper-small"),
-    "shape": (lambda sd: _set_both(sd, "convs.0.kernel", torch.zeros(5, 45, 5, 5)),
-              r"module\.model\.convs\.0\.kernel: expected shape \(5, 45, 3, 3\), found \(5, 45, 5, 5\)"),
-    "dense-shape": (lambda sd: _set_both(sd, "linear.2.weight", torch.zeros(64, 181)),
-                    r"linear\.2\.weight: expected shape \(64, 180\), found \(64, 181\)"),
-    "copies-differ": (lambda sd: sd.update({PREFIX + "base.1.4.kernel": sd[PREFIX + "convs.4.kernel"] + 1e-6}),
-                      r"module\.model\.convs\.4\.kernel and module\.model\.base\.1\.4\.kernel differ"),
-    "nan": (lambda sd: _set_both(sd, "linear.1.bias", torch.full((1, 64), float("nan"))),
-            r"module\.model\.linear\.1\.bias: contains NaN or infinite values"),
-    "integer": (lambda sd: _set_both(sd, "convs.2.q", torch.zeros(5, dtype=torch.int64)),
-                r"convs\.2\.q: expected floating-point values, found torch\.int64"),
-    "mixed-prefixes": (lambda sd: sd.update({"module.backbone.model.convs.0.q": torch.zeros(5)}),
-                       r"do not share one of the expected prefixes"),
-    "not-a-tensor": (lambda sd: sd.update({PREFIX + "convs.0.note": "hello"}),
-                     r"entries that are not tensors: module\.model\.convs\.0\.note"),
+    "missing": (
+        lambda sd: sd.pop(PREFIX + "convs.3.q"),
+        r"not the paper-small layout .*1 missing tensors \(module\.model\.convs\.3\.q\)",
+    ),
+    "missing-copy": (
+        lambda sd: sd.pop(PREFIX + "base.2.7.weight"),
+        r"1 missing tensors \(module\.model\.base\.2\.7\.weight\)",
+    ),
+    "extra-conv": (
+        lambda sd: sd.update({PREFIX + "convs.20.kernel": torch.zeros(5, 45, 3, 3)}),
+        r"1 unexpected tensors \(module\.model\.convs\.20\.kernel\)",
+    ),
+    "extra-linear0": (
+        lambda sd: sd.update({PREFIX + "linear.0.weight": torch.zeros(3)}),
+        r"1 unexpected tensors \(module\.model\.linear\.0\.weight\)",
+    ),
+    "other-network": (
+        lambda sd: sd.update(
+            {PREFIX + "conv1.kernel": torch.zeros(3, 45, 3, 3), PREFIX + "last.weight": torch.zeros(100, 180)}
+        ),
+        r"2 unexpected tensors .*the authors' other network .*not paper-small",
+    ),
+    "shape": (
+        lambda sd: _set_both(sd, "convs.0.kernel", torch.zeros(5, 45, 5, 5)),
+        r"module\.model\.convs\.0\.kernel: expected shape \(5, 45, 3, 3\), found \(5, 45, 5, 5\)",
+    ),
+    "dense-shape": (
+        lambda sd: _set_both(sd, "linear.2.weight", torch.zeros(64, 181)),
+        r"linear\.2\.weight: expected shape \(64, 180\), found \(64, 181\)",
+    ),
+    "copies-differ": (
+        lambda sd: sd.update({PREFIX + "base.1.4.kernel": sd[PREFIX + "convs.4.kernel"] + 1e-6}),
+        r"module\.model\.convs\.4\.kernel and module\.model\.base\.1\.4\.kernel differ",
+    ),
+    "nan": (
+        lambda sd: _set_both(sd, "linear.1.bias", torch.full((1, 64), float("nan"))),
+        r"module\.model\.linear\.1\.bias: contains NaN or infinite values",
+    ),
+    "integer": (
+        lambda sd: _set_both(sd, "convs.2.q", torch.zeros(5, dtype=torch.int64)),
+        r"convs\.2\.q: expected floating-point values, found torch\.int64",
+    ),
+    "mixed-prefixes": (
+        lambda sd: sd.update({"module.backbone.model.convs.0.q": torch.zeros(5)}),
+        r"do not share one of the expected prefixes",
+    ),
+    "not-a-tensor": (
+        lambda sd: sd.update({PREFIX + "convs.0.note": "hello"}),
+        r"entries that are not tensors: module\.model\.convs\.0\.note",
+    ),
 }
 
 
@@ -254,8 +279,10 @@ def test_unreadable_files(tmp_path, msd):
         convert_original(tmp_path / "nope.pth", tmp_path / "o")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"\x00not a checkpoint" * 10)
-    msg = (f"{str(junk)!r} (170 bytes) is not a torch checkpoint: neither a zip archive written by torch.save nor a "
-           "legacy pickle (it starts with b'\\x00not')")
+    msg = (
+        f"{str(junk)!r} (170 bytes) is not a torch checkpoint: neither a zip archive written by torch.save nor a "
+        "legacy pickle (it starts with b'\\x00not')"
+    )
     with pytest.raises(WeightsError, match=f"^{re.escape(msg)}$"):
         convert_original(junk, tmp_path / "o")
     torch.save([1, 2, 3], tmp_path / "list.pth")
@@ -272,7 +299,9 @@ def test_unreadable_files(tmp_path, msd):
     assert re.fullmatch(
         f"{re.escape(repr(str(tmp_path / 'evil.pth')))} \\({size} bytes\\) holds Python objects other than tensors, "
         r"numbers and plain containers \(Unsupported global: GLOBAL [^)]*\): it is not a checkpoint lipsim can read "
-        r"safely, and lipsim never unpickles arbitrary objects \(they can run code\)", str(info.value)), str(info.value)
+        r"safely, and lipsim never unpickles arbitrary objects \(they can run code\)",
+        str(info.value),
+    ), str(info.value)
     assert "weights_only=False" not in str(info.value) and "weights_only` set to `False" not in str(info.value)
     assert not (tmp_path / "pwned").exists()
     assert not (tmp_path / "o").exists()
@@ -280,19 +309,26 @@ def test_unreadable_files(tmp_path, msd):
 
 def test_empty_truncated_and_special_files(tmp_path, msd):
     (tmp_path / "empty.pth").write_bytes(b"")
-    with pytest.raises(WeightsError, match=f"^{re.escape(repr(str(tmp_path / 'empty.pth')))} is empty \\(0 bytes\\): "
-                                           "not a torch checkpoint$"):
+    with pytest.raises(
+        WeightsError,
+        match=f"^{re.escape(repr(str(tmp_path / 'empty.pth')))} is empty \\(0 bytes\\): not a torch checkpoint$",
+    ):
         convert_original(tmp_path / "empty.pth", tmp_path / "o")
     data = make_checkpoint(tmp_path / "c.pth", msd).read_bytes()
     (tmp_path / "cut.pth").write_bytes(data[: len(data) // 2])
-    msg = (f"{str(tmp_path / 'cut.pth')!r} ({len(data) // 2} bytes) is a truncated or damaged zip archive, not a "
-           "complete torch checkpoint")
+    msg = (
+        f"{str(tmp_path / 'cut.pth')!r} ({len(data) // 2} bytes) is a truncated or damaged zip archive, not a "
+        "complete torch checkpoint"
+    )
     with pytest.raises(WeightsError, match=f"^{re.escape(msg)}$"):
         convert_original(tmp_path / "cut.pth", tmp_path / "o")
     torch.save({"a": torch.zeros(3)}, tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)
     (tmp_path / "legacy-cut.pth").write_bytes((tmp_path / "legacy.pth").read_bytes()[:100])
-    with pytest.raises(WeightsError, match=r"\(100 bytes\) is a truncated or damaged legacy \(pre-1\.6\) torch file, "
-                                           r"not a readable torch checkpoint \(EOFError\)$"):
+    with pytest.raises(
+        WeightsError,
+        match=r"\(100 bytes\) is a truncated or damaged legacy \(pre-1\.6\) torch file, "
+        r"not a readable torch checkpoint \(EOFError\)$",
+    ):
         convert_original(tmp_path / "legacy-cut.pth", tmp_path / "o")
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / "fifo.pth")
@@ -331,8 +367,7 @@ def test_registry_entries(name):
     assert spec.sha256 is None and spec.hub_repo == f"lipsim/{name}" and spec.hub_revision == "main"
     assert spec.license.startswith("unknown") and "no licence" in spec.license
     assert "convert-original" in spec.conversion_hint
-    msg = (f"weights '{name}' are registered but no published file exists yet: lipsim cannot redistribute the "
-           "paper's")
+    msg = f"weights '{name}' are registered but no published file exists yet: lipsim cannot redistribute the paper's"
     with pytest.raises(WeightsError, match=f"^{re.escape(msg)}") as err:
         LipSim(weights=name)
     assert f"lipsim convert-original CKPT.pth ./{name}" in str(err.value)
@@ -354,8 +389,9 @@ def test_paper_small_default_points_at_the_conversion():
 def attack_models(tmp_path_factory):
     d = tmp_path_factory.mktemp("attack")
     ckpt = make_checkpoint(d / "c.pth", make_model_state_dict(ATTACK, seed=1, bias_std=0.01))
-    return {cc: LipSim(weights=convert_original(ckpt, d / cc, cc, arch_config=ATTACK)).double()
-            for cc in ("append", "none")}
+    return {
+        cc: LipSim(weights=convert_original(ckpt, d / cc, cc, arch_config=ATTACK)).double() for cc in ("append", "none")
+    }
 
 
 def _pgd(model, x, budget, objective, steps=20):

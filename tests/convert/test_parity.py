@@ -22,8 +22,9 @@ from tests.convert._synthetic import PREFIX, REDUCED, make_checkpoint, make_mode
 F64 = torch.float64
 
 
-def reference_f(msd: dict[str, torch.Tensor], x: torch.Tensor, cfg: dict, prefix: str = PREFIX,
-                q_orientation: str = "design") -> torch.Tensor:
+def reference_f(
+    msd: dict[str, torch.Tensor], x: torch.Tensor, cfg: dict, prefix: str = PREFIX, q_orientation: str = "design"
+) -> torch.Tensor:
     """f(x) straight from the checkpoint's tensors (float64); ``q_orientation="swapped"`` uses q_i / q_j."""
     t = {k: v.to(F64) for k, v in strip(msd, prefix).items()}
     n, _, hh, ww = x.shape
@@ -128,20 +129,21 @@ def test_the_comparison_would_catch_a_transposed_q(checkpoint, images, reference
 def test_conv_q_cancels_and_dense_q_matters(checkpoint, images, tmp_path):
     """The authors' conv layer ignores q (quirk), their dense layer does not: the conversion keeps both."""
     msd, _ = checkpoint
-    base = LipSim(weights=convert_original(make_checkpoint(tmp_path / "a.pth", msd), tmp_path / "a",
-                                           arch_config=REDUCED))
+    base = LipSim(
+        weights=convert_original(make_checkpoint(tmp_path / "a.pth", msd), tmp_path / "a", arch_config=REDUCED)
+    )
     changed = dict(msd)
     for key in [k for k in msd if k.endswith(".q")]:
         changed[key] = msd[key] + 1.0 + torch.arange(msd[key].numel()) * 0.1  # same tensor in both copies below
     for part in ("convs", "linear"):
         variant = dict(msd)
         for key in msd:
-            name = key[len(PREFIX):]
-            if name.endswith(".q") and (name.startswith(part + ".") or
-                                        name.startswith("base.1." if part == "convs" else "base.2.")):
+            name = key[len(PREFIX) :]
+            if name.endswith(".q") and (
+                name.startswith(part + ".") or name.startswith("base.1." if part == "convs" else "base.2.")
+            ):
                 variant[key] = changed[key]
-        out = convert_original(make_checkpoint(tmp_path / f"{part}.pth", variant), tmp_path / part,
-                               arch_config=REDUCED)
+        out = convert_original(make_checkpoint(tmp_path / f"{part}.pth", variant), tmp_path / part, arch_config=REDUCED)
         with torch.no_grad():
             diff = (LipSim(weights=out).embed(images.float()) - base.embed(images.float())).abs().max()
         if part == "convs":

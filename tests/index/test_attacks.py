@@ -60,8 +60,9 @@ def test_certified_pair_labels_survive_pgd(model, images, labelled):
         same = dup.cert.labels[p] == CERTIFIED_SAME
         sign = 1.0 if same else -1.0  # push d across the threshold
         budget = 0.99 * float(dup.cert.radius[p])
-        adv = pgd_l2_image(images[moving], lambda x, sign=sign, fixed=fixed: sign * _d(model, x, images[fixed]), budget,
-                           steps=50)
+        adv = pgd_l2_image(
+            images[moving], lambda x, sign=sign, fixed=fixed: sign * _d(model, x, images[fixed]), budget, steps=50
+        )
         d_adv = float(_d(model, adv, images[fixed]))
         assert (d_adv <= tau) == same, (p, dup.cert.labels[p], d_adv, tau)
         checked += 1
@@ -118,6 +119,7 @@ def test_certified_search_labels_survive_pgd(model, images):
     for n in r.neighbours:
         target = images[n.row]
         sign = 1.0 if n.same else -1.0
-        adv = pgd_l2_image(q, lambda x, sign=sign, target=target: sign * _d(model, x, target), 0.99 * n.radius,
-                           steps=60)
+        adv = pgd_l2_image(
+            q, lambda x, sign=sign, target=target: sign * _d(model, x, target), 0.99 * n.radius, steps=60
+        )
         assert (float(_d(model, adv, target)) <= tau) == n.same, n

@@ -61,8 +61,11 @@ def test_unreadable_and_missing_files_are_listed(model, files, tmp_path):
     root, paths, _ = files
     r = embed_files(model, [paths[5], str(root / "gone.png"), str(root)])
     assert r.emb is None and r.paths == []
-    assert [why.split(":")[0] for _, why in r.skipped] == ["not a readable image file", "image file not found",
-                                                           "cannot read"]
+    assert [why.split(":")[0] for _, why in r.skipped] == [
+        "not a readable image file",
+        "image file not found",
+        "cannot read",
+    ]
 
 
 def test_a_foreign_cache_file_is_refused(model, files, tmp_path):
@@ -70,16 +73,22 @@ def test_a_foreign_cache_file_is_refused(model, files, tmp_path):
     bad = tmp_path / "c.safetensors"
     bad.write_bytes(b"x")
     (tmp_path / "c.json").write_text("{}")
-    with pytest.raises(ValueError, match=r"is not a lipsim embedding cache side file \(expected format "
-                                         r"'lipsim-embeddings'\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"is not a lipsim embedding cache side file \(expected format "
+        r"'lipsim-embeddings'\)$",
+    ):
         embed_files(model, paths, cache=bad)
 
 
 def test_shard_env():
     assert shard_from_env({}) == Shard(0, 1)
     assert shard_from_env({"RANK": "2", "WORLD_SIZE": "3"}) == Shard(2, 3)
-    with pytest.raises(ValueError, match=r"^RANK=3 and WORLD_SIZE=3: expected WORLD_SIZE >= 1 and 0 <= RANK < "
-                                         r"WORLD_SIZE$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^RANK=3 and WORLD_SIZE=3: expected WORLD_SIZE >= 1 and 0 <= RANK < "
+        r"WORLD_SIZE$",
+    ):
         shard_from_env({"RANK": "3", "WORLD_SIZE": "3"})
 
 
@@ -102,6 +111,9 @@ def test_shards_split_the_work_and_rank0_merges(model, files, tmp_path):
 def test_rank0_times_out_naming_the_missing_shard(model, files, tmp_path):
     _, paths, _ = files
     cache = tmp_path / "lonely.safetensors"
-    with pytest.raises(TimeoutError, match=r"^rank 0 waited 0\.2 s for the embedding shards of the other ranks; "
-                                           r"still missing: '.*lonely\.safetensors\.shard-1-of-2\.safetensors'$"):
+    with pytest.raises(
+        TimeoutError,
+        match=r"^rank 0 waited 0\.2 s for the embedding shards of the other ranks; "
+        r"still missing: '.*lonely\.safetensors\.shard-1-of-2\.safetensors'$",
+    ):
         embed_files(model, paths, cache=cache, shard=Shard(0, 2), shard_timeout=0.2)

@@ -87,8 +87,11 @@ def test_size_is_saved_checked_and_keys_the_cache(native, images, tmp_path):
     assert back.size == 24 and "size=24" in repr(back)
     torch.testing.assert_close(back.embeddings.phi, index.embeddings.phi)
     assert embedding_key(native) == weights_sha256(native) != embedding_key(native, 24)
-    with pytest.raises(ValueError, match=r"size must be a positive number of pixels \(the short side\) or None, "
-                                         r"got 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"size must be a positive number of pixels \(the short side\) or None, "
+        r"got 0",
+    ):
         Index(native, size=0)
     with pytest.raises(ValueError, match="size=24 needs a model that resizes its inputs"):
         Index(tiny_model("efficient", resize=False), size=24)

@@ -22,8 +22,9 @@ def _clustered(n, d, seed=0):
     return torch.nn.functional.normalize(x, dim=1)
 
 
-@pytest.mark.parametrize("nlist, nprobe, some_exact",
-                         [(None, None, True), (1, 1, True), (40, 4, False), (40, 1, False)])
+@pytest.mark.parametrize(
+    "nlist, nprobe, some_exact", [(None, None, True), (1, 1, True), (40, 4, False), (40, 1, False)]
+)
 def test_rerank_is_exact_where_it_says_so(nlist, nprobe, some_exact):
     torch.set_num_threads(1)
     x = _clustered(2000, 32)

@@ -33,8 +33,11 @@ def _png(path: Path, x: torch.Tensor) -> str:
 def folder(tmp_path):
     imgs = structured_images(4, 20, seed=2, dtype=torch.float32)
     (tmp_path / "sub").mkdir()
-    paths = [_png(tmp_path / "a.png", imgs[0]), _png(tmp_path / "b.png", imgs[1]),
-             _png(tmp_path / "sub" / "c.png", imgs[2])]
+    paths = [
+        _png(tmp_path / "a.png", imgs[0]),
+        _png(tmp_path / "b.png", imgs[1]),
+        _png(tmp_path / "sub" / "c.png", imgs[2]),
+    ]
     (tmp_path / "broken.jpg").write_text("not a jpeg")
     (tmp_path / "notes.txt").write_text("not an image suffix: ignored")
     return tmp_path, paths, imgs
@@ -68,8 +71,11 @@ def test_add_errors(model, folder):
         index.add(paths[0])
     with pytest.raises(ValueError, match=r"^images: 1 ids for 2 images$"):
         index.add(imgs[:2], ids=["x"])
-    with pytest.raises(ValueError, match=r"^images: float values must be in \[0, 1\], got min=2, max=2; "
-                                         r"uint8-range floats convert with x / 255$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^images: float values must be in \[0, 1\], got min=2, max=2; "
+        r"uint8-range floats convert with x / 255$",
+    ):
         index.add(torch.full((1, 3, 20, 20), 2.0))
     with pytest.raises(FileNotFoundError, match=r"^no such directory: 'nowhere/'$"):
         lipsim.index.list_images("nowhere/")
@@ -92,15 +98,21 @@ def test_save_load_roundtrip_and_refuses_other_weights(model, folder, tmp_path):
     assert back.ids == index.ids and back.threshold == 0.05
     assert torch.equal(back.embeddings.phi, index.embeddings.phi)
     other = tiny_model("efficient", dtype=torch.float32, seed=1)
-    with pytest.raises(WeightsError, match=r"^index '.*idx\.safetensors' was built with other weights \(sha256 "
-                                           rf"{weights_sha256(model)[:12]}\.\.\., efficient\) than the model given "
-                                           rf"\(sha256 {weights_sha256(other)[:12]}\.\.\., untrained\); load it with "
-                                           r"the weights it was built with, or rebuild it$"):
+    with pytest.raises(
+        WeightsError,
+        match=r"^index '.*idx\.safetensors' was built with other weights \(sha256 "
+        rf"{weights_sha256(model)[:12]}\.\.\., efficient\) than the model given "
+        rf"\(sha256 {weights_sha256(other)[:12]}\.\.\., untrained\); load it with "
+        r"the weights it was built with, or rebuild it$",
+    ):
         Index.load(out, other)
     # a torn pair (tensor file replaced after the side file was written) is refused
     (tmp_path / "idx.safetensors").write_bytes((tmp_path / "idx.safetensors").read_bytes() + b" ")
-    with pytest.raises(ValueError, match=r"does not match its side file .* \(sizes differ: the pair was torn by an "
-                                         r"interrupted write or edited\); rebuild it$"):
+    with pytest.raises(
+        ValueError,
+        match=r"does not match its side file .* \(sizes differ: the pair was torn by an "
+        r"interrupted write or edited\); rebuild it$",
+    ):
         Index.load(out, model)
     with pytest.raises(FileNotFoundError, match=r"^index file not found: 'missing\.safetensors'$"):
         Index.load("missing.safetensors", model)
@@ -131,8 +143,11 @@ def test_search_matches_brute_force(model):
             assert n.same == (n.distance <= 0.02) and n.label in lipsim.index.LABELS
         # the NN radius: min over j of the bisector distance, never below the triangle bound (s_2 - s_1) / 2
         s1, s2 = sorted(s.tolist())[:2]
-        bis = min(((s[j] ** 2 - s1**2 - F_SLACK) / (2 * (phi[order[0]] - phi[j]).norm())).item()
-                  for j in range(10) if j != order[0])
+        bis = min(
+            ((s[j] ** 2 - s1**2 - F_SLACK) / (2 * (phi[order[0]] - phi[j]).norm())).item()
+            for j in range(10)
+            if j != order[0]
+        )
         assert r.nn_radius == pytest.approx(bis, rel=1e-6)  # resize_norm 1: no resize at 16 px
         assert r.nn_radius >= (s2 - s1) / 2 - 1e-6 and r.exact
 

@@ -29,8 +29,11 @@ def test_scan_matches_brute_force(block):
 
 
 def test_scan_refuses_a_threshold_that_matches_everything():
-    with pytest.raises(ValueError, match=r"^more than 10 pairs are within distance 2 of each other: the threshold "
-                                         r"matches nearly everything; use a smaller one$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^more than 10 pairs are within distance 2 of each other: the threshold "
+        r"matches nearly everything; use a smaller one$",
+    ):
         scan_pairs(_unit(20, 4), 2.0, max_pairs=10)
 
 
@@ -59,8 +62,15 @@ def test_find_duplicates_labels_and_group_pairs():
         # radius = |s - sqrt(2 tau)| / resize_norm (0.5), less the float32 slack
         s = float(d[dup.i[p], dup.j[p]] * 2) ** 0.5
         assert r == pytest.approx(abs(s - (2 * tau) ** 0.5) / 0.5, abs=1e-6)
-        assert lab == {(True, True): "certified-same", (True, False): "same", (False, True): "certified-different",
-                       (False, False): "different"}[(same, r > eps)]
+        assert (
+            lab
+            == {
+                (True, True): "certified-same",
+                (True, False): "same",
+                (False, True): "certified-different",
+                (False, False): "different",
+            }[(same, r > eps)]
+        )
     only = find_duplicates(e, tau, eps, group_pairs=False)
     assert set(zip(only.i.tolist(), only.j.tolist())) == matches
 

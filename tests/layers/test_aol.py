@@ -30,8 +30,10 @@ def _linear(fin=10, fout=10, random=False, seed=0, rescale="in"):
 def _conv_norm(layer: AOLConv2d, h: int, w: int) -> float:
     """Exact spectral norm of the layer's (zero-padded) convolution on (cin, h, w) inputs."""
     (kernel,) = layer.compute_weights()
-    m = operator_matrix(lambda x: F.conv2d(x, kernel, padding=layer.kernel_size // 2),
-                        torch.zeros(1, layer.in_channels, h, w, dtype=torch.float64))
+    m = operator_matrix(
+        lambda x: F.conv2d(x, kernel, padding=layer.kernel_size // 2),
+        torch.zeros(1, layer.in_channels, h, w, dtype=torch.float64),
+    )
     return float(torch.linalg.matrix_norm(m, ord=2))
 
 
@@ -80,8 +82,9 @@ def test_conv_matches_the_formula(k):
     """d_j from the interior column of K^T K (all offsets of the autocorrelation) of the conv operator."""
     layer = _conv(cin=3, cout=5, k=k, random=True)
     h = w = 7
-    kmat = operator_matrix(lambda x: F.conv2d(x, layer.kernel, padding=k // 2),
-                           torch.zeros(1, 3, h, w, dtype=torch.float64))
+    kmat = operator_matrix(
+        lambda x: F.conv2d(x, layer.kernel, padding=k // 2), torch.zeros(1, 3, h, w, dtype=torch.float64)
+    )
     gram = (kmat.T @ kmat).abs().view(3, h * w, 3, h * w)
     centre = (h // 2) * w + w // 2
     d = gram[:, :, :, centre].sum(dim=(0, 1)).rsqrt()  # column j = (channel j, centre pixel)
@@ -93,7 +96,7 @@ def test_conv_matches_the_formula(k):
 
 def test_aol_scale_zero_column():
     w = torch.tensor([[1.0, 0.0], [2.0, 0.0]], dtype=torch.float64)
-    torch.testing.assert_close(aol_scale((w.T @ w).abs()), torch.tensor([5 ** -0.5, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(aol_scale((w.T @ w).abs()), torch.tensor([5**-0.5, 0.0], dtype=torch.float64))
     layer = _linear(fin=3, fout=2)
     with torch.no_grad():
         layer.weight[:, 1] = 0
@@ -124,8 +127,9 @@ def test_linear_exact_norm_and_lipschitz(shape, random, rescale):
     (weight,) = layer.compute_weights()
     n = record(f"AOLLinear {shape} {rescale} [exact operator norm]", torch.linalg.matrix_norm(weight, ord=2))
     assert n <= 1 + 1e-9
-    check_lipschitz(f"AOLLinear {shape} random={random} rescale={rescale}", layer,
-                    torch.randn(3, shape[0], dtype=torch.float64))
+    check_lipschitz(
+        f"AOLLinear {shape} random={random} rescale={rescale}", layer, torch.randn(3, shape[0], dtype=torch.float64)
+    )
 
 
 def test_adjoint_rescaling_matches_the_formula():

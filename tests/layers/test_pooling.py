@@ -80,7 +80,7 @@ def test_window_sum_pool_operator_norm(window, size):
 def test_global_sum_pool_values():
     torch.testing.assert_close(GlobalSumPool()(torch.ones(1, 2, 3, 3)), torch.tensor([[3.0, 3.0]]))
     x = torch.randn(2, 3, 4, 5, dtype=torch.float64)
-    torch.testing.assert_close(GlobalSumPool()(x), x.sum(dim=(2, 3)) / 20 ** 0.5, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(GlobalSumPool()(x), x.sum(dim=(2, 3)) / 20**0.5, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -1,8 +1,8 @@
 """Build a Hugging Face Hub cache by hand (the documented layout), for offline loading tests.
 
-    <cache>/models--{org}--{name}/refs/main            -> "<commit hash>"
-    <cache>/models--{org}--{name}/blobs/<sha256>        the file contents
-    <cache>/models--{org}--{name}/snapshots/<commit>/<file>  -> ../../blobs/<sha256> (relative symlink)
+<cache>/models--{org}--{name}/refs/main            -> "<commit hash>"
+<cache>/models--{org}--{name}/blobs/<sha256>        the file contents
+<cache>/models--{org}--{name}/snapshots/<commit>/<file>  -> ../../blobs/<sha256> (relative symlink)
 """
 
 from __future__ import annotations

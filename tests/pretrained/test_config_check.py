@@ -28,37 +28,43 @@ def _write(d, **changes) -> str:
     return repr(str(d / "config.json"))
 
 
-@pytest.mark.parametrize("key, value, expected", [
-    ("embed_dim", 10**12, "arch_config.embed_dim must be an int in [1, 65536], got 1000000000000"),
-    ("image_size", 100000, "arch_config.image_size must be an int in [8, 4096], got 100000"),
-    ("image_size", 0, "arch_config.image_size must be an int in [8, 4096], got 0"),
-    ("image_size", -64, "arch_config.image_size must be an int in [8, 4096], got -64"),
-    ("image_size", 64.0, "arch_config.image_size must be an int in [8, 4096], got 64.0"),
-    ("image_size", True, "arch_config.image_size must be an int in [8, 4096], got True"),
-    ("widths", [8, 15], "arch_config.widths must be a list of 1 to 16 even ints in [2, 8192], got [8, 15]"),
-    ("widths", [8] * 17, "arch_config.widths must be a list of 1 to 16 even ints in [2, 8192], got [8, 8, 8"),
-    ("widths", [10**6], "arch_config.widths must be a list of 1 to 16 even ints in [2, 8192], got [1000000]"),
-    ("head_width", 17, "arch_config.head_width must be an even int in [2, 65536], got 17"),
-    ("stem_factor", "4", "arch_config.stem_factor must be an int in [1, 16], got '4'"),
-])
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("embed_dim", 10**12, "arch_config.embed_dim must be an int in [1, 65536], got 1000000000000"),
+        ("image_size", 100000, "arch_config.image_size must be an int in [8, 4096], got 100000"),
+        ("image_size", 0, "arch_config.image_size must be an int in [8, 4096], got 0"),
+        ("image_size", -64, "arch_config.image_size must be an int in [8, 4096], got -64"),
+        ("image_size", 64.0, "arch_config.image_size must be an int in [8, 4096], got 64.0"),
+        ("image_size", True, "arch_config.image_size must be an int in [8, 4096], got True"),
+        ("widths", [8, 15], "arch_config.widths must be a list of 1 to 16 even ints in [2, 8192], got [8, 15]"),
+        ("widths", [8] * 17, "arch_config.widths must be a list of 1 to 16 even ints in [2, 8192], got [8, 8, 8"),
+        ("widths", [10**6], "arch_config.widths must be a list of 1 to 16 even ints in [2, 8192], got [1000000]"),
+        ("head_width", 17, "arch_config.head_width must be an even int in [2, 65536], got 17"),
+        ("stem_factor", "4", "arch_config.stem_factor must be an int in [1, 16], got '4'"),
+    ],
+)
 def test_arch_config_values(saved, key, value, expected):
     source = _write(saved, **{f"arch_config__{key}": value})
     with pytest.raises(WeightsError, match=f"^{re.escape(source)}: {re.escape(expected)}"):
         LipSim(weights=saved)
 
 
-@pytest.mark.parametrize("changes, expected", [
-    ({"arch": 3}, "arch must be one of ['efficient', 'paper-small'], got 3"),
-    ({"arch": "resnet"}, "arch must be one of ['efficient', 'paper-small'], got 'resnet'"),
-    ({"format": "timm"}, "format must be 'lipsim', got 'timm'"),
-    ({"arch_config": [1, 2]}, "arch_config must be a JSON object, got list"),
-    ({"weights_sha256": "abc"}, "weights_sha256 must be 64 hex digits, got 'abc'"),
-    ({"threshold": 3}, "threshold must be a number in [0, 2] (the range of d) or null, got 3"),
-    ({"threshold": "0.1"}, "threshold must be a number in [0, 2] (the range of d) or null, got '0.1'"),
-    ({"threshold": True}, "threshold must be a number in [0, 2] (the range of d) or null, got True"),
-    ({"threshold_rates": [0.1]}, "threshold_rates must be a JSON object, got list"),
-    ({"lipsim_version": 1}, "lipsim_version must be a string, got int"),
-])
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"arch": 3}, "arch must be one of ['efficient', 'paper-small'], got 3"),
+        ({"arch": "resnet"}, "arch must be one of ['efficient', 'paper-small'], got 'resnet'"),
+        ({"format": "timm"}, "format must be 'lipsim', got 'timm'"),
+        ({"arch_config": [1, 2]}, "arch_config must be a JSON object, got list"),
+        ({"weights_sha256": "abc"}, "weights_sha256 must be 64 hex digits, got 'abc'"),
+        ({"threshold": 3}, "threshold must be a number in [0, 2] (the range of d) or null, got 3"),
+        ({"threshold": "0.1"}, "threshold must be a number in [0, 2] (the range of d) or null, got '0.1'"),
+        ({"threshold": True}, "threshold must be a number in [0, 2] (the range of d) or null, got True"),
+        ({"threshold_rates": [0.1]}, "threshold_rates must be a JSON object, got list"),
+        ({"lipsim_version": 1}, "lipsim_version must be a string, got int"),
+    ],
+)
 def test_top_level_values(saved, changes, expected):
     source = _write(saved, **changes)
     with pytest.raises(WeightsError, match=f"^{re.escape(source)}: {re.escape(expected)}$"):
@@ -75,8 +81,11 @@ def test_nan_threshold_from_python_json(saved):
 
 
 def test_paper_small_values():
-    with pytest.raises(WeightsError, match=r"^c: arch_config\.image_size must be a multiple of 16 in \[16, 4096\], "
-                                           r"got 40$"):
+    with pytest.raises(
+        WeightsError,
+        match=r"^c: arch_config\.image_size must be a multiple of 16 in \[16, 4096\], "
+        r"got 40$",
+    ):
         validate_config({"arch": "paper-small", "arch_config": {"image_size": 40}}, "c")
     with pytest.raises(WeightsError, match=r"^c: arch_config\.paper_q_quirk must be true or false, got 1$"):
         validate_config({"arch": "paper-small", "arch_config": {"paper_q_quirk": 1}}, "c")
@@ -90,8 +99,11 @@ def test_deeply_nested_json_is_a_weights_error_not_a_recursion_error(saved):
     source = repr(str(saved / "config.json"))
     cfg = json.loads((saved / "config.json").read_text())
     (saved / "config.json").write_text(json.dumps(cfg)[:-1] + ', "notes": ' + "[" * 200_000 + "]" * 200_000 + "}")
-    with pytest.raises(WeightsError, match=f"^{re.escape(source)}: config JSON is nested too deeply "
-                                           rf"\(more than {MAX_DEPTH} levels\)$"):
+    with pytest.raises(
+        WeightsError,
+        match=f"^{re.escape(source)}: config JSON is nested too deeply "
+        rf"\(more than {MAX_DEPTH} levels\)$",
+    ):
         LipSim(weights=saved)
     (saved / "config.json").write_text(json.dumps({**cfg, "notes": json.loads("[" * 40 + "]" * 40)}))
     with pytest.raises(WeightsError, match=f"^{re.escape(source)}: config JSON is nested too deeply"):
@@ -100,8 +112,11 @@ def test_deeply_nested_json_is_a_weights_error_not_a_recursion_error(saved):
 
 def test_oversized_config(saved):
     (saved / "config.json").write_text(" " * (MAX_CONFIG_BYTES + 1))
-    with pytest.raises(WeightsError, match=rf"^{re.escape(repr(str(saved / 'config.json')))}: config is "
-                       rf"{MAX_CONFIG_BYTES + 1:,} bytes, more than the {MAX_CONFIG_BYTES:,} accepted$"):
+    with pytest.raises(
+        WeightsError,
+        match=rf"^{re.escape(repr(str(saved / 'config.json')))}: config is "
+        rf"{MAX_CONFIG_BYTES + 1:,} bytes, more than the {MAX_CONFIG_BYTES:,} accepted$",
+    ):
         LipSim(weights=saved)
 
 
@@ -118,8 +133,11 @@ def test_metadata_config_of_a_bare_file_is_validated(tmp_path):
     m = tiny_model("efficient")
     path = tmp_path / "w.safetensors"
     write_safetensors(path, m.backbone.state_dict(), {"arch": "efficient", "arch_config": {"embed_dim": -1}})
-    with pytest.raises(WeightsError, match=rf"^{re.escape(str(path))}: arch_config\.embed_dim must be an int in "
-                                           r"\[1, 65536\], got -1$"):
+    with pytest.raises(
+        WeightsError,
+        match=rf"^{re.escape(str(path))}: arch_config\.embed_dim must be an int in "
+        r"\[1, 65536\], got -1$",
+    ):
         LipSim(weights=path)
 
 

@@ -90,8 +90,11 @@ def test_round_trip_keeps_options_and_provenance(tmp_path):
 # ---------------------------------------------------------------------------------------------- Hub cache
 def test_offline_hub_cache(saved, offline_hub):
     m, d = saved
-    snap = populate_hub_cache(offline_hub, "lipsim-test/tiny", {"config.json": d / "config.json",
-                                                                "model.safetensors": d / "model.safetensors"})
+    snap = populate_hub_cache(
+        offline_hub,
+        "lipsim-test/tiny",
+        {"config.json": d / "config.json", "model.safetensors": d / "model.safetensors"},
+    )
     loaded = LipSim.from_pretrained("hf-hub:lipsim-test/tiny")
     assert Path(loaded.source).parent == snap
     _same(m, loaded)
@@ -100,14 +103,19 @@ def test_offline_hub_cache(saved, offline_hub):
 def test_offline_hub_cache_from_hf_home_only(saved, offline_hub, monkeypatch):
     m, d = saved
     monkeypatch.delenv("HF_HUB_CACHE")  # HF_HOME/hub is then the cache
-    populate_hub_cache(offline_hub, "lipsim-test/tiny2", {"config.json": d / "config.json",
-                                                          "model.safetensors": d / "model.safetensors"})
+    populate_hub_cache(
+        offline_hub,
+        "lipsim-test/tiny2",
+        {"config.json": d / "config.json", "model.safetensors": d / "model.safetensors"},
+    )
     _same(m, LipSim.from_pretrained("hf-hub:lipsim-test/tiny2"))
 
 
 def test_offline_hub_cache_miss(offline_hub):
-    msg = ("could not get 'config.json' from the Hugging Face Hub repo 'lipsim-test/absent' "
-           "(HF_HUB_OFFLINE is set and the file is not in the local cache: ")
+    msg = (
+        "could not get 'config.json' from the Hugging Face Hub repo 'lipsim-test/absent' "
+        "(HF_HUB_OFFLINE is set and the file is not in the local cache: "
+    )
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}"):
         LipSim.from_pretrained("hf-hub:lipsim-test/absent")
 
@@ -116,8 +124,7 @@ def test_registered_spec_from_the_offline_cache(saved, offline_hub, temp_spec):
     m, d = saved
     populate_hub_cache(offline_hub, "lipsim-test/specs", {"tiny-eff.safetensors": d / "model.safetensors"})
     sha = sha256_file(d / "model.safetensors")
-    common = dict(arch="efficient", file="tiny-eff.safetensors", sha256=sha,
-                  hub_repo="lipsim-test/specs")
+    common = dict(arch="efficient", file="tiny-eff.safetensors", sha256=sha, hub_repo="lipsim-test/specs")
     temp_spec(name="zz-test-hub", **common)
     loaded = LipSim(weights="zz-test-hub")
     assert loaded.source.startswith("zz-test-hub (") and str(offline_hub) in loaded.source
@@ -130,8 +137,14 @@ def test_registered_default_is_picked(saved, offline_hub, empty_registry, temp_s
     """LipSim() and LipSim(arch=...) load the arch's default entry (here from the offline Hub cache)."""
     m, d = saved
     populate_hub_cache(offline_hub, "lipsim-test/default", {"tiny-eff.safetensors": d / "model.safetensors"})
-    temp_spec(name="zz-test-default", arch="efficient", file="tiny-eff.safetensors",
-              sha256=sha256_file(d / "model.safetensors"), hub_repo="lipsim-test/default", default=True)
+    temp_spec(
+        name="zz-test-default",
+        arch="efficient",
+        file="tiny-eff.safetensors",
+        sha256=sha256_file(d / "model.safetensors"),
+        hub_repo="lipsim-test/default",
+        default=True,
+    )
     _same(m, LipSim())
     _same(m, LipSim(arch="efficient"))
     with pytest.raises(WeightsError, match=r"^no default pretrained weights are registered for arch 'paper-small'"):
@@ -146,12 +159,16 @@ def test_registered_spec_detects_a_tampered_cache_file(saved, offline_hub, temp_
     data = bytearray(blob.read_bytes())
     data[-3] ^= 0x01  # one bit of one weight
     blob.write_bytes(bytes(data))
-    temp_spec(name="zz-test-tampered", arch="efficient", file="w.safetensors",
-              sha256=sha, hub_repo="lipsim-test/tampered")
+    temp_spec(
+        name="zz-test-tampered", arch="efficient", file="w.safetensors", sha256=sha, hub_repo="lipsim-test/tampered"
+    )
     found = sha256_file(blob)
-    with pytest.raises(WeightsError, match=rf"^weights file '.*w\.safetensors' failed its sha256 check: "
-                                           rf"expected {sha}, found {found} \({len(data)} bytes\); "
-                                           r"the file is corrupt"):
+    with pytest.raises(
+        WeightsError,
+        match=rf"^weights file '.*w\.safetensors' failed its sha256 check: "
+        rf"expected {sha}, found {found} \({len(data)} bytes\); "
+        r"the file is corrupt",
+    ):
         LipSim(weights="zz-test-tampered")
 
 
@@ -167,8 +184,10 @@ def test_checksum_mismatch(saved):
     actual = sha256_file(d / "model.safetensors")
     _set_sha(d, "ab" * 32)
     size = (d / "model.safetensors").stat().st_size
-    msg = (f"weights file {str(d / 'model.safetensors')!r} failed its sha256 check: expected {'ab' * 32}, "
-           f"found {actual} ({size} bytes); the file is corrupt, truncated or not the registered weights")
+    msg = (
+        f"weights file {str(d / 'model.safetensors')!r} failed its sha256 check: expected {'ab' * 32}, "
+        f"found {actual} ({size} bytes); the file is corrupt, truncated or not the registered weights"
+    )
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
         LipSim.from_pretrained(d)
 
@@ -179,12 +198,18 @@ def test_truncated_file(saved):
     expected = sha256_file(w)
     data = w.read_bytes()
     w.write_bytes(data[: len(data) // 2])
-    with pytest.raises(WeightsError, match=rf"^weights file {_rx(repr(str(w)))} failed its sha256 check: expected "
-                                           rf"{expected}, found {sha256_file(w)} \({len(data) // 2} bytes\)"):
+    with pytest.raises(
+        WeightsError,
+        match=rf"^weights file {_rx(repr(str(w)))} failed its sha256 check: expected "
+        rf"{expected}, found {sha256_file(w)} \({len(data) // 2} bytes\)",
+    ):
         LipSim.from_pretrained(d)
     # the file on its own (no recorded checksum): safetensors itself refuses it
-    with pytest.raises(WeightsError, match=rf"^weights file {_rx(repr(str(w)))} is not a valid safetensors file "
-                                           rf"\({len(data) // 2} bytes\): "):
+    with pytest.raises(
+        WeightsError,
+        match=rf"^weights file {_rx(repr(str(w)))} is not a valid safetensors file "
+        rf"\({len(data) // 2} bytes\): ",
+    ):
         LipSim(weights=w)
 
 
@@ -195,8 +220,11 @@ def test_tampered_byte(saved):
     data = bytearray(w.read_bytes())
     data[len(data) - 10] ^= 0x40
     w.write_bytes(bytes(data))
-    with pytest.raises(WeightsError, match=rf"^weights file {_rx(repr(str(w)))} failed its sha256 check: expected "
-                                           rf"{expected}, found {sha256_file(w)}"):
+    with pytest.raises(
+        WeightsError,
+        match=rf"^weights file {_rx(repr(str(w)))} failed its sha256 check: expected "
+        rf"{expected}, found {sha256_file(w)}",
+    ):
         LipSim.from_pretrained(d)
 
 
@@ -204,8 +232,11 @@ def test_not_safetensors(tmp_path, saved):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"PK\x03\x04 this is a zip, not safetensors" * 10)
     size = bad.stat().st_size
-    with pytest.raises(WeightsError, match=rf"^weights file {_rx(repr(str(bad)))} is not a valid safetensors file "
-                                           rf"\({size} bytes\): "):
+    with pytest.raises(
+        WeightsError,
+        match=rf"^weights file {_rx(repr(str(bad)))} is not a valid safetensors file "
+        rf"\({size} bytes\): ",
+    ):
         LipSim(weights=bad)
     _, d = saved
     (d / "model.safetensors").write_bytes(bad.read_bytes())
@@ -229,8 +260,11 @@ def test_paper_small_weights_as_efficient(tmp_path):
     # the same tensors with no config at all are checked against the default efficient network
     raw = tmp_path / "ps-raw.safetensors"
     save_file(_model("paper-small").backbone.state_dict(), str(raw))
-    with pytest.raises(WeightsError, match=rf"^weights {_rx(repr(str(raw)))} do not fit arch 'efficient' with this "
-                                           r"config: \d+ missing keys \(.*\); \d+ unexpected keys \(convs\.0\.bias, "):
+    with pytest.raises(
+        WeightsError,
+        match=rf"^weights {_rx(repr(str(raw)))} do not fit arch 'efficient' with this "
+        r"config: \d+ missing keys \(.*\); \d+ unexpected keys \(convs\.0\.bias, ",
+    ):
         LipSim(weights=raw)
 
 
@@ -239,10 +273,12 @@ def test_different_embed_dim(saved, tmp_path):
     other = _model(embed_dim=6).save_pretrained(tmp_path / "k6")
     (d / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
     _set_sha(d, sha256_file(d / "model.safetensors"))  # config says k=8, tensors are for k=6
-    msg = (f"weights {str(d / 'model.safetensors')!r} do not fit arch 'efficient' with this config: "
-           "2 shape mismatches (head.2.bias: expected (8,), found (6,), "
-           "head.2.weight: expected (8, 16), found (6, 16)). "
-           "Are they weights for another architecture or config?")
+    msg = (
+        f"weights {str(d / 'model.safetensors')!r} do not fit arch 'efficient' with this config: "
+        "2 shape mismatches (head.2.bias: expected (8,), found (6,), "
+        "head.2.weight: expected (8, 16), found (6, 16)). "
+        "Are they weights for another architecture or config?"
+    )
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
         LipSim.from_pretrained(d)
 
@@ -250,8 +286,9 @@ def test_different_embed_dim(saved, tmp_path):
 def test_bad_directories_and_names(tmp_path, saved):
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(WeightsError, match=f"^{_rx(repr(str(empty)))} is not a lipsim pretrained directory: "
-                                           "missing config.json$"):
+    with pytest.raises(
+        WeightsError, match=f"^{_rx(repr(str(empty)))} is not a lipsim pretrained directory: missing config.json$"
+    ):
         LipSim(weights=empty)
     _, d = saved
     (d / "config.json").write_text("{not json")
@@ -263,18 +300,25 @@ def test_bad_directories_and_names(tmp_path, saved):
     (d / "config.json").write_text(json.dumps({"arch": "efficient", "constant_coordinate": "prepend"}))
     with pytest.raises(WeightsError, match=r"constant_coordinate must be 'append' or 'none', got 'prepend'$"):
         LipSim(weights=d)
-    msg = (f"unknown weights 'no-such-weights': not a registered name ({', '.join(list_weights())}) and not an "
-           "existing path; Hub repos are written 'hf-hub:org/name' or 'hf-hub:org/name@revision'")
+    msg = (
+        f"unknown weights 'no-such-weights': not a registered name ({', '.join(list_weights())}) and not an "
+        "existing path; Hub repos are written 'hf-hub:org/name' or 'hf-hub:org/name@revision'"
+    )
     with pytest.raises(UnknownWeightsError, match=f"^{_rx(msg)}$"):
         LipSim(weights="no-such-weights")
-    with pytest.raises(TypeError, match=r"^weights must be a path, registered name or 'hf-hub:org/name' reference, "
-                                        r"got int$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^weights must be a path, registered name or 'hf-hub:org/name' reference, "
+        r"got int$",
+    ):
         LipSim(weights=3)
 
 
 def test_pretrained_without_default_weights(empty_registry):
-    msg = ("no default pretrained weights are registered for arch 'efficient'. Use LipSim(pretrained=False) for a "
-           "freshly initialised model to train, or weights=PATH for a safetensors file or save_pretrained directory")
+    msg = (
+        "no default pretrained weights are registered for arch 'efficient'. Use LipSim(pretrained=False) for a "
+        "freshly initialised model to train, or weights=PATH for a safetensors file or save_pretrained directory"
+    )
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}"):
         LipSim()
 
@@ -286,10 +330,13 @@ def test_pretrained_false_with_weights(saved):
 
 
 # ---------------------------------------------------------------------------------------------- non-finite tensors
-@pytest.mark.parametrize("bad, counts", [
-    (float("nan"), "1 NaN and 0 infinite"),
-    (float("inf"), "0 NaN and 1 infinite"),
-])
+@pytest.mark.parametrize(
+    "bad, counts",
+    [
+        (float("nan"), "1 NaN and 0 infinite"),
+        (float("inf"), "0 NaN and 1 infinite"),
+    ],
+)
 def test_non_finite_tensor_is_refused_naming_it(saved, bad, counts):
     m, d = saved
     sd = {k: v.clone() for k, v in m.backbone.state_dict().items()}
@@ -297,8 +344,10 @@ def test_non_finite_tensor_is_refused_naming_it(saved, bad, counts):
     w = d / "model.safetensors"
     sha = write_safetensors(w, sd, m.config)
     _set_sha(d, sha)  # a checksum that matches: the values themselves are checked
-    msg = (f"weights file {str(w)!r}: tensor 'head.2.bias' holds {counts} values (of 8); the file is corrupt or "
-           "comes from a diverged run")
+    msg = (
+        f"weights file {str(w)!r}: tensor 'head.2.bias' holds {counts} values (of 8); the file is corrupt or "
+        "comes from a diverged run"
+    )
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
         LipSim.from_pretrained(d)
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
@@ -311,8 +360,10 @@ def test_directory_without_a_checksum_warns_with_the_computed_one(saved):
     cfg = json.loads((d / "config.json").read_text())
     sha = cfg.pop("weights_sha256")
     (d / "config.json").write_text(json.dumps(cfg))
-    msg = (f"{str(d / 'config.json')!r} records no weights_sha256, so {str(d / 'model.safetensors')!r} is loaded "
-           f"unverified; its sha256 is {sha}: add \"weights_sha256\": \"{sha}\" to the config to pin it")
+    msg = (
+        f"{str(d / 'config.json')!r} records no weights_sha256, so {str(d / 'model.safetensors')!r} is loaded "
+        f'unverified; its sha256 is {sha}: add "weights_sha256": "{sha}" to the config to pin it'
+    )
     with pytest.warns(UserWarning, match=f"^{_rx(msg)}$"):
         loaded = LipSim.from_pretrained(d)
     _same(m, loaded)
@@ -343,8 +394,11 @@ def test_threshold_from_the_config(tmp_path):
     assert json.loads((loaded.save_pretrained(tmp_path / "again") / "config.json").read_text())["threshold"] == 0.125
     assert LipSim.from_pretrained(m.save_pretrained(tmp_path / "none")).threshold is None
     loaded.provenance["threshold"] = 2.5  # edited by hand afterwards: still checked
-    with pytest.raises(WeightsError, match=rf"^weights {_rx(repr(loaded.source))}: threshold must be a number in "
-                                           r"\[0, 2\] \(the range of d\) or null, got 2\.5$"):
+    with pytest.raises(
+        WeightsError,
+        match=rf"^weights {_rx(repr(loaded.source))}: threshold must be a number in "
+        r"\[0, 2\] \(the range of d\) or null, got 2\.5$",
+    ):
         _ = loaded.threshold
 
 
@@ -352,8 +406,13 @@ def test_threshold_of_a_registered_spec(tmp_path, offline_hub, temp_spec):
     """A registered file's own config is the one source of its threshold (and of everything it builds)."""
     d = _model().save_pretrained(tmp_path / "thr", extra_config={"threshold": 0.05, "threshold_rates": {"x": 1.0}})
     populate_hub_cache(offline_hub, "lipsim-test/thr", {"w.safetensors": d / "model.safetensors"})
-    temp_spec(name="zz-test-thr", arch="efficient", file="w.safetensors",
-              sha256=sha256_file(d / "model.safetensors"), hub_repo="lipsim-test/thr")
+    temp_spec(
+        name="zz-test-thr",
+        arch="efficient",
+        file="w.safetensors",
+        sha256=sha256_file(d / "model.safetensors"),
+        hub_repo="lipsim-test/thr",
+    )
     loaded = LipSim(weights="zz-test-thr")
     assert loaded.threshold == 0.05 and loaded.provenance["threshold_rates"] == {"x": 1.0}
 
@@ -361,8 +420,13 @@ def test_threshold_of_a_registered_spec(tmp_path, offline_hub, temp_spec):
 def test_registered_arch_must_match_the_file(saved, offline_hub, temp_spec):
     m, d = saved
     populate_hub_cache(offline_hub, "lipsim-test/arch", {"w.safetensors": d / "model.safetensors"})
-    temp_spec(name="zz-test-arch", arch="paper-small", file="w.safetensors",
-              sha256=sha256_file(d / "model.safetensors"), hub_repo="lipsim-test/arch")
+    temp_spec(
+        name="zz-test-arch",
+        arch="paper-small",
+        file="w.safetensors",
+        sha256=sha256_file(d / "model.safetensors"),
+        hub_repo="lipsim-test/arch",
+    )
     with pytest.raises(WeightsError, match=r"hold arch 'efficient', but are registered as 'paper-small'$"):
         LipSim(weights="zz-test-arch")
 
@@ -371,8 +435,13 @@ def test_registered_file_without_a_config(tmp_path, offline_hub, temp_spec):
     path = tmp_path / "bare.safetensors"
     save_file({k: v.contiguous() for k, v in _model().backbone.state_dict().items()}, str(path))
     populate_hub_cache(offline_hub, "lipsim-test/bare", {"w.safetensors": path})
-    temp_spec(name="zz-test-bare", arch="efficient", file="w.safetensors", sha256=sha256_file(path),
-              hub_repo="lipsim-test/bare")
+    temp_spec(
+        name="zz-test-bare",
+        arch="efficient",
+        file="w.safetensors",
+        sha256=sha256_file(path),
+        hub_repo="lipsim-test/bare",
+    )
     with pytest.raises(WeightsError, match=r"the file carries no lipsim config"):
         LipSim(weights="zz-test-bare")
 

@@ -17,14 +17,16 @@ from tests._helpers import tiny_model
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to reach the Hub fails the test (the point: path-like references never go there)."""
+
     def refuse(*a, **k):
         raise AssertionError(f"hub_download called with {a} {k}")
 
     monkeypatch.setattr(resolve_mod, "hub_download", refuse)
 
 
-@pytest.mark.parametrize("ref", ["runs/model", "./model", "../x/y", "~/no-such-lipsim-model", "model.safetensors",
-                                 "runs/model.safetensors"])
+@pytest.mark.parametrize(
+    "ref", ["runs/model", "./model", "../x/y", "~/no-such-lipsim-model", "model.safetensors", "runs/model.safetensors"]
+)
 def test_missing_paths_are_no_such_file(no_network, ref):
     hint = "; for the Hugging Face Hub repo write 'hf-hub:runs/model'" if ref == "runs/model" else ""
     with pytest.raises(WeightsError, match=f"^{re.escape(f'weights: no such file or directory: {ref!r}{hint}')}$"):
@@ -59,8 +61,10 @@ def test_tilde_is_expanded(tmp_path, monkeypatch):
 
 
 def test_unknown_bare_name(no_network):
-    msg = (f"unknown weights 'nope': not a registered name ({', '.join(list_weights())}) and not an existing path; "
-           "Hub repos are written 'hf-hub:org/name' or 'hf-hub:org/name@revision'")
+    msg = (
+        f"unknown weights 'nope': not a registered name ({', '.join(list_weights())}) and not an existing path; "
+        "Hub repos are written 'hf-hub:org/name' or 'hf-hub:org/name@revision'"
+    )
     with pytest.raises(UnknownWeightsError, match=f"^{re.escape(msg)}$"):
         LipSim(weights="nope")
 
@@ -77,8 +81,9 @@ def test_hub_references_are_explicit(monkeypatch):
     assert seen == [("org/name", None), ("org/name", "v2")]
 
 
-@pytest.mark.parametrize("ref", ["hf-hub:", "hf-hub:name", "hf-hub:a/b/c", "hf-hub:org/name@", "hf-hub:/x",
-                                 "hf-hub:org/na me"])
+@pytest.mark.parametrize(
+    "ref", ["hf-hub:", "hf-hub:name", "hf-hub:a/b/c", "hf-hub:org/name@", "hf-hub:/x", "hf-hub:org/na me"]
+)
 def test_malformed_hub_references(ref):
     msg = f"bad Hub reference {ref!r}: expected 'hf-hub:org/name' or 'hf-hub:org/name@revision'"
     with pytest.raises(WeightsError, match=f"^{re.escape(msg)}$"):
@@ -86,7 +91,14 @@ def test_malformed_hub_references(ref):
 
 
 def test_parse_and_classify():
-    assert parse_hub_reference("hf-hub:lipsim/efficient-photos64-v1@0123abc") == ("lipsim/efficient-photos64-v1",
-                                                                                   "0123abc")
+    assert parse_hub_reference("hf-hub:lipsim/efficient-photos64-v1@0123abc") == (
+        "lipsim/efficient-photos64-v1",
+        "0123abc",
+    )
     assert [looks_like_path(r) for r in ("a/b", ".x", "~", "m.safetensors", "efficient-photos64-v1")] == [
-        True, True, True, True, False]
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]

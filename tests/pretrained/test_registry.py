@@ -24,11 +24,16 @@ from tests._helpers import structured_images, tiny_model
 
 def spec(name: str, arch: str = "efficient", **kw) -> WeightsSpec:
     base = dict(
-        name=name, arch=arch, file=f"{name}.safetensors", sha256=None, hub_repo=None,
-        hub_revision=None, license="MIT", description="test entry",
+        name=name,
+        arch=arch,
+        file=f"{name}.safetensors",
+        sha256=None,
+        hub_repo=None,
+        hub_revision=None,
+        license="MIT",
+        description="test entry",
     )
     return WeightsSpec(**{**base, **kw})
-
 
 
 def test_register_list_and_get(temp_registry):
@@ -78,12 +83,18 @@ def test_unknown_name():
 
 
 def test_default_lookup(empty_registry, temp_registry):
-    with pytest.raises(WeightsError, match=r"^no default pretrained weights are registered for arch 'paper-small'\. "
-                                           r"Use LipSim\(pretrained=False\)"):
+    with pytest.raises(
+        WeightsError,
+        match=r"^no default pretrained weights are registered for arch 'paper-small'\. "
+        r"Use LipSim\(pretrained=False\)",
+    ):
         default_weights_for("paper-small")
     temp_registry(spec("zz-test-ps", arch="paper-small"))
-    with pytest.raises(WeightsError, match=r"for arch 'paper-small' \(registered for it: \[.*'zz-test-ps'.*\]; "
-                                           r"pass weights=NAME\)"):
+    with pytest.raises(
+        WeightsError,
+        match=r"for arch 'paper-small' \(registered for it: \[.*'zz-test-ps'.*\]; "
+        r"pass weights=NAME\)",
+    ):
         default_weights_for("paper-small")
     d = temp_registry(spec("zz-test-ps-default", arch="paper-small", default=True))
     assert default_weights_for("paper-small") is d
@@ -91,15 +102,21 @@ def test_default_lookup(empty_registry, temp_registry):
 
 def test_spec_without_a_published_file(temp_registry):
     temp_registry(spec("zz-test-unpublished", conversion_hint="convert it with `lipsim convert-original`"))
-    with pytest.raises(WeightsError, match=r"^weights 'zz-test-unpublished' are registered but no published file "
-                                           r"exists yet: convert it with `lipsim convert-original`$"):
+    with pytest.raises(
+        WeightsError,
+        match=r"^weights 'zz-test-unpublished' are registered but no published file "
+        r"exists yet: convert it with `lipsim convert-original`$",
+    ):
         LipSim(weights="zz-test-unpublished")
 
 
 def test_spec_neither_bundled_nor_on_the_hub(temp_registry):
     temp_registry(spec("zz-test-nowhere", sha256="0" * 64))
-    with pytest.raises(WeightsError, match=r"^weights 'zz-test-nowhere': 'zz-test-nowhere.safetensors' is not bundled "
-                                           r"and no Hub repo is registered$"):
+    with pytest.raises(
+        WeightsError,
+        match=r"^weights 'zz-test-nowhere': 'zz-test-nowhere.safetensors' is not bundled "
+        r"and no Hub repo is registered$",
+    ):
         LipSim(weights="zz-test-nowhere")
 
 

@@ -63,9 +63,19 @@ def test_default_weights_script_second_stage_flags():
     variables = {"W": "W", "ENSEMBLE": ensemble, "BASIS": "W/distill/basis.npz"}
     resumed, first = _script_commands(script, "distill", variables)
     stage1 = _v3_distill_config(ensemble)
-    expected = DistillConfig(**{**asdict(stage1), "out": "W/distill2", "warmup_steps": 100, "lr": 0.0005,
-                                "steps": 4000, "seed": 1, "init": "W/distill", "target_basis": "W/distill/basis.npz",
-                                "teacher_batch_size": 128})
+    expected = DistillConfig(
+        **{
+            **asdict(stage1),
+            "out": "W/distill2",
+            "warmup_steps": 100,
+            "lr": 0.0005,
+            "steps": 4000,
+            "seed": 1,
+            "init": "W/distill",
+            "target_basis": "W/distill/basis.npz",
+            "teacher_batch_size": 128,
+        }
+    )
     assert _config(first) == expected
     assert _config(resumed) == DistillConfig(**{**asdict(expected), "resume": True})
     assert not _script_commands(script, "finetune", variables)
@@ -73,13 +83,32 @@ def test_default_weights_script_second_stage_flags():
 
 def _v3_distill_config(ensemble: str) -> DistillConfig:
     return DistillConfig(
-        images="W/photos/train/tiny-imagenet", out="W/distill", teacher="ensemble",
+        images="W/photos/train/tiny-imagenet",
+        out="W/distill",
+        teacher="ensemble",
         teacher_kwargs=json.loads(ensemble),
         arch_config={"native_resolution": True, "max_size": 512, "head_width": 1024, "isometric": True},
-        image_size=64, pool_size=45463, crop_scale=(0.5, 1.0), distort_share=0.3,
-        extra_pools=[{"images": "W/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16,
-                      "side_px": [96, 256]}],
-        warmup_steps=200, batch_size=256, lr=0.001, checkpoint_every=100, log_every=20, steps=7000, target_dims=512)
+        image_size=64,
+        pool_size=45463,
+        crop_scale=(0.5, 1.0),
+        distort_share=0.3,
+        extra_pools=[
+            {
+                "images": "W/photos/train_hires",
+                "pool_size": 3000,
+                "image_size": 128,
+                "batch_size": 16,
+                "side_px": [96, 256],
+            }
+        ],
+        warmup_steps=200,
+        batch_size=256,
+        lr=0.001,
+        checkpoint_every=100,
+        log_every=20,
+        steps=7000,
+        target_dims=512,
+    )
 
 
 def test_v3_script_distill_flags():
@@ -97,48 +126,131 @@ def test_v2_script_distill_flags():
     ensemble = _ensemble(script.read_text())
     first, resumed = _script_commands(script, "distill", {"W": "W", "ENSEMBLE": ensemble})
     expected = DistillConfig(
-        images="W/photos/train/tiny-imagenet", out="W/distill", teacher="ensemble",
+        images="W/photos/train/tiny-imagenet",
+        out="W/distill",
+        teacher="ensemble",
         teacher_kwargs=json.loads(ensemble),
-        arch_config={"native_resolution": True, "max_size": 512, "head_width": 2048}, image_size=64,
-        pool_size=45463, crop_scale=(0.5, 1.0), distort_share=0.3,
-        extra_pools=[{"images": "W/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 24,
-                      "side_px": [96, 256]}],
-        warmup_steps=80, batch_size=96, lr=0.005, checkpoint_every=50, log_every=10, steps=2000, stop_after=450)
+        arch_config={"native_resolution": True, "max_size": 512, "head_width": 2048},
+        image_size=64,
+        pool_size=45463,
+        crop_scale=(0.5, 1.0),
+        distort_share=0.3,
+        extra_pools=[
+            {
+                "images": "W/photos/train_hires",
+                "pool_size": 3000,
+                "image_size": 128,
+                "batch_size": 24,
+                "side_px": [96, 256],
+            }
+        ],
+        warmup_steps=80,
+        batch_size=96,
+        lr=0.005,
+        checkpoint_every=50,
+        log_every=10,
+        steps=2000,
+        stop_after=450,
+    )
     assert _config(first) == expected
     resumed_cfg = _config(resumed)
-    assert resumed_cfg == DistillConfig(**{**asdict(expected), "steps": 1300, "stop_after": None, "resume": True,
-                                           "crop_scale": (0.5, 1.0)})
+    assert resumed_cfg == DistillConfig(
+        **{**asdict(expected), "steps": 1300, "stop_after": None, "resume": True, "crop_scale": (0.5, 1.0)}
+    )
 
 
 def test_v1_script_distill_and_finetune_flags():
     script = SCRIPTS / "train_weights_v1.sh"
     (distill,) = _script_commands(script, "distill", {"W": "W"})
     assert _config(distill) == DistillConfig(
-        images="W/train_photos", out="W/distill", teacher="vgg16", teacher_kwargs={"embedding": "mean"}, steps=300,
-        warmup_steps=15, batch_size=128, image_size=64, pool_size=2048, lr=0.005, checkpoint_every=25)
+        images="W/train_photos",
+        out="W/distill",
+        teacher="vgg16",
+        teacher_kwargs={"embedding": "mean"},
+        steps=300,
+        warmup_steps=15,
+        batch_size=128,
+        image_size=64,
+        pool_size=2048,
+        lr=0.005,
+        checkpoint_every=25,
+    )
     ft1, ft2 = _script_commands(script, "finetune", {"W": "W"})
-    common = dict(data="W/syn_train", format="bapps", split="train", margin=0.2, steps=700, batch_size=64, lr=0.003,
-                  checkpoint_every=50)
+    common = dict(
+        data="W/syn_train",
+        format="bapps",
+        split="train",
+        margin=0.2,
+        steps=700,
+        batch_size=64,
+        lr=0.003,
+        checkpoint_every=50,
+    )
     assert _config(ft1) == FinetuneConfig(init="W/distill/model", out="W/ft1", **common)
     assert _config(ft2) == FinetuneConfig(init="W/ft1/model", out="W/finetune", **common)
 
 
 def test_v3_run_command_flags():
     """The command line of the v3 distillation that resumes with --resume (kept in its run directory)."""
-    argv = ["distill", "--images", "P/train/tiny-imagenet", "--out", "R/distill", "--teacher", "ensemble",
-            "--teacher-kwargs", '{"members": [{"name": "efficientnet-lite0", "kwargs": {"embedding": "deep"}}]}',
-            "--arch-config", '{"native_resolution": true, "max_size": 512, "head_width": 1024, "isometric": true}',
-            "--image-size", "64", "--pool-size", "45463", "--crop-scale", "0.5", "1", "--distort-share", "0.3",
-            "--extra-pools", '[{"images": "P/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16, '
-            '"side_px": [96, 256]}]', "--warmup-steps", "200", "--batch-size", "256", "--lr", "0.001",
-            "--checkpoint-every", "100", "--log-every", "20", "--steps", "7000", "--target-dims", "512", "--resume"]
+    argv = [
+        "distill",
+        "--images",
+        "P/train/tiny-imagenet",
+        "--out",
+        "R/distill",
+        "--teacher",
+        "ensemble",
+        "--teacher-kwargs",
+        '{"members": [{"name": "efficientnet-lite0", "kwargs": {"embedding": "deep"}}]}',
+        "--arch-config",
+        '{"native_resolution": true, "max_size": 512, "head_width": 1024, "isometric": true}',
+        "--image-size",
+        "64",
+        "--pool-size",
+        "45463",
+        "--crop-scale",
+        "0.5",
+        "1",
+        "--distort-share",
+        "0.3",
+        "--extra-pools",
+        '[{"images": "P/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16, "side_px": [96, 256]}]',
+        "--warmup-steps",
+        "200",
+        "--batch-size",
+        "256",
+        "--lr",
+        "0.001",
+        "--checkpoint-every",
+        "100",
+        "--log-every",
+        "20",
+        "--steps",
+        "7000",
+        "--target-dims",
+        "512",
+        "--resume",
+    ]
     cfg = _config(argv)
     assert cfg.target_dims == 512 and cfg.resume is True and cfg.lr == 0.001 and cfg.warmup_steps == 200
     assert cfg.arch_config == {"native_resolution": True, "max_size": 512, "head_width": 1024, "isometric": True}
     assert cfg.extra_pools[0]["batch_size"] == 16 and cfg.crop_scale == (0.5, 1.0)
     assert cfg.checkpoint_every == 100 and cfg.log_every == 20 and cfg.steps == 7000 and cfg.batch_size == 256
-    assert _config(["distill", "--images", "i", "--out", "o", "--steps", "1", "--batch-size", "1",
-                    "--arch-config", '{"isometric": true}']).arch_config == {"isometric": True}
+    assert _config(
+        [
+            "distill",
+            "--images",
+            "i",
+            "--out",
+            "o",
+            "--steps",
+            "1",
+            "--batch-size",
+            "1",
+            "--arch-config",
+            '{"isometric": true}',
+        ]
+    ).arch_config == {"isometric": True}
 
 
 # ------------------------------------------------------------------------------------------- flags and defaults
@@ -151,29 +263,72 @@ def test_every_field_has_a_flag_with_help(command):
 
 
 def test_unset_flags_take_the_dataclass_defaults():
-    assert _config(["distill", "--images", "i", "--out", "o", "--steps", "5", "--batch-size", "4"]) == \
-        DistillConfig(images="i", out="o", steps=5, batch_size=4)
-    assert _config(["finetune", "--data", "d", "--format", "nights", "--init", "m", "--out", "o", "--steps", "5",
-                    "--batch-size", "4"]) == FinetuneConfig(data="d", format="nights", init="m", out="o", steps=5,
-                                                             batch_size=4)
+    assert _config(["distill", "--images", "i", "--out", "o", "--steps", "5", "--batch-size", "4"]) == DistillConfig(
+        images="i", out="o", steps=5, batch_size=4
+    )
+    assert _config(
+        [
+            "finetune",
+            "--data",
+            "d",
+            "--format",
+            "nights",
+            "--init",
+            "m",
+            "--out",
+            "o",
+            "--steps",
+            "5",
+            "--batch-size",
+            "4",
+        ]
+    ) == FinetuneConfig(data="d", format="nights", init="m", out="o", steps=5, batch_size=4)
 
 
 def test_flag_spellings_and_types():
     base = ["distill", "--images", "i", "--out", "o", "--steps", "5", "--batch-size", "4"]
-    cfg = _config([*base, "--no-progress", "--resume", "--no-amp", "--side-px", "96", "256", "--crop-scale", "0.5",
-                   "1", "--betas", "0.9", "0.99", "--teacher-batch-size", "8", "--channels-last",
-                   "--arch", "efficient"])
+    cfg = _config(
+        [
+            *base,
+            "--no-progress",
+            "--resume",
+            "--no-amp",
+            "--side-px",
+            "96",
+            "256",
+            "--crop-scale",
+            "0.5",
+            "1",
+            "--betas",
+            "0.9",
+            "0.99",
+            "--teacher-batch-size",
+            "8",
+            "--channels-last",
+            "--arch",
+            "efficient",
+        ]
+    )
     assert (cfg.progress, cfg.resume, cfg.amp, cfg.channels_last) == (False, True, False, True)
     assert cfg.side_px == (96, 256) and cfg.crop_scale == (0.5, 1.0) and cfg.betas == (0.9, 0.99)
     assert cfg.teacher_batch_size == 8 and cfg.arch == "efficient" and cfg.amp is False
 
 
-@pytest.mark.parametrize("flags", [["--teacher-kwargs", "[1]"], ["--extra-pools", "{}"], ["--arch", "nope"],
-                                   ["--arch-config", "{bad"], ["--steps", "1.5"]])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--teacher-kwargs", "[1]"],
+        ["--extra-pools", "{}"],
+        ["--arch", "nope"],
+        ["--arch-config", "{bad"],
+        ["--steps", "1.5"],
+    ],
+)
 def test_bad_flag_values_are_usage_errors(flags, capsys):
     with pytest.raises(SystemExit) as e:
-        build_parser().parse_args(["distill", "--images", "i", "--out", "o", "--steps", "5", "--batch-size", "4",
-                                   *flags])
+        build_parser().parse_args(
+            ["distill", "--images", "i", "--out", "o", "--steps", "5", "--batch-size", "4", *flags]
+        )
     assert e.value.code == 2 and flags[0] in capsys.readouterr().err
 
 
@@ -181,40 +336,63 @@ def test_missing_required_options_are_one_line(capsys):
     with pytest.raises(SystemExit) as e:
         main(["distill", "--images", "i", "--steps", "1"])
     assert e.value.code == 2
-    assert capsys.readouterr().err == ("lipsim-train: error: the following arguments are required: --out, "
-                                       "--batch-size (on the command line or in --config FILE.json)\n")
+    assert capsys.readouterr().err == (
+        "lipsim-train: error: the following arguments are required: --out, "
+        "--batch-size (on the command line or in --config FILE.json)\n"
+    )
 
 
 # ------------------------------------------------------------------------------------------- --config recipes
 def test_config_file_with_flags_overriding(tmp_path):
     recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"images": "i", "out": "o", "steps": 300, "batch-size": 128, "lr": 0.005,
-                                  "crop_scale": [0.5, 1], "arch_config": {"head_width": 1024}}))
+    recipe.write_text(
+        json.dumps(
+            {
+                "images": "i",
+                "out": "o",
+                "steps": 300,
+                "batch-size": 128,
+                "lr": 0.005,
+                "crop_scale": [0.5, 1],
+                "arch_config": {"head_width": 1024},
+            }
+        )
+    )
     cfg = _config(["distill", "--config", str(recipe), "--lr", "0.001", "--out", "elsewhere"])
-    assert cfg == DistillConfig(images="i", out="elsewhere", steps=300, batch_size=128, lr=0.001,
-                                crop_scale=(0.5, 1.0), arch_config={"head_width": 1024})
+    assert cfg == DistillConfig(
+        images="i",
+        out="elsewhere",
+        steps=300,
+        batch_size=128,
+        lr=0.001,
+        crop_scale=(0.5, 1.0),
+        arch_config={"head_width": 1024},
+    )
     assert isinstance(cfg.crop_scale[1], float)
 
 
 def test_a_runs_recorded_config_is_a_recipe(tmp_path):
-    run = FinetuneConfig(data="d", format="bapps", init="m", out="o", steps=7, batch_size=4, margin=0.5,
-                         stop_after=3)
+    run = FinetuneConfig(data="d", format="bapps", init="m", out="o", steps=7, batch_size=4, margin=0.5, stop_after=3)
     recipe = tmp_path / "finetune_config.json"
     recipe.write_text(json.dumps(asdict(run), indent=2))  # as the loop writes OUT/finetune_config.json
     assert _config(["finetune", "--config", str(recipe)]) == run
     assert _config(["finetune", "--config", str(recipe), "--resume"]) == FinetuneConfig(
-        **{**asdict(run), "betas": tuple(run.betas), "resume": True})
+        **{**asdict(run), "betas": tuple(run.betas), "resume": True}
+    )
 
 
-@pytest.mark.parametrize("content, message", [
-    ({"images": "i", "nope": 1}, "unknown option 'nope'"),
-    ({"images": "i", "steps": "10"}, "steps must be a int, got '10'"),
-    ({"images": "i", "lr": True}, "lr must be a float, got True"),
-    ({"images": "i", "crop_scale": [0.5]}, "crop_scale must be a list of 2 float values"),
-    ({"images": "i", "arch": "nope"}, "--arch: invalid choice 'nope'"),
-    ({"images": None}, "images cannot be null"),
-    ([1, 2], "expected a JSON object of options"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"images": "i", "nope": 1}, "unknown option 'nope'"),
+        ({"images": "i", "steps": "10"}, "steps must be a int, got '10'"),
+        ({"images": "i", "lr": True}, "lr must be a float, got True"),
+        ({"images": "i", "crop_scale": [0.5]}, "crop_scale must be a list of 2 float values"),
+        ({"images": "i", "arch": "nope"}, "--arch: invalid choice 'nope'"),
+        ({"images": None}, "images cannot be null"),
+        ([1, 2], "expected a JSON object of options"),
+    ],
+)
 def test_bad_recipes_are_clear_errors(tmp_path, capsys, content, message):
     recipe = tmp_path / "r.json"
     recipe.write_text(json.dumps(content))
@@ -236,8 +414,9 @@ def test_annotations_map_to_argparse():
 
     p = argparse.ArgumentParser()
     add_config_arguments(p, Options)
-    opts = config_from_args(Options, p.parse_args(["--name", "x", "--sizes", "2", "3", "--limit", "4", "--table",
-                                                   '{"a": 1}', "--no-on"]))
+    opts = config_from_args(
+        Options, p.parse_args(["--name", "x", "--sizes", "2", "3", "--limit", "4", "--table", '{"a": 1}', "--no-on"])
+    )
     assert opts == Options(name="x", sizes=(2, 3), limit=4, table={"a": 1}, on=False)
     assert config_from_args(Options, p.parse_args(["--name", "x"])) == Options(name="x")
 

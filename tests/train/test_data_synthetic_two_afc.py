@@ -104,8 +104,15 @@ def test_cross_family_labelled_by_reference_metric(photos, tmp_path):
 
 
 def test_ties_get_one_half(photos, tmp_path):
-    make_two_afc(photos, tmp_path / "out", n=3, seed=0, size=16, cross_family=1.0,
-              reference_metric=lambda x0, x1: torch.zeros(x0.shape[0]))
+    make_two_afc(
+        photos,
+        tmp_path / "out",
+        n=3,
+        seed=0,
+        size=16,
+        cross_family=1.0,
+        reference_metric=lambda x0, x1: torch.zeros(x0.shape[0]),
+    )
     ds = BAPPS2AFC(tmp_path / "out")
     assert ds.categories == ["cross"] and ds.judges.tolist() == [0.5, 0.5, 0.5]
 
@@ -159,5 +166,12 @@ def test_argument_errors(photos, tmp_path):
 
 def test_bad_metric_output(photos, tmp_path):
     with pytest.raises(ValueError, match=r"shape \(2,\).*gave \(2, 1\)"):
-        make_two_afc(photos, tmp_path / "out", n=2, seed=0, size=16, cross_family=1.0,
-                  reference_metric=lambda x0, x1: torch.zeros(x0.shape[0], 1))
+        make_two_afc(
+            photos,
+            tmp_path / "out",
+            n=2,
+            seed=0,
+            size=16,
+            cross_family=1.0,
+            reference_metric=lambda x0, x1: torch.zeros(x0.shape[0], 1),
+        )

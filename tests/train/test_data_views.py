@@ -12,7 +12,7 @@ def test_jitter_view_components():
     assert torch.equal(jitter_view(a, seeded_generator(0), p_jitter=0.0, p_gray=0.0), a)
     gray = jitter_view(a, seeded_generator(0), p_jitter=0.0, p_gray=1.0)
     assert torch.equal(gray[0], gray[1]) and torch.equal(gray[1], gray[2])
-    expected = (0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2])
+    expected = 0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]
     assert torch.allclose(gray[0], expected, atol=1e-3)
     half = a * 0.5
     bright = jitter_view(half, seeded_generator(3), contrast=0, saturation=0, hue=0, p_jitter=1.0, p_gray=0.0)
@@ -45,12 +45,20 @@ def test_views_are_pinned():
     # Training runs cache jitter_views outputs on disk: draws and arithmetic must not change.
     x = torch.rand(4, 3, 12, 12, generator=torch.Generator().manual_seed(0))
     batched = jitter_views(x, [seeded_generator("views", i) for i in range(4)])[:, :, 5, 7]
-    assert torch.allclose(batched, torch.tensor([
-        [0.6158523559570312, 0.40115922689437866, 0.7127341032028198],
-        [0.9572635889053345, 0.5354019403457642, 0.012922286987304688],
-        [0.0, 0.079658642411232, 0.357118159532547],
-        [0.6013720631599426, 0.6415824890136719, 0.5001930594444275],
-    ]), rtol=0, atol=1e-6)
+    assert torch.allclose(
+        batched,
+        torch.tensor(
+            [
+                [0.6158523559570312, 0.40115922689437866, 0.7127341032028198],
+                [0.9572635889053345, 0.5354019403457642, 0.012922286987304688],
+                [0.0, 0.079658642411232, 0.357118159532547],
+                [0.6013720631599426, 0.6415824890136719, 0.5001930594444275],
+            ]
+        ),
+        rtol=0,
+        atol=1e-6,
+    )
     single = jitter_view(x[3], seeded_generator("views", 3))[:, 5, 7]
-    assert torch.allclose(single, torch.tensor([0.6258896589279175, 0.5883725881576538, 0.495479553937912]),
-                          rtol=0, atol=1e-6)
+    assert torch.allclose(
+        single, torch.tensor([0.6258896589279175, 0.5883725881576538, 0.495479553937912]), rtol=0, atol=1e-6
+    )

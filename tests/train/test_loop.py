@@ -45,8 +45,16 @@ def _train(out: Path, **kw) -> tuple[bool, torch.nn.Linear]:
         return {"loss": loss.detach(), "accuracy": torch.tensor(0.5)}
 
     out.mkdir(exist_ok=True)
-    done = run_training("toy", cfg, setup_distributed("cpu"), out, model, model.parameters(), step,
-                        ["step", "loss", "accuracy", "lr", "elapsed_s"])
+    done = run_training(
+        "toy",
+        cfg,
+        setup_distributed("cpu"),
+        out,
+        model,
+        model.parameters(),
+        step,
+        ["step", "loss", "accuracy", "lr", "elapsed_s"],
+    )
     return done, model
 
 

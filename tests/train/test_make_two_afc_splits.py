@@ -22,8 +22,11 @@ def test_split_counts():
     assert split_counts(24) == {"train": 19, "val": 5}
     assert split_counts(2) == {"train": 1, "val": 1}
     assert split_counts(10, 0.9) == {"train": 1, "val": 9}
-    with pytest.raises(ValueError, match=r"^n must be an int >= 2 to write both a train and a val split, got 1 "
-                                         r"\(for one split, pass split= to make_two_afc, or --split\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^n must be an int >= 2 to write both a train and a val split, got 1 "
+        r"\(for one split, pass split= to make_two_afc, or --split\)$",
+    ):
         split_counts(1)
     with pytest.raises(ValueError, match=r"^val_share must be a share strictly between 0 and 1, got 1\.0$"):
         split_counts(10, 1.0)
@@ -70,18 +73,72 @@ def test_missing_split_names_the_split_to_pass(photos, tmp_path):
 
 def test_cli_make_two_afc_defaults_and_options(photos, tmp_path, capsys):
     out = tmp_path / "syn"
-    assert main(["make-2afc", "--images", str(photos), "--out", str(out), "--n", "6", "--seed", "0",
-                 "--size", "16", "--val-share", "0.5"]) == 0
+    assert (
+        main(
+            [
+                "make-2afc",
+                "--images",
+                str(photos),
+                "--out",
+                str(out),
+                "--n",
+                "6",
+                "--seed",
+                "0",
+                "--size",
+                "16",
+                "--val-share",
+                "0.5",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == f"{out}: train 3 triplets, val 3 triplets"
-    assert main(["make-2afc", "--images", str(photos), "--out", str(out), "--n", "4", "--seed", "0",
-                 "--size", "16", "--split", "val", "--overwrite"]) == 0
+    assert (
+        main(
+            [
+                "make-2afc",
+                "--images",
+                str(photos),
+                "--out",
+                str(out),
+                "--n",
+                "4",
+                "--seed",
+                "0",
+                "--size",
+                "16",
+                "--split",
+                "val",
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == f"{out}: val 4 triplets"
     with pytest.raises(SystemExit) as e:
-        main(["make-2afc", "--images", str(photos), "--out", str(out), "--n", "4", "--seed", "0",
-              "--split", "val", "--val-share", "0.3"])
+        main(
+            [
+                "make-2afc",
+                "--images",
+                str(photos),
+                "--out",
+                str(out),
+                "--n",
+                "4",
+                "--seed",
+                "0",
+                "--split",
+                "val",
+                "--val-share",
+                "0.3",
+            ]
+        )
     assert e.value.code == 2
-    assert capsys.readouterr().err == ("lipsim-train: error: --val-share shares --n between the default train and "
-                                       "val splits; drop it, or drop --split\n")
+    assert capsys.readouterr().err == (
+        "lipsim-train: error: --val-share shares --n between the default train and "
+        "val splits; drop it, or drop --split\n"
+    )
     with pytest.raises(SystemExit):
         main(["make-2afc", "--images", str(photos), "--out", str(out), "--n", "4", "--seed", "0"])
     assert "already exists and is not empty (pass overwrite=True, or --overwrite)" in capsys.readouterr().err

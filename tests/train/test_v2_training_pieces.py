@@ -113,7 +113,7 @@ def test_ensemble_is_unit_norm_weighted_concatenation():
     x = torch.rand(4, 3, 32, 32)
     out = e(x)
     torch.testing.assert_close(out.norm(dim=1), torch.ones(4))
-    torch.testing.assert_close(out, torch.cat([a(x) * 0.5, b(x) * 0.75 ** 0.5], dim=1))
+    torch.testing.assert_close(out, torch.cat([a(x) * 0.5, b(x) * 0.75**0.5], dim=1))
     y = torch.rand(4, 3, 32, 32)
     d = 1 - (e(x) * e(y)).sum(1)
     torch.testing.assert_close(d, 0.25 * (1 - (a(x) * a(y)).sum(1)) + 0.75 * (1 - (b(x) * b(y)).sum(1)))
@@ -125,15 +125,17 @@ def test_ensemble_of_one_backbone_runs_it_once():
     from lipsim.train.teachers import get_teacher
 
     try:
-        members = [{"name": "alexnet", "kwargs": {"embedding": "mean", "layers": [0, 1]}},
-                   {"name": "alexnet", "kwargs": {"embedding": "mean", "layers": [4]}}]
+        members = [
+            {"name": "alexnet", "kwargs": {"embedding": "mean", "layers": [0, 1]}},
+            {"name": "alexnet", "kwargs": {"embedding": "mean", "layers": [4]}},
+        ]
         e = get_teacher("ensemble", members=members)
         a = get_teacher("alexnet", embedding="mean", layers=[0, 1])
         b = get_teacher("alexnet", embedding="mean", layers=[4])
     except Exception as exc:  # weights package missing
         pytest.skip(f"alexnet teacher unavailable: {exc}")
     x = torch.rand(2, 3, 64, 64)
-    torch.testing.assert_close(e(x), torch.cat([a(x), b(x)], 1) * 0.5 ** 0.5, atol=1e-6, rtol=0)
+    torch.testing.assert_close(e(x), torch.cat([a(x), b(x)], 1) * 0.5**0.5, atol=1e-6, rtol=0)
 
 
 def test_distort_pool_is_seeded_and_partial():
@@ -155,10 +157,13 @@ def test_two_pools_native_resolution_distill_resumes_bit_exactly(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(4):
         Image.fromarray(_photo(rng, 96 + 16 * i, 80 + 8 * i)).save(photos / f"p{i}.png")
-    kw = dict(arch_config={"widths": [8, 16, 16, 16], "head_width": 32, "native_resolution": True, "max_size": 96},
-              image_size=32, distort_share=0.5, crop_scale=(0.5, 1.0),
-              extra_pools=[{"images": str(photos), "pool_size": 6, "image_size": 64, "batch_size": 2,
-                            "side_px": [48, 80]}])
+    kw = dict(
+        arch_config={"widths": [8, 16, 16, 16], "head_width": 32, "native_resolution": True, "max_size": 96},
+        image_size=32,
+        distort_share=0.5,
+        crop_scale=(0.5, 1.0),
+        extra_pools=[{"images": str(photos), "pool_size": 6, "image_size": 64, "batch_size": 2, "side_px": [48, 80]}],
+    )
     full = distill(_distill_cfg(photos, tmp_path / "full", **kw))
     cfg = json.loads((full / "config.json").read_text())
     assert [p["image_size"] for p in cfg["training"]["pools"]] == [32, 64]
@@ -184,8 +189,7 @@ def test_consensus_keeps_agreeing_triplets_by_family_pair(tmp_path):
     mse = lambda a, b: (a - b).pow(2).flatten(1).mean(1)  # noqa: E731
     mae = lambda a, b: (a - b).abs().flatten(1).mean(1)  # noqa: E731
     make_two_afc(photos, tmp_path / "raw", n=12, seed=0, size=32, split="val", cross_family=1.0, reference_metric=mse)
-    s = consensus_set(tmp_path / "raw", "val", tmp_path / "cons", {"mse": mse, "mae": mae}, margin=0.05,
-                      progress=False)
+    s = consensus_set(tmp_path / "raw", "val", tmp_path / "cons", {"mse": mse, "mae": mae}, margin=0.05, progress=False)
     assert s["total"] == 12 and 0 < s["kept"] <= 12 and sum(s["counts"].values()) == s["kept"]
     for t in s["triplets"]:
         (d0a, d1a), (d0b, d1b) = t["distances"]["mse"], t["distances"]["mae"]
@@ -193,8 +197,9 @@ def test_consensus_keeps_agreeing_triplets_by_family_pair(tmp_path):
         closer, farther = t["category"].split("-closer-than-")
         judge = float(np.load(tmp_path / "cons" / "2afc" / "val" / t["category"] / "judge" / f"{t['id']}.npy")[0])
         assert judge == (1.0 if d1a < d0a else 0.0)
-    none = consensus_set(tmp_path / "raw", "val", tmp_path / "none", {"a": mse, "b": lambda a, b: -mse(a, b)},
-                         progress=False)
+    none = consensus_set(
+        tmp_path / "raw", "val", tmp_path / "none", {"a": mse, "b": lambda a, b: -mse(a, b)}, progress=False
+    )
     assert none["kept"] == 0  # two voters that always disagree keep nothing
 
 

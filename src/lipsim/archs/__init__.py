@@ -6,5 +6,12 @@ from .paper_small import PaperSmall
 from .registry import DEFAULT_ARCH, ArchSpec, build_arch, get_arch_spec, list_archs
 
 __all__ = [
-    "ArchSpec", "Backbone", "DEFAULT_ARCH", "Efficient", "PaperSmall", "build_arch", "get_arch_spec", "list_archs",
+    "ArchSpec",
+    "Backbone",
+    "DEFAULT_ARCH",
+    "Efficient",
+    "PaperSmall",
+    "build_arch",
+    "get_arch_spec",
+    "list_archs",
 ]

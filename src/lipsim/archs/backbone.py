@@ -25,8 +25,9 @@ def _plain(value: Any, annotation: Any) -> Any:
     return value
 
 
-def _recorded_config(signature: inspect.Signature, arguments: Mapping[str, Any],
-                     only_when: Mapping[str, str]) -> dict[str, Any]:
+def _recorded_config(
+    signature: inspect.Signature, arguments: Mapping[str, Any], only_when: Mapping[str, str]
+) -> dict[str, Any]:
     """The keyword arguments that rebuild a backbone, from its constructor's bound ``arguments``.
 
     A key of ``only_when`` is recorded only when the argument it names is true, so configs written before that

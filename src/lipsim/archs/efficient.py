@@ -56,7 +56,9 @@ class Efficient(Backbone, arch="efficient"):
 
     # options added after the first weights were published: written only when switched on
     config_only_when: ClassVar[Mapping[str, str]] = {
-        "native_resolution": "native_resolution", "max_size": "native_resolution", "isometric": "isometric",
+        "native_resolution": "native_resolution",
+        "max_size": "native_resolution",
+        "isometric": "isometric",
     }
 
     def __init__(

@@ -21,8 +21,15 @@ class _SkipInit(TorchFunctionMode):
     overwrite. (``normal_`` on meta tensors would also import torch's compiler stack, seconds on first use.)
     """
 
-    _SKIPPED = frozenset({torch.Tensor.normal_, torch.Tensor.uniform_, torch.nn.init.normal_, torch.nn.init.uniform_,
-                          torch.nn.init.trunc_normal_})
+    _SKIPPED = frozenset(
+        {
+            torch.Tensor.normal_,
+            torch.Tensor.uniform_,
+            torch.nn.init.normal_,
+            torch.nn.init.uniform_,
+            torch.nn.init.trunc_normal_,
+        }
+    )
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
         if func in self._SKIPPED:

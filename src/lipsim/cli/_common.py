@@ -56,8 +56,11 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
             top = (e.name or "").split(".")[0]
             if not top or top == "lipsim":
                 raise  # a broken installation of lipsim itself: keep the traceback
-            hint = " (the training tools need the train extra: pip install 'lipsim[train]')" \
-                if top in _TRAIN_EXTRA_MODULES else ""
+            hint = (
+                " (the training tools need the train extra: pip install 'lipsim[train]')"
+                if top in _TRAIN_EXTRA_MODULES
+                else ""
+            )
             fail(prog, f"missing Python package: {_one_line(e)}{hint}")
         except KeyboardInterrupt:  # pragma: no cover
             print(f"{prog}: interrupted", file=sys.stderr)
@@ -65,8 +68,11 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", help="safetensors file, save_pretrained directory, registered name "
-                   "(`lipsim list-weights`) or Hub repo as hf-hub:org/name[@revision] (default: the bundled weights)")
+    p.add_argument(
+        "--weights",
+        help="safetensors file, save_pretrained directory, registered name "
+        "(`lipsim list-weights`) or Hub repo as hf-hub:org/name[@revision] (default: the bundled weights)",
+    )
     p.add_argument("--arch", help="architecture (see `lipsim list-archs`)")
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or mps (default: cpu)")
     p.add_argument("--batch-size", type=int, default=16, help="images per forward pass (default: 16)")
@@ -91,9 +97,13 @@ def add_image_args(p: argparse.ArgumentParser) -> None:
     """``--max-pixels``: the largest image read (lipsim.image_io.DEFAULT_MAX_PIXELS unless raised)."""
     from ..image_io import DEFAULT_MAX_PIXELS
 
-    p.add_argument("--max-pixels", type=_max_pixels, default=DEFAULT_MAX_PIXELS,
-                   help=f"refuse images with more pixels than this, read from the header before decoding "
-                        f"(default {DEFAULT_MAX_PIXELS}, 8192x8192; 'none' or 0: no limit)")
+    p.add_argument(
+        "--max-pixels",
+        type=_max_pixels,
+        default=DEFAULT_MAX_PIXELS,
+        help=f"refuse images with more pixels than this, read from the header before decoding "
+        f"(default {DEFAULT_MAX_PIXELS}, 8192x8192; 'none' or 0: no limit)",
+    )
 
 
 def model_from_args(args: argparse.Namespace):  # -> LipSim
@@ -107,6 +117,9 @@ def model_from_args(args: argparse.Namespace):  # -> LipSim
     except ValueError as e:
         raise ValueError(f"--device: {e}") from None
     return LipSim(
-        pretrained=True, arch=args.arch, weights=args.weights, device=device,
+        pretrained=True,
+        arch=args.arch,
+        weights=args.weights,
+        device=device,
         constant_coordinate=args.constant_coordinate,
     )

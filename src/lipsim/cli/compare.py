@@ -41,10 +41,15 @@ def build_parser() -> ArgumentParser:
     p.add_argument("paths", nargs="+", help="two images, two directories, one directory, or (with --ref) two images")
     p.add_argument("--ref", help="reference image: 2AFC mode, PATHS are the two candidates")
     p.add_argument("--eps", type=float, default=36 / 255, help="l2 budget per image for the interval (default 36/255)")
-    p.add_argument("--threshold", type=float, help="decide same (d <= T) / different and certify the decision "
-                   "(default: the threshold the weights carry, if any)")
-    p.add_argument("--no-threshold", action="store_true", help="no same/different decision, even if the weights "
-                   "carry a threshold")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        help="decide same (d <= T) / different and certify the decision "
+        "(default: the threshold the weights carry, if any)",
+    )
+    p.add_argument(
+        "--no-threshold", action="store_true", help="no same/different decision, even if the weights carry a threshold"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per result")
     add_model_args(p)
     add_image_args(p)
@@ -110,21 +115,33 @@ def _index(e: Any, idx: Any) -> Any:
     """The rows ``idx`` of an EmbeddingBatch (every tensor field indexed)."""
     import torch
 
-    return dataclasses.replace(e, **{f.name: getattr(e, f.name)[idx] for f in dataclasses.fields(e)
-                                     if isinstance(getattr(e, f.name), torch.Tensor)})
+    return dataclasses.replace(
+        e,
+        **{
+            f.name: getattr(e, f.name)[idx]
+            for f in dataclasses.fields(e)
+            if isinstance(getattr(e, f.name), torch.Tensor)
+        },
+    )
 
 
 def _cat(parts: list) -> Any:
     import torch
 
     first = parts[0]
-    return dataclasses.replace(first, **{f.name: torch.cat([getattr(p, f.name) for p in parts])
-                                         for f in dataclasses.fields(first)
-                                         if isinstance(getattr(first, f.name), torch.Tensor)})
+    return dataclasses.replace(
+        first,
+        **{
+            f.name: torch.cat([getattr(p, f.name) for p in parts])
+            for f in dataclasses.fields(first)
+            if isinstance(getattr(first, f.name), torch.Tensor)
+        },
+    )
 
 
-def _embed_files(model, files: list[Path], batch_size: int, max_pixels: int | None,
-                 skip: bool) -> tuple[dict[Path, Any], dict[Path, str]]:
+def _embed_files(
+    model, files: list[Path], batch_size: int, max_pixels: int | None, skip: bool
+) -> tuple[dict[Path, Any], dict[Path, str]]:
     """Embed each file once: {file: row of an EmbeddingBatch}, {file: why it was skipped}.
 
     Files are read ``batch_size`` at a time; within a batch, images of the same size share one forward pass.
@@ -189,21 +206,29 @@ def _compare_pairs(model, args, pairs: list[tuple[Path, Path]], skip: bool) -> i
         c = certify_pair(e0, e1, args.eps, tau)
         for i, (a, b) in enumerate(chunk):
             rec: dict[str, Any] = {
-                "img0": str(a), "img1": str(b), "distance": float(c.distance[i]),
-                "lower": float(c.lower[i]), "upper": float(c.upper[i]), "eps": args.eps,
+                "img0": str(a),
+                "img1": str(b),
+                "distance": float(c.distance[i]),
+                "lower": float(c.lower[i]),
+                "upper": float(c.upper[i]),
+                "eps": args.eps,
             }
-            line = (f"{a}  {b}  d={rec['distance']:.6f}  certified [{rec['lower']:.6f}, {rec['upper']:.6f}] "
-                    f"@ eps={args.eps:.4f}")
+            line = (
+                f"{a}  {b}  d={rec['distance']:.6f}  certified [{rec['lower']:.6f}, {rec['upper']:.6f}] "
+                f"@ eps={args.eps:.4f}"
+            )
             if tau is not None:
                 assert c.same is not None and c.radius is not None  # certify_pair decides whenever tau is given
                 rec.update(threshold=tau, threshold_source=source, same=bool(c.same[i]), radius=float(c.radius[i]))
                 verdict = "same" if rec["same"] else "different"
-                line += (f"  {verdict} (d {'<=' if rec['same'] else '>'} {tau:g}, {where}) "
-                         f"radius={rec['radius']:.6f}")
+                line += f"  {verdict} (d {'<=' if rec['same'] else '>'} {tau:g}, {where}) radius={rec['radius']:.6f}"
             _emit(rec, args.json, line)
     if skipped:
-        print(f"{PROG}: {len(skipped)} of {len(files)} images could not be read; their pairs are missing "
-              "(see the lines above)", file=sys.stderr)
+        print(
+            f"{PROG}: {len(skipped)} of {len(files)} images could not be read; their pairs are missing "
+            "(see the lines above)",
+            file=sys.stderr,
+        )
         return PARTIAL_FAILURE
     return 0
 
@@ -220,12 +245,21 @@ def _two_afc(model, args) -> int:
     rows, _ = _embed_files(model, list(dict.fromkeys(files)), args.batch_size, args.max_pixels, skip=False)
     r = certify_two_afc(*(rows[f] for f in files))
     rec = {
-        "ref": str(files[0]), "img0": str(files[1]), "img1": str(files[2]),
-        "d0": float(r.d0[0]), "d1": float(r.d1[0]), "choice": int(r.choice[0]), "radius": float(r.radius[0]),
+        "ref": str(files[0]),
+        "img0": str(files[1]),
+        "img1": str(files[2]),
+        "d0": float(r.d0[0]),
+        "d1": float(r.d1[0]),
+        "choice": int(r.choice[0]),
+        "radius": float(r.radius[0]),
     }
     closer = files[1 + int(r.choice[0])]
-    _emit(rec, args.json, f"closer to {files[0]}: {closer} (choice {rec['choice']})  d0={rec['d0']:.6f}  "
-                          f"d1={rec['d1']:.6f}  certified radius={rec['radius']:.6f}")
+    _emit(
+        rec,
+        args.json,
+        f"closer to {files[0]}: {closer} (choice {rec['choice']})  d0={rec['d0']:.6f}  "
+        f"d1={rec['d1']:.6f}  certified radius={rec['radius']:.6f}",
+    )
     return 0
 
 

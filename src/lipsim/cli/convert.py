@@ -46,7 +46,9 @@ def _convert(args: argparse.Namespace) -> int:
 
     out = convert_original(args.checkpoint, args.out_dir, args.constant_coordinate, overwrite=args.overwrite)
     cfg = json.loads((out / "config.json").read_text())
-    print(f"wrote {out}/ (arch {cfg['arch']}, constant_coordinate {cfg['constant_coordinate']}, "
-          f"source sha256 {cfg['source_sha256']})")
+    print(
+        f"wrote {out}/ (arch {cfg['arch']}, constant_coordinate {cfg['constant_coordinate']}, "
+        f"source sha256 {cfg['source_sha256']})"
+    )
     print(f"use it with: LipSim(weights={str(out)!r})  or  lipsim-compare --weights {out} A.png B.png")
     return 0

@@ -31,26 +31,43 @@ FIELDS = ["a", "b", "distance", "label", "radius", "lower", "upper", "group"]
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``dedup`` subcommand to the ``lipsim`` command."""
-    p = subparsers.add_parser("dedup", help="certified near-duplicate groups of a folder of images",
-                              description=DESCRIPTION)
+    p = subparsers.add_parser(
+        "dedup", help="certified near-duplicate groups of a folder of images", description=DESCRIPTION
+    )
     p.add_argument("dir", help="folder of images (searched recursively)")
-    p.add_argument("--threshold", type=float,
-                   help="d <= T means same (default: the threshold recommended by the weights)")
+    p.add_argument(
+        "--threshold", type=float, help="d <= T means same (default: the threshold recommended by the weights)"
+    )
     p.add_argument("--eps", type=float, default=36 / 255, help="l2 budget for the labels (default 36/255)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per reported pair")
     out.add_argument("--csv", action="store_true", help="CSV with a header row, one row per reported pair")
     p.add_argument("--cache", help="embedding cache file (safetensors + .json side file), reused across runs")
-    p.add_argument("--size", type=int, metavar="PX",
-                   help="compare every image at one scale: short side PX (finds copies saved at another resolution; "
-                        "default: each image at its own size)")
+    p.add_argument(
+        "--size",
+        type=int,
+        metavar="PX",
+        help="compare every image at one scale: short side PX (finds copies saved at another resolution; "
+        "default: each image at its own size)",
+    )
     p.add_argument("--save-index", metavar="FILE", help="also save the embeddings as a lipsim index (for search)")
-    p.add_argument("--matches-only", action="store_true",
-                   help="report only pairs with d <= threshold, not the other pairs inside each group")
-    p.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
-                   help="progress bar on stderr (tqdm, when installed); auto: when stderr is a terminal")
-    p.add_argument("--shard-timeout", type=float, default=3600.0,
-                   help="under torchrun: seconds rank 0 waits for the other ranks' shards (default 3600)")
+    p.add_argument(
+        "--matches-only",
+        action="store_true",
+        help="report only pairs with d <= threshold, not the other pairs inside each group",
+    )
+    p.add_argument(
+        "--progress",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="progress bar on stderr (tqdm, when installed); auto: when stderr is a terminal",
+    )
+    p.add_argument(
+        "--shard-timeout",
+        type=float,
+        default=3600.0,
+        help="under torchrun: seconds rank 0 waits for the other ranks' shards (default 3600)",
+    )
     add_model_args(p)
     p.set_defaults(handler=run_dedup, batch_size=32)
     return p
@@ -76,11 +93,21 @@ def run_dedup(args: argparse.Namespace) -> int:
     model = model_from_args(args)
     tau = resolve_threshold(model, args.threshold)
     if tau is None:
-        raise ValueError(f"the weights ({model.source or model.arch}) recommend no threshold; pass --threshold T "
-                         "(same = d <= T, d in [0, 2])")
+        raise ValueError(
+            f"the weights ({model.source or model.arch}) recommend no threshold; pass --threshold T "
+            "(same = d <= T, d in [0, 2])"
+        )
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
-    r = embed_files(model, files, cache=args.cache, batch_size=args.batch_size, progress=progress, shard=shard,
-                    shard_timeout=args.shard_timeout, size=args.size)
+    r = embed_files(
+        model,
+        files,
+        cache=args.cache,
+        batch_size=args.batch_size,
+        progress=progress,
+        shard=shard,
+        shard_timeout=args.shard_timeout,
+        size=args.size,
+    )
     if r.only_shard:
         _note(f"rank {shard.rank} of {shard.world_size}: embedded {r.computed} images; rank 0 reports")
         return 0
@@ -97,11 +124,13 @@ def run_dedup(args: argparse.Namespace) -> int:
         index.save(args.save_index)
     dup = find_duplicates(r.emb, tau, args.eps, group_pairs=not args.matches_only)
     _print_pairs(args, r.paths, dup)
-    counts = {lab: dup.cert.labels.count(lab) for lab in ("certified-same", "same", "different",
-                                                          "certified-different")}
-    _note(f"{len(r.paths)} images ({r.computed} embedded now, {len(r.skipped)} skipped), {len(dup.groups)} groups, "
-          f"{len(dup.cert.labels)} pairs (" + ", ".join(f"{v} {k}" for k, v in counts.items())
-          + f") at threshold {tau:g}, eps {args.eps:.4g}")
+    counts = {lab: dup.cert.labels.count(lab) for lab in ("certified-same", "same", "different", "certified-different")}
+    _note(
+        f"{len(r.paths)} images ({r.computed} embedded now, {len(r.skipped)} skipped), {len(dup.groups)} groups, "
+        f"{len(dup.cert.labels)} pairs ("
+        + ", ".join(f"{v} {k}" for k, v in counts.items())
+        + f") at threshold {tau:g}, eps {args.eps:.4g}"
+    )
     for g in dup.large_groups:
         _note(f"group {g + 1} has {len(dup.groups[g])} images: only its matching pairs are listed")
     return 0
@@ -111,11 +140,18 @@ def _print_pairs(args: argparse.Namespace, paths: list[str], dup) -> None:
     c = dup.cert
     rows = []
     for p in range(len(dup.i)):
-        rows.append({
-            "a": paths[int(dup.i[p])], "b": paths[int(dup.j[p])], "distance": float(c.distance[p]),
-            "label": c.labels[p], "radius": float(c.radius[p]), "lower": float(c.lower[p]),
-            "upper": float(c.upper[p]), "group": int(dup.group[p]) + 1,
-        })
+        rows.append(
+            {
+                "a": paths[int(dup.i[p])],
+                "b": paths[int(dup.j[p])],
+                "distance": float(c.distance[p]),
+                "label": c.labels[p],
+                "radius": float(c.radius[p]),
+                "lower": float(c.lower[p]),
+                "upper": float(c.upper[p]),
+                "group": int(dup.group[p]) + 1,
+            }
+        )
     if args.json:
         for row in rows:
             print(json.dumps({**row, "threshold": dup.threshold, "eps": dup.eps}))

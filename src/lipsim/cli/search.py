@@ -30,8 +30,9 @@ DESCRIPTION = (
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``search`` subcommand to the ``lipsim`` command."""
-    p = subparsers.add_parser("search", help="certified nearest neighbours of query images in an index",
-                              description=DESCRIPTION)
+    p = subparsers.add_parser(
+        "search", help="certified nearest neighbours of query images in an index", description=DESCRIPTION
+    )
     p.add_argument("index", help="index file (lipsim dedup --save-index) or a folder of images")
     p.add_argument("queries", nargs="+", metavar="QUERY", help="query image files")
     p.add_argument("-k", type=int, default=5, help="neighbours per query (default 5)")
@@ -39,10 +40,18 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="d <= T means same (default: the index's or the weights')")
     p.add_argument("--json", action="store_true", help="one JSON object per query")
     p.add_argument("--cache", help="embedding cache for a folder INDEX")
-    p.add_argument("--size", type=int, metavar="PX", help="for a folder INDEX: compare at one scale, short side PX "
-                   "(a saved index uses the size it was built with)")
-    p.add_argument("--backend", choices=["exact", "faiss"], default="exact",
-                   help="exact search, or faiss candidates re-ranked exactly (pip install 'lipsim[index]')")
+    p.add_argument(
+        "--size",
+        type=int,
+        metavar="PX",
+        help="for a folder INDEX: compare at one scale, short side PX (a saved index uses the size it was built with)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["exact", "faiss"],
+        default="exact",
+        help="exact search, or faiss candidates re-ranked exactly (pip install 'lipsim[index]')",
+    )
     add_model_args(p)
     p.set_defaults(handler=run_search)
     return p
@@ -78,17 +87,37 @@ def run_search(args: argparse.Namespace) -> int:
     else:
         index = Index.load(src, model, backend=args.backend)
         if args.size is not None and args.size != index.size:
-            raise ValueError(f"--size {args.size}: the index {args.index!r} was built at size {index.size}; "
-                             "queries are compared at the index's size (omit --size)")
-    results = index.search(list(args.queries), k=args.k, eps=args.eps, threshold=args.threshold,
-                           batch_size=args.batch_size)
+            raise ValueError(
+                f"--size {args.size}: the index {args.index!r} was built at size {index.size}; "
+                "queries are compared at the index's size (omit --size)"
+            )
+    results = index.search(
+        list(args.queries), k=args.k, eps=args.eps, threshold=args.threshold, batch_size=args.batch_size
+    )
     for r in results:
         if args.json:
-            print(json.dumps({
-                "query": r.query, "nn_radius": r.nn_radius, "exact": r.exact, "eps": r.eps, "threshold": r.threshold,
-                "neighbours": [{"id": n.id, "distance": n.distance, "lower": n.lower, "upper": n.upper,
-                                "label": n.label, "radius": n.radius} for n in r.neighbours],
-            }))
+            print(
+                json.dumps(
+                    {
+                        "query": r.query,
+                        "nn_radius": r.nn_radius,
+                        "exact": r.exact,
+                        "eps": r.eps,
+                        "threshold": r.threshold,
+                        "neighbours": [
+                            {
+                                "id": n.id,
+                                "distance": n.distance,
+                                "lower": n.lower,
+                                "upper": n.upper,
+                                "label": n.label,
+                                "radius": n.radius,
+                            }
+                            for n in r.neighbours
+                        ],
+                    }
+                )
+            )
             continue
         print(f"{r.query}  nearest-neighbour radius={_fmt(r.nn_radius)}" + ("" if r.exact else "  (approximate)"))
         for rank, n in enumerate(r.neighbours, 1):

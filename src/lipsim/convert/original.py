@@ -136,7 +136,7 @@ def map_original_state_dict(
     found: dict[tuple[str, int], torch.Tensor] = {}
     unexpected: list[str] = []
     for key in keys:
-        name = key[len(prefix):]
+        name = key[len(prefix) :]
         m = _CONV.match(name)
         if m and int(m.group(2)) < depth_conv:
             found[(f"convs.{int(m.group(2))}.{m.group(3)}", int(m.group(1) != "convs"))] = model_state_dict[key]
@@ -160,10 +160,12 @@ def map_original_state_dict(
             parts.append(f"{len(missing)} missing tensors ({_few(missing)})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected tensors ({_few(unexpected)})")
-        names = {k[len(prefix):].split(".")[0] for k in unexpected}
+        names = {k[len(prefix) :].split(".")[0] for k in unexpected}
         hint = (
             " It looks like the authors' other network (a learned first conv 'conv1' and a dense 'last' layer),"
-            " which is not paper-small." if names & {"conv1", "last"} else ""
+            " which is not paper-small."
+            if names & {"conv1", "last"}
+            else ""
         )
         raise WeightsError(
             f"{source}: not the paper-small layout ({depth_conv} SLL convs, {depth_linear} SLL dense layers, each "
@@ -213,8 +215,10 @@ def _torch_load(path: Path) -> Any:
     if head == _ZIP_MAGIC and not is_zip:
         raise WeightsError(f"{where} is a truncated or damaged zip archive, not a complete torch checkpoint")
     if not is_zip and head[:1] != bytes([_PICKLE_PROTO]):
-        raise WeightsError(f"{where} is not a torch checkpoint: neither a zip archive written by torch.save nor a "
-                           f"legacy pickle (it starts with {head!r})")
+        raise WeightsError(
+            f"{where} is not a torch checkpoint: neither a zip archive written by torch.save nor a "
+            f"legacy pickle (it starts with {head!r})"
+        )
     try:
         # mmap keeps the (large, unused) optimizer state out of memory; the pre-1.6 format cannot be mapped.
         return torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)

@@ -15,8 +15,25 @@ from .shards import Shard, shard_from_env
 from .store import StoredEmbeddings
 
 __all__ = [
-    "CERTIFIED_DIFFERENT", "CERTIFIED_SAME", "DIFFERENT", "Duplicates", "EmbeddingCache", "FileEmbeddings",
-    "Index", "LABELS", "Neighbour", "PairCertificates", "SAME", "SearchResult", "Shard", "StoredEmbeddings",
-    "certify_pairs", "embed_files", "find_duplicates", "list_images", "resolve_threshold", "shard_from_env",
+    "CERTIFIED_DIFFERENT",
+    "CERTIFIED_SAME",
+    "DIFFERENT",
+    "Duplicates",
+    "EmbeddingCache",
+    "FileEmbeddings",
+    "Index",
+    "LABELS",
+    "Neighbour",
+    "PairCertificates",
+    "SAME",
+    "SearchResult",
+    "Shard",
+    "StoredEmbeddings",
+    "certify_pairs",
+    "embed_files",
+    "find_duplicates",
+    "list_images",
+    "resolve_threshold",
+    "shard_from_env",
     "weights_sha256",
 ]

@@ -51,15 +51,22 @@ class EmbeddingCache:
             raise ValueError(f"{str(self.path)!r} is a lipsim {meta.get('kind')!r} file, not an embedding cache")
         for i, (sha, sec) in enumerate(sorted(meta.get("sections", {}).items())):
             try:
-                e = StoredEmbeddings(tensors[f"s{i}.phi"], tensors[f"s{i}.pnorm"], tensors[f"s{i}.fnorm"],
-                                     bool(sec["constant_coordinate"]))
+                e = StoredEmbeddings(
+                    tensors[f"s{i}.phi"],
+                    tensors[f"s{i}.pnorm"],
+                    tensors[f"s{i}.fnorm"],
+                    bool(sec["constant_coordinate"]),
+                )
                 keys = list(sec["keys"])
             except KeyError as k:
-                raise ValueError(f"embedding cache {str(self.path)!r} lacks {k} for weights {sha[:12]}; delete it "
-                                 "to rebuild") from None
+                raise ValueError(
+                    f"embedding cache {str(self.path)!r} lacks {k} for weights {sha[:12]}; delete it to rebuild"
+                ) from None
             if len(keys) != len(e):
-                raise ValueError(f"embedding cache {str(self.path)!r}: {len(keys)} keys for {len(e)} embeddings "
-                                 f"(weights {sha[:12]}); delete it to rebuild")
+                raise ValueError(
+                    f"embedding cache {str(self.path)!r}: {len(keys)} keys for {len(e)} embeddings "
+                    f"(weights {sha[:12]}); delete it to rebuild"
+                )
             self._sections[sha] = (keys, e)
 
     def __len__(self) -> int:

@@ -33,8 +33,19 @@ import torch
 from ..certificates import EmbeddingBatch, phi_shift_bound, radius_for_margin
 
 __all__ = [
-    "CERTIFIED_SAME", "SAME", "DIFFERENT", "CERTIFIED_DIFFERENT", "LABELS", "PairCertificates",
-    "certify_pairs", "certify_distances", "query_intervals", "bisector_radius", "label_of", "S_SLACK", "F_SLACK",
+    "CERTIFIED_SAME",
+    "SAME",
+    "DIFFERENT",
+    "CERTIFIED_DIFFERENT",
+    "LABELS",
+    "PairCertificates",
+    "certify_pairs",
+    "certify_distances",
+    "query_intervals",
+    "bisector_radius",
+    "label_of",
+    "S_SLACK",
+    "F_SLACK",
 ]
 
 CERTIFIED_SAME = "certified-same"
@@ -93,8 +104,9 @@ def certify_pairs(ea: EmbeddingBatch, eb: EmbeddingBatch, eps: float, threshold:
     return certify_distances(_dist(ea.phi, eb.phi), ea, eb, eps, threshold)
 
 
-def certify_distances(s: torch.Tensor, ea: EmbeddingBatch, eb: EmbeddingBatch, eps: float,
-                      threshold: float) -> PairCertificates:
+def certify_distances(
+    s: torch.Tensor, ea: EmbeddingBatch, eb: EmbeddingBatch, eps: float, threshold: float
+) -> PairCertificates:
     """:func:`certify_pairs` from precomputed distances s = ||phi_a - phi_b||.
 
     Only ``resize_norm`` and ``feature_norm`` of ``ea`` and ``eb`` are used.
@@ -127,8 +139,12 @@ def query_intervals(eq: EmbeddingBatch, s: torch.Tensor, eps: float, threshold: 
         return lower, upper, None
     margin = (s - (2.0 * threshold) ** 0.5).abs() - S_SLACK
     k = s.shape[1]
-    rep = EmbeddingBatch(q.phi.repeat_interleave(k, 0), q.feature_norm.repeat_interleave(k),
-                         q.resize_norm.repeat_interleave(k), q.constant_appended)
+    rep = EmbeddingBatch(
+        q.phi.repeat_interleave(k, 0),
+        q.feature_norm.repeat_interleave(k),
+        q.resize_norm.repeat_interleave(k),
+        q.constant_appended,
+    )
     return lower, upper, radius_for_margin(rep, margin.reshape(-1)).reshape(s.shape)
 
 

@@ -32,8 +32,13 @@ def list_images(directory: str | os.PathLike[str]) -> list[str]:
         raise FileNotFoundError(f"no such directory: {str(directory)!r}")
     if not d.is_dir():
         raise NotADirectoryError(f"expected a directory of images, got a file: {str(directory)!r}")
-    return sorted(str(p) for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(d).parts))
+    return sorted(
+        str(p)
+        for p in d.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(d).parts)
+    )
 
 
 @dataclass
@@ -96,8 +101,10 @@ def embed_files(
     """
     shard = shard or Shard(0, 1)
     if shard.world_size > 1 and cache is None:
-        raise ValueError(f"sharded embedding (WORLD_SIZE={shard.world_size}) needs a cache file: the shards are "
-                         "gathered through files next to it (pass --cache FILE)")
+        raise ValueError(
+            f"sharded embedding (WORLD_SIZE={shard.world_size}) needs a cache file: the shards are "
+            "gathered through files next to it (pass --cache FILE)"
+        )
     sha = embedding_key(model, size)
     store = EmbeddingCache(cache, sha) if cache is not None else None
     skipped: dict[int, str] = {}
@@ -109,8 +116,11 @@ def embed_files(
             keys.append(sha256_file(p))
         except OSError as e:
             keys.append(None)
-            skipped[i] = f"cannot read: {_reason(e)}" if not isinstance(e, FileNotFoundError) else \
-                f"image file not found: {str(p)!r}"
+            skipped[i] = (
+                f"cannot read: {_reason(e)}"
+                if not isinstance(e, FileNotFoundError)
+                else f"image file not found: {str(p)!r}"
+            )
     first_path: dict[str, str] = {}
     for p, k in zip(paths, keys):
         if k is not None:
@@ -120,9 +130,14 @@ def embed_files(
     failed: dict[str, str] = {}
     mine_paths = [first_path[k] for k in mine]
     with Progress(len(mine), "embedding", progress) as bar:
-        emb, ok = embed_paths(model, mine_paths, batch_size,
-                              on_error=lambda i, e: failed.__setitem__(mine[i], _reason(e)), on_batch=bar.update,
-                              size=size)
+        emb, ok = embed_paths(
+            model,
+            mine_paths,
+            batch_size,
+            on_error=lambda i, e: failed.__setitem__(mine[i], _reason(e)),
+            on_batch=bar.update,
+            size=size,
+        )
     new_keys = [mine[i] for i in ok]
     if shard.world_size > 1:
         assert cache is not None  # checked above: sharded embedding needs a cache

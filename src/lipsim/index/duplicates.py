@@ -39,8 +39,9 @@ class Duplicates:
     large_groups: list[int] = field(default_factory=list)
 
 
-def find_duplicates(emb: StoredEmbeddings, threshold: float, eps: float, group_pairs: bool = True,
-                    block: int = 2048) -> Duplicates:
+def find_duplicates(
+    emb: StoredEmbeddings, threshold: float, eps: float, group_pairs: bool = True, block: int = 2048
+) -> Duplicates:
     """All pairs with d <= threshold, grouped (union-find), each labelled at budget eps.
 
     Reported pairs are the matches (d <= threshold: ``certified-same`` or ``same``) and, with ``group_pairs``,
@@ -104,5 +105,9 @@ def _distances(phi: torch.Tensor, i: torch.Tensor, j: torch.Tensor, chunk: int =
 
 def _meta(emb: StoredEmbeddings, rows: torch.Tensor) -> EmbeddingBatch:
     """What the certificates need about some rows (norms only: phi is not used there)."""
-    return EmbeddingBatch(torch.zeros(len(rows), 0, dtype=torch.float64), emb.feature_norm[rows].double(),
-                          emb.resize_norm[rows].double(), emb.constant_appended)
+    return EmbeddingBatch(
+        torch.zeros(len(rows), 0, dtype=torch.float64),
+        emb.feature_norm[rows].double(),
+        emb.resize_norm[rows].double(),
+        emb.constant_appended,
+    )

@@ -35,8 +35,9 @@ def check_common_size(model: LipSim, size: int | None) -> None:
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be a positive number of pixels (the short side) or None, got {size!r}")
     if not model.resize_inputs:
-        raise ValueError(f"size={size} needs a model that resizes its inputs (this {model.arch} model takes one "
-                         "fixed size)")
+        raise ValueError(
+            f"size={size} needs a model that resizes its inputs (this {model.arch} model takes one fixed size)"
+        )
 
 
 def to_model_input(model: LipSim, image: torch.Tensor, size: int | None = None) -> tuple[torch.Tensor, float]:
@@ -157,5 +158,4 @@ def embed_paths(
     model: LipSim, paths: Sequence[str], batch_size: int = 32, on_error=None, on_batch=None, size: int | None = None
 ) -> tuple[StoredEmbeddings | None, list[int]]:
     """:func:`embed_tensors` over image files."""
-    return embed_tensors(model, lambda i: load_file(paths[i]), len(paths), batch_size, on_error, on_batch,
-                         size=size)
+    return embed_tensors(model, lambda i: load_file(paths[i]), len(paths), batch_size, on_error, on_batch, size=size)

@@ -28,7 +28,6 @@ import torch
 __all__ = ["FaissCandidates", "faiss_available", "require_faiss"]
 
 
-
 def faiss_available() -> bool:
     try:
         import faiss  # noqa: F401
@@ -44,7 +43,8 @@ def require_faiss():
         import faiss
     except ImportError:
         raise MissingDependencyError(
-            "the faiss backend needs faiss: pip install 'lipsim[index]' (or pip install faiss-cpu)") from None
+            "the faiss backend needs faiss: pip install 'lipsim[index]' (or pip install faiss-cpu)"
+        ) from None
     return faiss
 
 

@@ -125,9 +125,17 @@ class Index:
         (2, True)
     """
 
-    def __init__(self, model: LipSim, threshold: float | None = None, backend: str = "exact", *,
-                 nlist: int | None = None, nprobe: int | None = None, candidates: int = 32,
-                 size: int | None = None) -> None:
+    def __init__(
+        self,
+        model: LipSim,
+        threshold: float | None = None,
+        backend: str = "exact",
+        *,
+        nlist: int | None = None,
+        nprobe: int | None = None,
+        candidates: int = 32,
+        size: int | None = None,
+    ) -> None:
         if not isinstance(model, LipSim):
             raise TypeError(f"model must be a lipsim.LipSim, got {type(model).__name__}")
         if backend not in BACKENDS:
@@ -172,8 +180,9 @@ class Index:
         at = f", size={self.size}" if self.size is not None else ""
         return f"Index({len(self)} images, backend={self.backend!r}{at}, weights sha256 {self.weights_sha256[:12]})"
 
-    def _embed(self, images: Any, ids: Sequence[str] | None, batch_size: int, cache: Any, progress: bool,
-               what: str) -> tuple[list[str], StoredEmbeddings | None, list[tuple[str, str]]]:
+    def _embed(
+        self, images: Any, ids: Sequence[str] | None, batch_size: int, cache: Any, progress: bool, what: str
+    ) -> tuple[list[str], StoredEmbeddings | None, list[tuple[str, str]]]:
         files: list[str] | None = None
         if _is_pathlike(images):
             files = _expand_paths([images])
@@ -202,8 +211,15 @@ class Index:
         emb, _ = embed_tensors(self.model, xs.__getitem__, len(xs), batch_size, name=what, size=self.size)
         return names, emb, []
 
-    def add(self, images: Any, ids: Sequence[str] | None = None, *, batch_size: int = 32,
-            cache: str | os.PathLike[str] | None = None, progress: bool = False) -> list[str]:
+    def add(
+        self,
+        images: Any,
+        ids: Sequence[str] | None = None,
+        *,
+        batch_size: int = 32,
+        cache: str | os.PathLike[str] | None = None,
+        progress: bool = False,
+    ) -> list[str]:
         """Embed and add images; returns the ids added.
 
         Args:
@@ -240,8 +256,9 @@ class Index:
                 raise ValueError(f"id {i!r} is already in the index; ids must be unique")
             seen.add(i)
         if self._emb is not None and emb.phi.shape[1] != self._emb.phi.shape[1]:
-            raise ValueError(f"embeddings of size {emb.phi.shape[1]} do not fit this index "
-                             f"(size {self._emb.phi.shape[1]})")
+            raise ValueError(
+                f"embeddings of size {emb.phi.shape[1]} do not fit this index (size {self._emb.phi.shape[1]})"
+            )
         self._emb = emb if self._emb is None else self._emb.concat(emb)
         self.ids.extend(ids)
         self._id_set.update(ids)
@@ -254,9 +271,15 @@ class Index:
         ``x.safetensors`` gets the side file ``x.json``; any other name gets ``name.json``.
         """
         e = self.embeddings
-        meta = {"kind": KIND, "weights_sha256": self.weights_sha256, "ids": self.ids,
-                "constant_coordinate": e.constant_appended, "threshold": self._threshold, "size": self.size,
-                "model": {"arch": self.model.arch, "source": self.model.source, "image_size": self.model.image_size}}
+        meta = {
+            "kind": KIND,
+            "weights_sha256": self.weights_sha256,
+            "ids": self.ids,
+            "constant_coordinate": e.constant_appended,
+            "threshold": self._threshold,
+            "size": self.size,
+            "model": {"arch": self.model.arch, "source": self.model.source, "image_size": self.model.image_size},
+        }
         write_store(path, {"phi": e.phi, "pnorm": e.resize_norm, "fnorm": e.feature_norm}, meta)
         return Path(path)
 
@@ -277,7 +300,8 @@ class Index:
             raise WeightsError(
                 f"index {str(path)!r} was built with other weights (sha256 {str(meta.get('weights_sha256'))[:12]}..., "
                 f"{built}) than the model given (sha256 {index.weights_sha256[:12]}..., {model.source or 'untrained'});"
-                " load it with the weights it was built with, or rebuild it")
+                " load it with the weights it was built with, or rebuild it"
+            )
         try:
             e = StoredEmbeddings(tensors["phi"], tensors["pnorm"], tensors["fnorm"], bool(meta["constant_coordinate"]))
             ids = list(meta["ids"])
@@ -287,8 +311,9 @@ class Index:
         return index
 
     # ------------------------------------------------------------------ queries
-    def search(self, queries: Any, k: int = 5, eps: float = DEFAULT_EPS, threshold: float | None = None,
-               batch_size: int = 32) -> list[SearchResult]:
+    def search(
+        self, queries: Any, k: int = 5, eps: float = DEFAULT_EPS, threshold: float | None = None, batch_size: int = 32
+    ) -> list[SearchResult]:
         """The k nearest stored images of each query, with certified intervals, labels and the NN radius.
 
         Args:
@@ -306,8 +331,14 @@ class Index:
             raise ValueError("no query images")
         return self.search_embeddings(emb.batch(), k, eps, threshold, names)
 
-    def search_embeddings(self, eq: EmbeddingBatch, k: int = 5, eps: float = DEFAULT_EPS,
-                          threshold: float | None = None, names: Sequence[str] | None = None) -> list[SearchResult]:
+    def search_embeddings(
+        self,
+        eq: EmbeddingBatch,
+        k: int = 5,
+        eps: float = DEFAULT_EPS,
+        threshold: float | None = None,
+        names: Sequence[str] | None = None,
+    ) -> list[SearchResult]:
         """:meth:`search` for query embeddings computed with this index's model."""
         if not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
@@ -335,8 +366,11 @@ class Index:
                     same = s <= (2.0 * tau) ** 0.5
                     rad = float(radius[qi, c])
                     label = label_of(same, rad > eps)
-                nbs.append(Neighbour(self.ids[row], row, 0.5 * s * s, float(lower[qi, c]), float(upper[qi, c]),
-                                     same, rad, label))
+                nbs.append(
+                    Neighbour(
+                        self.ids[row], row, 0.5 * s * s, float(lower[qi, c]), float(upper[qi, c]), same, rad, label
+                    )
+                )
             out.append(SearchResult(names[qi], nbs, float(r_nn[qi]), bool(hits.exact[qi]), float(eps), tau))
         return out
 
@@ -351,8 +385,9 @@ class Index:
         cand, lower = self._faiss.search(q, min(len(db), max(self.candidates, k + 1)))
         return rerank(q, db, cand, lower, k)
 
-    def duplicates(self, threshold: float | None = None, eps: float = DEFAULT_EPS,
-                   group_pairs: bool = True) -> Duplicates:
+    def duplicates(
+        self, threshold: float | None = None, eps: float = DEFAULT_EPS, group_pairs: bool = True
+    ) -> Duplicates:
         """Near-duplicate pairs and groups of the indexed images (see :func:`lipsim.index.find_duplicates`)."""
         tau = resolve_threshold(self.model, threshold if threshold is not None else self._threshold)
         if tau is None:

@@ -61,8 +61,10 @@ def scan_pairs(
             found_s.append(s[keep])
             total += int(keep.sum())
             if total > max_pairs:
-                raise ValueError(f"more than {max_pairs} pairs are within distance {max_s:.6g} of each other: the "
-                                 "threshold matches nearly everything; use a smaller one")
+                raise ValueError(
+                    f"more than {max_pairs} pairs are within distance {max_s:.6g} of each other: the "
+                    "threshold matches nearly everything; use a smaller one"
+                )
     if not found_i:
         e = torch.zeros(0, dtype=torch.long)
         return e, e.clone(), torch.zeros(0, dtype=torch.float64)

@@ -62,19 +62,33 @@ def work_id(keys: list[str]) -> str:
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()
 
 
-def write_shard(cache: str | os.PathLike[str], shard: Shard, weights_sha256: str, work: str, keys: list[str],
-                emb: StoredEmbeddings | None, failed: dict[str, str]) -> Path:
+def write_shard(
+    cache: str | os.PathLike[str],
+    shard: Shard,
+    weights_sha256: str,
+    work: str,
+    keys: list[str],
+    emb: StoredEmbeddings | None,
+    failed: dict[str, str],
+) -> Path:
     """Write this rank's embeddings (row i belongs to keys[i]) and the keys it could not read."""
     p = shard_path(cache, shard)
     tensors = {} if emb is None else {"phi": emb.phi, "pnorm": emb.resize_norm, "fnorm": emb.feature_norm}
-    meta = {"kind": KIND, "weights_sha256": weights_sha256, "work": work, "keys": keys, "failed": failed,
-            "constant_coordinate": None if emb is None else emb.constant_appended}
+    meta = {
+        "kind": KIND,
+        "weights_sha256": weights_sha256,
+        "work": work,
+        "keys": keys,
+        "failed": failed,
+        "constant_coordinate": None if emb is None else emb.constant_appended,
+    }
     write_store(p, tensors, meta)
     return p
 
 
-def wait_for_shards(cache: str | os.PathLike[str], world_size: int, weights_sha256: str, work: str,
-                    timeout: float, poll: float = 0.5) -> list[tuple[list[str], StoredEmbeddings | None, dict]]:
+def wait_for_shards(
+    cache: str | os.PathLike[str], world_size: int, weights_sha256: str, work: str, timeout: float, poll: float = 0.5
+) -> list[tuple[list[str], StoredEmbeddings | None, dict]]:
     """Rank 0: wait for the shards of ranks 1..W-1, read and delete them.
 
     Raises:
@@ -88,8 +102,10 @@ def wait_for_shards(cache: str | os.PathLike[str], world_size: int, weights_sha2
         if not missing:
             break
         if time.monotonic() > deadline:
-            raise TimeoutError(f"rank 0 waited {timeout:g} s for the embedding shards of the other ranks; still "
-                               f"missing: {', '.join(repr(str(p)) for p in missing)}")
+            raise TimeoutError(
+                f"rank 0 waited {timeout:g} s for the embedding shards of the other ranks; still "
+                f"missing: {', '.join(repr(str(p)) for p in missing)}"
+            )
         time.sleep(poll)
     out = []
     for p in paths:
@@ -97,12 +113,15 @@ def wait_for_shards(cache: str | os.PathLike[str], world_size: int, weights_sha2
         if meta.get("kind") != KIND or meta.get("weights_sha256") != weights_sha256:
             raise ValueError(f"shard {str(p)!r} was written with other weights than rank 0's; delete it and rerun")
         if meta.get("work") != work:
-            raise ValueError(f"shard {str(p)!r} split another set of files (the folder or the cache changed "
-                             "between ranks); delete it and rerun")
+            raise ValueError(
+                f"shard {str(p)!r} split another set of files (the folder or the cache changed "
+                "between ranks); delete it and rerun"
+            )
         emb = None
         if tensors:
-            emb = StoredEmbeddings(tensors["phi"], tensors["pnorm"], tensors["fnorm"],
-                                   bool(meta["constant_coordinate"]))
+            emb = StoredEmbeddings(
+                tensors["phi"], tensors["pnorm"], tensors["fnorm"], bool(meta["constant_coordinate"])
+            )
         out.append((list(meta["keys"]), emb, dict(meta["failed"])))
     for p in paths:
         p.unlink(missing_ok=True)

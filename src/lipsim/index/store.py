@@ -54,8 +54,9 @@ class StoredEmbeddings:
     def batch(self, rows: torch.Tensor | slice | None = None, dtype: torch.dtype = torch.float64) -> EmbeddingBatch:
         """An :class:`EmbeddingBatch` of some rows (all by default), for the functions of lipsim.certificates."""
         r = slice(None) if rows is None else rows
-        return EmbeddingBatch(self.phi[r].to(dtype), self.feature_norm[r].to(dtype), self.resize_norm[r].to(dtype),
-                              self.constant_appended)
+        return EmbeddingBatch(
+            self.phi[r].to(dtype), self.feature_norm[r].to(dtype), self.resize_norm[r].to(dtype), self.constant_appended
+        )
 
     def select(self, rows: torch.Tensor | list[int]) -> StoredEmbeddings:
         idx = torch.as_tensor(rows, dtype=torch.long)
@@ -68,8 +69,12 @@ class StoredEmbeddings:
             raise ValueError("cannot mix embeddings with and without the constant coordinate")
         if not len(self):
             return other
-        return StoredEmbeddings(torch.cat([self.phi, other.phi]), torch.cat([self.resize_norm, other.resize_norm]),
-                                torch.cat([self.feature_norm, other.feature_norm]), self.constant_appended)
+        return StoredEmbeddings(
+            torch.cat([self.phi, other.phi]),
+            torch.cat([self.resize_norm, other.resize_norm]),
+            torch.cat([self.feature_norm, other.feature_norm]),
+            self.constant_appended,
+        )
 
 
 def side_file(path: str | os.PathLike[str]) -> Path:
@@ -120,8 +125,10 @@ def read_store(path: str | os.PathLike[str], what: str) -> tuple[dict[str, torch
     if meta.get("version") != VERSION:
         raise ValueError(f"{what} {str(p)!r} has format version {meta.get('version')!r}; this lipsim reads {VERSION}")
     if meta.get("tensor_file_bytes") != p.stat().st_size:
-        raise ValueError(f"{what} {str(p)!r} does not match its side file {str(s)!r} (sizes differ: the pair was "
-                         "torn by an interrupted write or edited); rebuild it")
+        raise ValueError(
+            f"{what} {str(p)!r} does not match its side file {str(s)!r} (sizes differ: the pair was "
+            "torn by an interrupted write or edited); rebuild it"
+        )
     try:
         with safe_open(str(p), framework="pt", device="cpu") as f:
             tensors = {k: f.get_tensor(k) for k in f.keys()}

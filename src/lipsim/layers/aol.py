@@ -121,8 +121,10 @@ class AOLConv2d(Reparametrized):
         """
         f, k = factor, self.kernel_size
         if self.in_channels % (f * f) or x.shape[1] * f * f != self.in_channels:
-            raise ValueError(f"space-to-depth by {f} of {x.shape[1]} channels gives {x.shape[1] * f * f}, but this "
-                             f"layer takes {self.in_channels}")
+            raise ValueError(
+                f"space-to-depth by {f} of {x.shape[1]} channels gives {x.shape[1] * f * f}, but this "
+                f"layer takes {self.in_channels}"
+            )
         (kernel,) = self.effective_weights()
         o, c = self.out_channels, x.shape[1]
         strided = kernel.reshape(o, c, f, f, k, k).permute(0, 1, 4, 2, 5, 3).reshape(o, c, f * k, f * k)
@@ -132,8 +134,10 @@ class AOLConv2d(Reparametrized):
 
     def extra_repr(self) -> str:
         tail = ", rescale='out'" if self.rescale == "out" else ""
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"bias={self.bias is not None}{tail}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"bias={self.bias is not None}{tail}"
+        )
 
 
 class AOLLinear(Reparametrized):

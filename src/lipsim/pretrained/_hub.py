@@ -41,8 +41,15 @@ def hub_download(repo_id: str, filename: str, revision: str | None = None) -> Pa
         raise WeightsError(f"huggingface_hub is required to download {repo_id}/{filename}: {e}") from None
     offline = _env_offline()
     try:
-        return Path(hf_hub_download(repo_id=repo_id, filename=filename, revision=revision,
-                                    cache_dir=_env_cache_dir(), local_files_only=offline))
+        return Path(
+            hf_hub_download(
+                repo_id=repo_id,
+                filename=filename,
+                revision=revision,
+                cache_dir=_env_cache_dir(),
+                local_files_only=offline,
+            )
+        )
     except Exception as e:  # connection, offline-mode cache miss, 404, auth: all end in the same message
         mode = "HF_HUB_OFFLINE is set and the file is not in the local cache" if offline else type(e).__name__
         raise WeightsError(

@@ -25,8 +25,14 @@ from typing import Any
 
 from ..errors import WeightsError
 
-__all__ = ["MAX_CONFIG_BYTES", "MAX_DEPTH", "ARCH_CONFIG_LIMITS", "parse_config_json", "validate_config",
-           "check_threshold"]
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_DEPTH",
+    "ARCH_CONFIG_LIMITS",
+    "parse_config_json",
+    "validate_config",
+    "check_threshold",
+]
 
 #: Largest config.json read (a config is a few hundred bytes; this leaves room for provenance).
 MAX_CONFIG_BYTES = 1 << 20
@@ -68,8 +74,10 @@ def _check_value(kind: str, lo: int, hi: int, v: Any) -> str | None:
     if kind == "bool":
         return None if isinstance(v, bool) else "must be true or false"
     if kind == "evens":
-        ok = isinstance(v, (list, tuple)) and 1 <= len(v) <= 16 and all(
-            _is_int(w) and lo <= w <= hi and w % 2 == 0 for w in v
+        ok = (
+            isinstance(v, (list, tuple))
+            and 1 <= len(v) <= 16
+            and all(_is_int(w) and lo <= w <= hi and w % 2 == 0 for w in v)
         )
         return None if ok else f"must be a list of 1 to 16 even ints in [{lo}, {hi}]"
     ok = _is_int(v) and lo <= v <= hi
@@ -108,8 +116,12 @@ def check_threshold(value: Any, source: str) -> float | None:
     """``value`` as a float in [0, 2] (the range of d), None if absent; WeightsError otherwise."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0.0 <= value <= 2.0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0.0 <= value <= 2.0
+    ):
         raise WeightsError(f"{source}: threshold must be a number in [0, 2] (the range of d) or null, got {value!r}")
     return float(value)
 
@@ -125,35 +137,49 @@ def validate_config(config: Any, source: str) -> dict[str, Any]:
     Raises:
         WeightsError: the first problem found, naming the key, the expected type/range and the value.
     """
-    _check(isinstance(config, dict), source,
-           lambda: f"config must be a JSON object with at least 'arch', got {type(config).__name__}")
+    _check(
+        isinstance(config, dict),
+        source,
+        lambda: f"config must be a JSON object with at least 'arch', got {type(config).__name__}",
+    )
     _check(_depth_ok(config), source, lambda: f"config JSON is nested too deeply (more than {MAX_DEPTH} levels)")
     _check("arch" in config, source, lambda: f"config must be a JSON object with at least 'arch', got {config!r:.200}")
     arch = config["arch"]
-    _check(_known_arch(arch), source,
-           lambda: f"arch must be one of {_known_archs()}, got {arch!r:.100}")
+    _check(_known_arch(arch), source, lambda: f"arch must be one of {_known_archs()}, got {arch!r:.100}")
     fmt = config.get("format", "lipsim")
     _check(fmt == "lipsim", source, lambda: f"format must be 'lipsim', got {fmt!r:.100}")
     cc = config.setdefault("constant_coordinate", "append")
     _check(cc in ("append", "none"), source, lambda: f"constant_coordinate must be 'append' or 'none', got {cc!r:.100}")
     arch_config = config.setdefault("arch_config", {})
-    _check(isinstance(arch_config, dict), source,
-           lambda: f"arch_config must be a JSON object, got {type(arch_config).__name__}")
+    _check(
+        isinstance(arch_config, dict),
+        source,
+        lambda: f"arch_config must be a JSON object, got {type(arch_config).__name__}",
+    )
     for key, (kind, lo, hi) in ARCH_CONFIG_LIMITS.get(arch, {}).items():
         if key in arch_config:
             problem = _check_value(kind, lo, hi, arch_config[key])
             if problem is not None:
                 raise WeightsError(f"{source}: arch_config.{key} {problem}, got {arch_config[key]!r:.100}")
     sha = config.get("weights_sha256")
-    _check(sha is None or isinstance(sha, str) and bool(_SHA256.match(sha)), source,
-           lambda: f"weights_sha256 must be 64 hex digits, got {sha!r:.100}")
+    _check(
+        sha is None or isinstance(sha, str) and bool(_SHA256.match(sha)),
+        source,
+        lambda: f"weights_sha256 must be 64 hex digits, got {sha!r:.100}",
+    )
     check_threshold(config.get("threshold"), source)
     rates = config.get("threshold_rates")
-    _check(rates is None or isinstance(rates, dict), source,
-           lambda: f"threshold_rates must be a JSON object, got {type(rates).__name__}")
+    _check(
+        rates is None or isinstance(rates, dict),
+        source,
+        lambda: f"threshold_rates must be a JSON object, got {type(rates).__name__}",
+    )
     version = config.get("lipsim_version")
-    _check(version is None or isinstance(version, str), source,
-           lambda: f"lipsim_version must be a string, got {type(version).__name__}")
+    _check(
+        version is None or isinstance(version, str),
+        source,
+        lambda: f"lipsim_version must be a string, got {type(version).__name__}",
+    )
     return config
 
 

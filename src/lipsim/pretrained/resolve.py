@@ -25,8 +25,16 @@ from .bundled import bundled_file
 from .registry import WeightsSpec, default_weights_for, get_weights_spec, list_weights
 from .weights_format import CONFIG_NAME, WEIGHTS_NAME, ResolvedWeights, read_pretrained_dir, read_weights_file
 
-__all__ = ["ResolvedWeights", "resolve_weights", "read_pretrained_dir", "parse_hub_reference", "looks_like_path",
-           "CONFIG_NAME", "WEIGHTS_NAME", "HUB_PREFIX"]
+__all__ = [
+    "ResolvedWeights",
+    "resolve_weights",
+    "read_pretrained_dir",
+    "parse_hub_reference",
+    "looks_like_path",
+    "CONFIG_NAME",
+    "WEIGHTS_NAME",
+    "HUB_PREFIX",
+]
 
 HUB_PREFIX = "hf-hub:"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -46,8 +54,9 @@ def _from_spec(spec: WeightsSpec) -> ResolvedWeights:
         path = hub_download(spec.hub_repo, spec.file, spec.hub_revision)
     resolved = read_weights_file(path, f"{spec.name} ({path})", expected_sha256=spec.sha256)
     if resolved.config["arch"] != spec.arch:
-        raise WeightsError(f"weights {resolved.source!r} hold arch {resolved.config['arch']!r}, but are registered "
-                           f"as {spec.arch!r}")
+        raise WeightsError(
+            f"weights {resolved.source!r} hold arch {resolved.config['arch']!r}, but are registered as {spec.arch!r}"
+        )
     return resolved
 
 
@@ -66,11 +75,12 @@ def parse_hub_reference(reference: str) -> tuple[str, str | None]:
         >>> parse_hub_reference("hf-hub:lipsim/efficient-photos64-v1@v1")
         ('lipsim/efficient-photos64-v1', 'v1')
     """
-    body = reference[len(HUB_PREFIX):] if reference.startswith(HUB_PREFIX) else reference
+    body = reference[len(HUB_PREFIX) :] if reference.startswith(HUB_PREFIX) else reference
     repo, sep, revision = body.partition("@")
     if not _REPO_ID.match(repo) or (sep and not revision):
-        raise WeightsError(f"bad Hub reference {reference!r}: expected '{HUB_PREFIX}org/name' or "
-                           f"'{HUB_PREFIX}org/name@revision'")
+        raise WeightsError(
+            f"bad Hub reference {reference!r}: expected '{HUB_PREFIX}org/name' or '{HUB_PREFIX}org/name@revision'"
+        )
     return repo, (revision or None)
 
 
@@ -82,8 +92,12 @@ def looks_like_path(reference: str) -> bool:
         (True, True, False)
     """
     seps = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
-    return (any(sep in reference for sep in seps) or reference.startswith((".", "~"))
-            or reference.endswith(".safetensors") or os.path.lexists(reference))
+    return (
+        any(sep in reference for sep in seps)
+        or reference.startswith((".", "~"))
+        or reference.endswith(".safetensors")
+        or os.path.lexists(reference)
+    )
 
 
 def resolve_weights(weights: Any, arch: str | None) -> ResolvedWeights:
@@ -98,8 +112,9 @@ def resolve_weights(weights: Any, arch: str | None) -> ResolvedWeights:
     if isinstance(weights, WeightsSpec):
         return _from_spec(weights)
     if not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(f"weights must be a path, registered name or 'hf-hub:org/name' reference, "
-                        f"got {type(weights).__name__}")
+        raise TypeError(
+            f"weights must be a path, registered name or 'hf-hub:org/name' reference, got {type(weights).__name__}"
+        )
     name = os.fspath(weights)
     if isinstance(name, bytes):
         raise TypeError("weights must be a str path, not bytes")

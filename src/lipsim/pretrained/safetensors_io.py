@@ -146,6 +146,7 @@ def check_state_dict(
     if shapes:
         parts.append(f"{len(shapes)} shape mismatches ({_few(shapes)})")
     raise WeightsError(
-        f"weights {source!r} do not fit arch {arch!r} with this config: " + "; ".join(parts)
+        f"weights {source!r} do not fit arch {arch!r} with this config: "
+        + "; ".join(parts)
         + ". Are they weights for another architecture or config?"
     )

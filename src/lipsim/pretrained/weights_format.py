@@ -32,8 +32,16 @@ from ..errors import WeightsError
 from .config_check import MAX_CONFIG_BYTES, parse_config_json, validate_config
 from .safetensors_io import read_safetensors, sha256_file, write_safetensors
 
-__all__ = ["CONFIG_NAME", "WEIGHTS_NAME", "FORMAT", "ResolvedWeights", "weights_config", "write_pretrained_dir",
-           "read_pretrained_dir", "read_weights_file"]
+__all__ = [
+    "CONFIG_NAME",
+    "WEIGHTS_NAME",
+    "FORMAT",
+    "ResolvedWeights",
+    "weights_config",
+    "write_pretrained_dir",
+    "read_pretrained_dir",
+    "read_weights_file",
+]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -49,8 +57,9 @@ class ResolvedWeights:
     source: str
 
 
-def weights_config(arch: str, arch_config: Mapping[str, Any], constant_coordinate: str,
-                   provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def weights_config(
+    arch: str, arch_config: Mapping[str, Any], constant_coordinate: str, provenance: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The config a weights file records: how to rebuild the network, then any provenance keys.
 
     Provenance never overrides the keys written here, and a stale ``weights_sha256`` is dropped (the writer
@@ -69,8 +78,9 @@ def weights_config(arch: str, arch_config: Mapping[str, Any], constant_coordinat
     return config
 
 
-def write_pretrained_dir(directory: str | os.PathLike[str], state_dict: Mapping[str, torch.Tensor],
-                         config: Mapping[str, Any]) -> Path:
+def write_pretrained_dir(
+    directory: str | os.PathLike[str], state_dict: Mapping[str, torch.Tensor], config: Mapping[str, Any]
+) -> Path:
     """Write ``model.safetensors`` (``config`` in its metadata) and ``config.json`` (plus ``weights_sha256``).
 
     Each file is written under a temporary name and renamed, with the permissions the process umask gives
@@ -99,8 +109,10 @@ def read_pretrained_dir(directory: str | os.PathLike[str]) -> ResolvedWeights:
         if not p.is_file():
             raise WeightsError(f"{str(d)!r} is not a lipsim pretrained directory: missing {p.name}")
     if cfg_path.stat().st_size > MAX_CONFIG_BYTES:
-        raise WeightsError(f"{str(cfg_path)!r}: config is {cfg_path.stat().st_size:,} bytes, more than the "
-                           f"{MAX_CONFIG_BYTES:,} accepted")
+        raise WeightsError(
+            f"{str(cfg_path)!r}: config is {cfg_path.stat().st_size:,} bytes, more than the "
+            f"{MAX_CONFIG_BYTES:,} accepted"
+        )
     config = parse_config_json(cfg_path.read_bytes(), repr(str(cfg_path)))
     config = validate_config(config, repr(str(cfg_path)))
     expected = config.get("weights_sha256")
@@ -108,14 +120,17 @@ def read_pretrained_dir(directory: str | os.PathLike[str]) -> ResolvedWeights:
         found = sha256_file(w_path)
         warnings.warn(
             f"{str(cfg_path)!r} records no weights_sha256, so {str(w_path)!r} is loaded unverified; its sha256 is "
-            f"{found}: add \"weights_sha256\": \"{found}\" to the config to pin it", UserWarning, stacklevel=4,
+            f'{found}: add "weights_sha256": "{found}" to the config to pin it',
+            UserWarning,
+            stacklevel=4,
         )
     tensors, _ = read_safetensors(w_path, expected_sha256=expected)
     return ResolvedWeights(tensors, config, str(w_path))
 
 
-def read_weights_file(path: str | os.PathLike[str], source: str, *, default_arch: str | None = None,
-                      expected_sha256: str | None = None) -> ResolvedWeights:
+def read_weights_file(
+    path: str | os.PathLike[str], source: str, *, default_arch: str | None = None, expected_sha256: str | None = None
+) -> ResolvedWeights:
     """Read a weights file alone: its tensors and the config in its metadata, validated.
 
     Args:
@@ -127,7 +142,8 @@ def read_weights_file(path: str | os.PathLike[str], source: str, *, default_arch
     tensors, config = read_safetensors(path, expected_sha256=expected_sha256)
     if config is None:
         if default_arch is None:
-            raise WeightsError(f"weights {source}: the file carries no lipsim config (safetensors metadata "
-                               "'lipsim_config')")
+            raise WeightsError(
+                f"weights {source}: the file carries no lipsim config (safetensors metadata 'lipsim_config')"
+            )
         config = {"arch": default_arch}
     return ResolvedWeights(tensors, validate_config(config, source), source)

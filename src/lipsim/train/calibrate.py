@@ -110,9 +110,11 @@ def calibrate_threshold(
         "true_same": float((same_test <= tau).double().mean()),
         "auc": roc_auc(same.flatten(), diff_all[iu[0], iu[1]]),
         "pairs": {"same": int(same.numel()), "different": int(iu.shape[1]), "photos": n},
-        "protocol": (f"{size}px crops of {n} held-out photos vs {copies} mild copies each "
-                     f"({'/'.join(MILD_FAMILIES)}, strength {mild_range[0]}-{mild_range[1]}) and vs each other; "
-                     f"threshold fit on even-indexed photos at <= {max_false_same:.1%} false same, rates on odd"),
+        "protocol": (
+            f"{size}px crops of {n} held-out photos vs {copies} mild copies each "
+            f"({'/'.join(MILD_FAMILIES)}, strength {mild_range[0]}-{mild_range[1]}) and vs each other; "
+            f"threshold fit on even-indexed photos at <= {max_false_same:.1%} false same, rates on odd"
+        ),
     }
 
 
@@ -128,8 +130,10 @@ def write_threshold(model_dir: str | os.PathLike[str], result: dict[str, Any]) -
 
     path = Path(model_dir) / CONFIG_NAME
     if not path.is_file():
-        raise ValueError(f"{str(model_dir)!r} is not a save_pretrained directory (no {CONFIG_NAME}); "
-                         "--write needs a local model directory")
+        raise ValueError(
+            f"{str(model_dir)!r} is not a save_pretrained directory (no {CONFIG_NAME}); "
+            "--write needs a local model directory"
+        )
     config = json.loads(path.read_text())
     config["threshold"] = result["threshold"]
     config["threshold_rates"] = {k: v for k, v in result.items() if k != "threshold"}

@@ -40,8 +40,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 def training_state(kind: str, step: int, model: Any, optimizer: Any, scheduler: Any, config: Any) -> dict[str, Any]:
     """The dict a training loop checkpoints: everything needed to continue bit for bit (data is seeded by step)."""
     return {
-        "kind": kind, "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(), "config": config,
+        "kind": kind,
+        "step": step,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "config": config,
     }
 
 

@@ -144,9 +144,14 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         {'config_file': None, 'out': 'o', 'crop_scale': [0.5, 1.0], 'amp': False}
     """
     hints = get_type_hints(cls)
-    parser.add_argument("--config", dest=CONFIG_DEST, metavar="FILE.json", default=None,
-                        help="JSON object of options (field names, as in the run's *_config.json); "
-                        "flags given on the command line override it")
+    parser.add_argument(
+        "--config",
+        dest=CONFIG_DEST,
+        metavar="FILE.json",
+        default=None,
+        help="JSON object of options (field names, as in the run's *_config.json); "
+        "flags given on the command line override it",
+    )
     for f in dataclasses.fields(cls):
         parser.add_argument(flag_name(f.name), **_argument_options(f, hints[f.name]))
 
@@ -185,8 +190,11 @@ def _type_text(hint: Any) -> str:
     origin = get_origin(base) or base
     if origin is tuple:
         args = get_args(base)
-        text = f"a list of {args[0].__name__}" if args[-1] is Ellipsis else \
-            f"a list of {len(args)} {args[0].__name__} values"
+        text = (
+            f"a list of {args[0].__name__}"
+            if args[-1] is Ellipsis
+            else f"a list of {len(args)} {args[0].__name__} values"
+        )
     elif origin is dict:
         text = "a JSON object"
     elif origin is list:
@@ -250,12 +258,13 @@ def config_from_args(cls: type[C], args: argparse.Namespace) -> C:
             values[f.name] = _convert(hints[f.name], getattr(args, f.name), flag_name(f.name))
     missing = [flag_name(f.name) for f in fields if _required(f) and f.name not in values]
     if missing:
-        raise ValueError(f"the following arguments are required: {', '.join(missing)} "
-                         "(on the command line or in --config FILE.json)")
+        raise ValueError(
+            f"the following arguments are required: {', '.join(missing)} (on the command line or in --config FILE.json)"
+        )
     for f in fields:
         choices = _choices(f)
-        if choices is not None and f.name in values and values[f.name] is not None \
-                and values[f.name] not in choices:
-            raise ValueError(f"{flag_name(f.name)}: invalid choice {values[f.name]!r} "
-                             f"(choose from {', '.join(map(str, choices))})")
+        if choices is not None and f.name in values and values[f.name] is not None and values[f.name] not in choices:
+            raise ValueError(
+                f"{flag_name(f.name)}: invalid choice {values[f.name]!r} (choose from {', '.join(map(str, choices))})"
+            )
     return cls(**values)

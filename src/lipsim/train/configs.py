@@ -60,14 +60,21 @@ class DistillConfig:
 
     images: str = field(metadata={"help": "folder of photos (searched recursively)"})
     out: str = field(metadata={"help": "output directory (checkpoint.pt, log.csv, model/)"})
-    teacher: str | None = field(default=None, metadata={
-        "help": "teacher name (lipsim.train.teachers.list_teachers(); default: the measured offline default)"})
-    teacher_kwargs: dict[str, Any] = field(default_factory=dict, metadata={
-        "help": 'JSON options of the teacher, e.g. \'{"embedding": "mean"}\''})
-    arch: str | None = field(default=None, metadata={
-        "help": "student architecture (default: efficient)", "choices": _arch_names})
-    arch_config: dict[str, Any] = field(default_factory=dict, metadata={
-        "help": 'JSON options of the architecture, e.g. \'{"head_width": 1024}\''})
+    teacher: str | None = field(
+        default=None,
+        metadata={
+            "help": "teacher name (lipsim.train.teachers.list_teachers(); default: the measured offline default)"
+        },
+    )
+    teacher_kwargs: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": 'JSON options of the teacher, e.g. \'{"embedding": "mean"}\''}
+    )
+    arch: str | None = field(
+        default=None, metadata={"help": "student architecture (default: efficient)", "choices": _arch_names}
+    )
+    arch_config: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "JSON options of the architecture, e.g. '{\"head_width\": 1024}'"}
+    )
     image_size: int = field(default=224, metadata={"help": "training (and the model's native) resolution"})
     steps: int = loop_option("steps", 1000)
     batch_size: int = loop_option("batch_size", 32)
@@ -77,36 +84,58 @@ class DistillConfig:
     warmup_steps: int = loop_option("warmup_steps", -1)
     grad_clip: float = loop_option("grad_clip", 1.0)
     pool_size: int = field(default=2048, metadata={"help": "fixed crops whose teacher embeddings are cached"})
-    crop_scale: tuple[float, float] = field(default=(0.08, 1.0), metadata={
-        "help": "crop area as a share of the image's largest square", "metavar": ("LOW", "HIGH")})
-    side_px: tuple[int, int] | None = field(default=None, metadata={
-        "help": "crop side in pixels instead of --crop-scale (keeps the photos' own pixel scale)",
-        "metavar": ("LOW", "HIGH")})
-    distort_share: float = field(default=0.0, metadata={
-        "help": "share of pool crops given a fixed random distortion that the teacher sees too"})
-    extra_pools: list[dict[str, Any]] = field(default_factory=list, metadata={
-        "help": "JSON list of more pools: objects with images, pool_size, image_size, batch_size and optionally "
-        "crop_scale, side_px, distort_share (default: this run's), e.g. "
-        '\'[{"images": "DIR", "pool_size": 3000, "image_size": 128, "batch_size": 32, "side_px": [96, 256]}]\''})
+    crop_scale: tuple[float, float] = field(
+        default=(0.08, 1.0),
+        metadata={"help": "crop area as a share of the image's largest square", "metavar": ("LOW", "HIGH")},
+    )
+    side_px: tuple[int, int] | None = field(
+        default=None,
+        metadata={
+            "help": "crop side in pixels instead of --crop-scale (keeps the photos' own pixel scale)",
+            "metavar": ("LOW", "HIGH"),
+        },
+    )
+    distort_share: float = field(
+        default=0.0, metadata={"help": "share of pool crops given a fixed random distortion that the teacher sees too"}
+    )
+    extra_pools: list[dict[str, Any]] = field(
+        default_factory=list,
+        metadata={
+            "help": "JSON list of more pools: objects with images, pool_size, image_size, batch_size and optionally "
+            "crop_scale, side_px, distort_share (default: this run's), e.g. "
+            '\'[{"images": "DIR", "pool_size": 3000, "image_size": 128, "batch_size": 32, "side_px": [96, 256]}]\''
+        },
+    )
     seed: int = loop_option("seed", 0)
     checkpoint_every: int = loop_option("checkpoint_every", 200)
     log_every: int = loop_option("log_every", 10)
     device: str | None = loop_option("device", None)
     amp: bool | None = field(default=None, metadata={"help": "bf16 autocast (default: on CUDA)"})
-    channels_last: bool | None = field(default=None, metadata={
-        "help": "channels-last memory layout (default: on CUDA)"})
+    channels_last: bool | None = field(
+        default=None, metadata={"help": "channels-last memory layout (default: on CUDA)"}
+    )
     resume: bool = loop_option("resume", False)
     stop_after: int | None = loop_option("stop_after", None)
     teacher_batch_size: int = field(default=32, metadata={"help": "batch size of the teacher embedding the pools"})
     progress: bool = loop_option("progress", True)
-    target_dims: int | None = field(default=None, metadata={
-        "help": "regress the teacher embedding's top-k principal subspace (default: the whole embedding)"})
-    init: str | None = field(default=None, metadata={
-        "help": "continue from this model (a run directory, a save_pretrained directory or a safetensors file) as "
-        "a new stage with its own schedule; --arch and --arch-config must describe its architecture"})
-    target_basis: str | None = field(default=None, metadata={
-        "help": "with --target-dims: the basis_*.npz of the run that made --init, so the student keeps "
-        "regressing the same coordinates (default: computed from this run's first pool)"})
+    target_dims: int | None = field(
+        default=None,
+        metadata={"help": "regress the teacher embedding's top-k principal subspace (default: the whole embedding)"},
+    )
+    init: str | None = field(
+        default=None,
+        metadata={
+            "help": "continue from this model (a run directory, a save_pretrained directory or a safetensors file) as "
+            "a new stage with its own schedule; --arch and --arch-config must describe its architecture"
+        },
+    )
+    target_basis: str | None = field(
+        default=None,
+        metadata={
+            "help": "with --target-dims: the basis_*.npz of the run that made --init, so the student keeps "
+            "regressing the same coordinates (default: computed from this run's first pool)"
+        },
+    )
 
 
 @dataclass
@@ -115,8 +144,12 @@ class FinetuneConfig:
 
     data: str = field(metadata={"help": "dataset root"})
     format: str = field(metadata={"help": "layout of the dataset", "choices": ("bapps", "nights")})
-    init: str = field(metadata={"help": "model to start from: a run directory (the --out of distill, meaning its "
-                                "model/), a save_pretrained directory or a safetensors file"})
+    init: str = field(
+        metadata={
+            "help": "model to start from: a run directory (the --out of distill, meaning its "
+            "model/), a save_pretrained directory or a safetensors file"
+        }
+    )
     out: str = field(metadata={"help": "output directory (checkpoint.pt, log.csv, model/)"})
     split: str = field(default="train", metadata={"help": "split to train on (make-2afc writes train)"})
     steps: int = loop_option("steps", 500)

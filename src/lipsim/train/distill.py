@@ -50,9 +50,15 @@ _POOL_KEYS = {"images", "pool_size", "image_size", "batch_size", "crop_scale", "
 
 def _pool_specs(cfg: DistillConfig) -> list[dict[str, Any]]:
     """The main pool and every extra pool as complete specs (missing keys from ``cfg``)."""
-    base = {"images": cfg.images, "pool_size": cfg.pool_size, "image_size": cfg.image_size,
-            "batch_size": cfg.batch_size, "crop_scale": tuple(cfg.crop_scale), "side_px": cfg.side_px,
-            "distort_share": cfg.distort_share}
+    base = {
+        "images": cfg.images,
+        "pool_size": cfg.pool_size,
+        "image_size": cfg.image_size,
+        "batch_size": cfg.batch_size,
+        "crop_scale": tuple(cfg.crop_scale),
+        "side_px": cfg.side_px,
+        "distort_share": cfg.distort_share,
+    }
     specs = [base]
     for i, extra in enumerate(cfg.extra_pools):
         unknown = set(extra) - _POOL_KEYS
@@ -84,13 +90,22 @@ def _cached_pool(spec: dict[str, Any], seed: int, out: Path) -> torch.Tensor:
     from .data.image_files import list_images
 
     files = [str(f) for f in list_images(spec["images"])]
-    desc = json.dumps({**{k: v for k, v in spec.items() if k != "batch_size"}, "seed": seed, "files": files},
-                      sort_keys=True, default=list)
+    desc = json.dumps(
+        {**{k: v for k, v in spec.items() if k != "batch_size"}, "seed": seed, "files": files},
+        sort_keys=True,
+        default=list,
+    )
     path = out / f"pool_{hashlib.sha256(desc.encode()).hexdigest()[:16]}.npy"
     if path.is_file():
         return torch.from_numpy(np.load(path, mmap_mode="c"))
-    pool = FixedCropPool(spec["images"], n=spec["pool_size"], size=spec["image_size"], seed=seed,
-                         scale=tuple(spec["crop_scale"]), side_px=spec["side_px"])
+    pool = FixedCropPool(
+        spec["images"],
+        n=spec["pool_size"],
+        size=spec["image_size"],
+        seed=seed,
+        scale=tuple(spec["crop_scale"]),
+        side_px=spec["side_px"],
+    )
     distort_pool(pool.images, spec["distort_share"], seed)
     out.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npy")
@@ -105,11 +120,14 @@ def load_basis(path: str | os.PathLike[str], dim: int, k: int) -> tuple[torch.Te
         with np.load(path) as z:
             basis, kept = torch.from_numpy(np.array(z["basis"], dtype=np.float32)), float(z["kept"])
     except (OSError, KeyError, ValueError) as e:
-        raise ValueError(f"--target-basis {str(path)!r}: not a basis file written by distill --target-dims "
-                         f"({e})") from None
+        raise ValueError(
+            f"--target-basis {str(path)!r}: not a basis file written by distill --target-dims ({e})"
+        ) from None
     if tuple(basis.shape) != (dim, k):
-        raise ValueError(f"--target-basis {str(path)!r} is {tuple(basis.shape)}, expected ({dim}, {k}) "
-                         f"(the teacher's embedding dimension by --target-dims)")
+        raise ValueError(
+            f"--target-basis {str(path)!r} is {tuple(basis.shape)}, expected ({dim}, {k}) "
+            f"(the teacher's embedding dimension by --target-dims)"
+        )
     return basis, kept
 
 
@@ -120,8 +138,10 @@ def _load_init(model: LipSim, init: str, verbose: bool) -> list[dict[str, Any]]:
         print(f"distill: {note}", file=sys.stderr)
     start = LipSim.from_pretrained(path, device="cpu")
     if start.arch != model.arch or start.backbone.config != model.backbone.config:
-        raise ValueError(f"--init {init}: its architecture {start.arch} {start.backbone.config} differs from this "
-                         f"run's {model.arch} {model.backbone.config}; pass matching --arch and --arch-config")
+        raise ValueError(
+            f"--init {init}: its architecture {start.arch} {start.backbone.config} differs from this "
+            f"run's {model.arch} {model.backbone.config}; pass matching --arch and --arch-config"
+        )
     model.load_state_dict(start.state_dict())
     try:
         return training_stages(start.provenance.get("training"))
@@ -129,8 +149,9 @@ def _load_init(model: LipSim, init: str, verbose: bool) -> list[dict[str, Any]]:
         raise ValueError(f"--init {init}: {e}") from None
 
 
-def _student_inputs(pool: torch.Tensor, cfg: DistillConfig, step: int, rank: int, world: int, p: int = 0,
-                    batch_size: int | None = None):
+def _student_inputs(
+    pool: torch.Tensor, cfg: DistillConfig, step: int, rank: int, world: int, p: int = 0, batch_size: int | None = None
+):
     """Indices and the two views of this rank's share of pool ``p``'s global batch at ``step`` (pure function)."""
     tag = () if p == 0 else (p,)  # pool 0 keeps the streams of single-pool runs
     g = seeded_generator("batch", cfg.seed, step, *tag)
@@ -165,15 +186,17 @@ def distill(cfg: DistillConfig) -> Path | None:
         images = _cached_pool(spec, cfg.seed + p, out)
         key = f"{pixels_fingerprint(images)[:16]}-{teacher_name}-{teacher_id[:12]}"
         if ctx.is_main:
-            targets.append(cached_teacher_embeddings(teacher, images, key, out, cfg.teacher_batch_size, dev,
-                                                     cfg.progress))
+            targets.append(
+                cached_teacher_embeddings(teacher, images, key, out, cfg.teacher_batch_size, dev, cfg.progress)
+            )
         pools.append(images)
         keys.append(key)
     del teacher
     ctx.barrier()
     if not ctx.is_main:
-        targets = [cached_teacher_embeddings(None, images, key, out, progress=False)
-                   for images, key in zip(pools, keys)]
+        targets = [
+            cached_teacher_embeddings(None, images, key, out, progress=False) for images, key in zip(pools, keys)
+        ]
     embed_dim = targets[0].shape[1]
     basis, kept = None, 1.0
     if cfg.target_basis and not cfg.target_dims:
@@ -216,16 +239,32 @@ def distill(cfg: DistillConfig) -> Path | None:
             loss = loss + part.detach().cpu()
         return {"loss": loss}
 
-    if not run_training("distill", cfg, ctx, out, student, student.parameters(), train_step, LOG_COLUMNS,
-                        weight_decay=cfg.weight_decay, images_per_step=cfg.batch_size * 2):
+    if not run_training(
+        "distill",
+        cfg,
+        ctx,
+        out,
+        student,
+        student.parameters(),
+        train_step,
+        LOG_COLUMNS,
+        weight_decay=cfg.weight_decay,
+        images_per_step=cfg.batch_size * 2,
+    ):
         return None  # stopped early on request (stop_after); continue with resume=True
     model.eval()
     target = out / "model"
     if ctx.is_main:
-        stage = {"stage": "distill", "teacher": teacher_name, "teacher_kwargs": teacher_kwargs,
-                 "steps": cfg.steps, "seed": cfg.seed, "target_dims": cfg.target_dims,
-                 "target_energy_kept": round(kept, 6),
-                 "pools": [{k: (str(v) if k == "images" else v) for k, v in spec.items()} for spec in specs]}
+        stage = {
+            "stage": "distill",
+            "teacher": teacher_name,
+            "teacher_kwargs": teacher_kwargs,
+            "steps": cfg.steps,
+            "seed": cfg.seed,
+            "target_dims": cfg.target_dims,
+            "target_energy_kept": round(kept, 6),
+            "pools": [{k: (str(v) if k == "images" else v) for k, v in spec.items()} for spec in specs],
+        }
         if cfg.init:
             stage.update(init=cfg.init, lr=cfg.lr, batch_size=cfg.batch_size)
         model.save_pretrained(target, extra_config={"training": [*earlier, stage] if cfg.init else stage})

@@ -173,11 +173,18 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     progress = tqdm(subsets.items(), desc="LipSim", disable=not cfg.progress)
     lip = {name: score_lipsim(model, ds, cfg) for name, ds in progress}
     results: dict[str, Any] = {
-        "data": cfg.data, "format": cfg.format, "split": cfg.split, "weights": cfg.weights,
+        "data": cfg.data,
+        "format": cfg.format,
+        "split": cfg.split,
+        "weights": cfg.weights,
         "weights_used": model.source,
         "config": asdict(cfg),
-        "lipsim": {"subsets": lip, "total": _weighted_total(lip), "seconds": round(time.perf_counter() - t0, 1),
-                   "curve_eps": torch.linspace(0, cfg.curve_max_eps, cfg.curve_points).tolist()},
+        "lipsim": {
+            "subsets": lip,
+            "total": _weighted_total(lip),
+            "seconds": round(time.perf_counter() - t0, 1),
+            "curve_eps": torch.linspace(0, cfg.curve_max_eps, cfg.curve_points).tolist(),
+        },
         "references": {},
     }
     if cfg.references:

@@ -88,9 +88,18 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
     model.requires_grad_(False)
     target = out / "model"
     if ctx.is_main:
-        stage = {"stage": "finetune", "init": model.source, "data": cfg.data, "format": cfg.format,
-                 "split": cfg.split, "margin": cfg.margin, "steps": cfg.steps, "batch_size": cfg.batch_size,
-                 "lr": cfg.lr, "seed": cfg.seed}
+        stage = {
+            "stage": "finetune",
+            "init": model.source,
+            "data": cfg.data,
+            "format": cfg.format,
+            "split": cfg.split,
+            "margin": cfg.margin,
+            "steps": cfg.steps,
+            "batch_size": cfg.batch_size,
+            "lr": cfg.lr,
+            "seed": cfg.seed,
+        }
         model.save_pretrained(target, extra_config={"training": append_stage(model.provenance.get("training"), stage)})
     ctx.barrier()
     return target

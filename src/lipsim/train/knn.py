@@ -21,8 +21,9 @@ __all__ = ["knn_top1"]
 def knn_top1(embeddings: torch.Tensor, labels: torch.Tensor, block: int = 1024) -> float:
     """Leave-one-out top-1 accuracy of cosine nearest-neighbour retrieval, computed in row blocks."""
     if embeddings.ndim != 2 or labels.shape != (embeddings.shape[0],):
-        raise ValueError(f"expected (N, k) embeddings and (N,) labels, got {tuple(embeddings.shape)} and "
-                         f"{tuple(labels.shape)}")
+        raise ValueError(
+            f"expected (N, k) embeddings and (N,) labels, got {tuple(embeddings.shape)} and {tuple(labels.shape)}"
+        )
     e = F.normalize(embeddings.double(), dim=1)
     hits = 0
     for i in range(0, e.shape[0], block):
@@ -62,5 +63,9 @@ def folder_knn_top1(model, images_dir, batch_size: int = 256) -> dict:
             flush()
         batch.append(x)
     flush()
-    return {"top1": knn_top1(torch.cat(phis), labels), "n": len(names), "classes": len(classes),
-            "chance": max(names.count(c) for c in classes) / len(names)}
+    return {
+        "top1": knn_top1(torch.cat(phis), labels),
+        "n": len(names),
+        "classes": len(classes),
+        "chance": max(names.count(c) for c in classes) / len(names),
+    }

@@ -117,8 +117,9 @@ def run_training(
         (out / f"{kind}_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
 
     t0 = time.perf_counter()
-    bar = tqdm(range(start, cfg.steps), desc=kind, disable=not (cfg.progress and ctx.is_main), initial=start,
-               total=cfg.steps)
+    bar = tqdm(
+        range(start, cfg.steps), desc=kind, disable=not (cfg.progress and ctx.is_main), initial=start, total=cfg.steps
+    )
     for step in bar:
         opt.zero_grad(set_to_none=True)
         metrics = step_fn(step)
@@ -135,14 +136,19 @@ def run_training(
             if log is not None:
                 elapsed = time.perf_counter() - t0
                 row = {k: f"{v:.6f}" if k == "loss" else f"{v:.4f}" for k, v in values.items()}
-                row.update(step=done, lr=f"{sched.get_last_lr()[0]:.6g}", elapsed_s=f"{elapsed:.1f}",
-                           images_per_s=f"{(done - start) * images_per_step / max(elapsed, 1e-9):.1f}")
+                row.update(
+                    step=done,
+                    lr=f"{sched.get_last_lr()[0]:.6g}",
+                    elapsed_s=f"{elapsed:.1f}",
+                    images_per_s=f"{(done - start) * images_per_step / max(elapsed, 1e-9):.1f}",
+                )
                 log.log(**row)
                 bar.set_postfix(loss=f"{values['loss']:.4f}")
         stop_now = cfg.stop_after is not None and done - start >= cfg.stop_after and done < cfg.steps
         if ctx.is_main and (done % cfg.checkpoint_every == 0 or done == cfg.steps or stop_now):
-            save_checkpoint(ckpt_path, training_state(kind, done, module, opt, sched,
-                                                      json.loads(json.dumps(asdict(cfg)))))
+            save_checkpoint(
+                ckpt_path, training_state(kind, done, module, opt, sched, json.loads(json.dumps(asdict(cfg))))
+            )
         if stop_now:
             ctx.barrier()
             return False

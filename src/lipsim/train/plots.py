@@ -27,8 +27,9 @@ def plot_certified_curve(results: dict[str, Any], path: str | os.PathLike[str]) 
     for e in CERTIFIED_EPS:
         ax.axvline(e, color="grey", lw=0.5, ls=":")
     for i, (name, ref) in enumerate(results.get("references", {}).items()):
-        ax.axhline(ref["total"]["natural"], ls="--", lw=1, color=f"C{(i + 5) % 10}",
-                   label=f"{name} natural (no certificate)")
+        ax.axhline(
+            ref["total"]["natural"], ls="--", lw=1, color=f"C{(i + 5) % 10}", label=f"{name} natural (no certificate)"
+        )
     ax.set_xlabel("l2 budget eps on the reference (pixels in [0, 1])")
     ax.set_ylabel("certified 2AFC score")
     ax.set_ylim(0, 1.02)

@@ -31,8 +31,10 @@ def training_stages(training: Any) -> list[dict[str, Any]]:
     if isinstance(training, list):
         for i, stage in enumerate(training):
             if not isinstance(stage, dict):
-                raise ValueError(f"training provenance must be a list of objects (one per stage); item {i} is a "
-                                 f"{type(stage).__name__}")
+                raise ValueError(
+                    f"training provenance must be a list of objects (one per stage); item {i} is a "
+                    f"{type(stage).__name__}"
+                )
         return [dict(stage) for stage in training]
     if isinstance(training, dict):  # the legacy form: one stage, the last fine-tuning round nested in it
         first = {k: v for k, v in training.items() if k != "finetune"}

@@ -20,8 +20,9 @@ def _augment(crop: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     ch, cw = max(8, int(h * s)), max(8, int(w * s))
     y = int(torch.randint(h - ch + 1, (1,), generator=gen))
     x = int(torch.randint(w - cw + 1, (1,), generator=gen))
-    v = torch.nn.functional.interpolate(crop[None, :, y : y + ch, x : x + cw], size=(h, w), mode="bilinear",
-                                        antialias=True, align_corners=False)[0].clamp(0, 1)
+    v = torch.nn.functional.interpolate(
+        crop[None, :, y : y + ch, x : x + cw], size=(h, w), mode="bilinear", antialias=True, align_corners=False
+    )[0].clamp(0, 1)
     if float(torch.rand(1, generator=gen)) < 0.5:
         v = v.flip(-1)
     return jitter_view(v, gen)

@@ -115,10 +115,17 @@ def consensus_set(
             shutil.copyfile(cross / sub / f"{row['id']}.png", cat_dir / sub / f"{row['id']}.png")
         (cat_dir / "judge").mkdir(exist_ok=True)
         np.save(cat_dir / "judge" / f"{row['id']}.npy", np.array([1.0 if p1_closer else 0.0], dtype=np.float32))
-        kept.append({"id": row["id"], "category": category,
-                     "distances": {n: list(dists[n][j]) for n in metrics}})
-    summary = {"source": str(src), "split": split, "voters": list(metrics), "margin": margin, "total": len(rows),
-               "kept": len(kept), "counts": dict(sorted(counts.items())), "triplets": kept}
+        kept.append({"id": row["id"], "category": category, "distances": {n: list(dists[n][j]) for n in metrics}})
+    summary = {
+        "source": str(src),
+        "split": split,
+        "voters": list(metrics),
+        "margin": margin,
+        "total": len(rows),
+        "kept": len(kept),
+        "counts": dict(sorted(counts.items())),
+        "triplets": kept,
+    }
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "consensus.json.tmp"
     tmp.write_text(json.dumps(summary, indent=1) + "\n")

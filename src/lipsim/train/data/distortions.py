@@ -142,8 +142,10 @@ def distort(img: Tensor, family: str, strength: float, generator: torch.Generato
         [1.0]
     """
     if not isinstance(img, Tensor) or not img.is_floating_point():
-        raise TypeError(f"img must be a floating-point torch.Tensor, got {type(img).__name__}"
-                        + (f" of dtype {img.dtype}" if isinstance(img, Tensor) else ""))
+        raise TypeError(
+            f"img must be a floating-point torch.Tensor, got {type(img).__name__}"
+            + (f" of dtype {img.dtype}" if isinstance(img, Tensor) else "")
+        )
     if img.ndim != 3 or img.shape[0] != 3:
         raise ValueError(f"img must have shape (3, H, W), got {tuple(img.shape)}")
     if family not in _IMPL:

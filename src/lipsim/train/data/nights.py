@@ -166,9 +166,7 @@ class NIGHTS(Dataset):
                 + f" ({split_count} rows of that split before the votes/is_imagenet filters; "
                 f"splits present: {sorted(splits_seen)})"
             )
-        missing_files = [
-            rel for row in self._rows for rel in row[2:5] if not (self.root / rel).is_file()
-        ]
+        missing_files = [rel for row in self._rows for rel in row[2:5] if not (self.root / rel).is_file()]
         if missing_files:
             shown = ", ".join(repr(m) for m in missing_files[:5])
             more = f" and {len(missing_files) - 5} more" if len(missing_files) > 5 else ""

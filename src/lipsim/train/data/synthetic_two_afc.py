@@ -122,8 +122,15 @@ def _save_judge(value: float, path: Path) -> None:
 
 
 def _plan(
-    n: int, n_cross: int, seed: int, split: str, families: tuple[str, ...], files: ImageFiles,
-    crop_scale: tuple[float, float], mild: tuple[float, float], strong: tuple[float, float],
+    n: int,
+    n_cross: int,
+    seed: int,
+    split: str,
+    families: tuple[str, ...],
+    files: ImageFiles,
+    crop_scale: tuple[float, float],
+    mild: tuple[float, float],
+    strong: tuple[float, float],
 ) -> list[_Plan]:
     n_sev = n - n_cross
     plans = []
@@ -162,9 +169,7 @@ def _textured_crop(
     return best[1], best[2]
 
 
-def _label_cross(
-    cross_dir: Path, count: int, metric: Callable[[Tensor, Tensor], Tensor]
-) -> list[float]:
+def _label_cross(cross_dir: Path, count: int, metric: Callable[[Tensor, Tensor], Tensor]) -> list[float]:
     def load(sub: str, ids: range) -> Tensor:
         return torch.stack([read_image(cross_dir / sub / f"{t:06d}.png") for t in ids])
 
@@ -305,8 +310,9 @@ def make_two_afc(
     for file_idx in sorted(by_file):  # decode each photo once
         img = files.image(file_idx)
         for p in by_file[file_idx]:
-            box, ref8 = _textured_crop(img, size, crop_scale, min_std,
-                                       seeded_generator("synthetic-2afc-crop", seed, split, p.k))
+            box, ref8 = _textured_crop(
+                img, size, crop_scale, min_std, seeded_generator("synthetic-2afc-crop", seed, split, p.k)
+            )
             boxes[p.k] = box
             ref = ref8.float().div(255.0)
             gen = seeded_generator("synthetic-2afc-distort", seed, split, p.k)
@@ -324,18 +330,45 @@ def make_two_afc(
     if n_cross:
         assert reference_metric is not None  # checked with the arguments
         labels = _label_cross(split_dir / CROSS, n_cross, reference_metric)
-        for p, value in zip(plans[n - n_cross:], labels):
+        for p, value in zip(plans[n - n_cross :], labels):
             _save_judge(value, split_dir / CROSS / "judge" / f"{p.tid:06d}.npy")
             judges[p.k] = value
 
     with open(out_dir / f"triplets_{split}.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["category", "id", "source", "left", "top", "side", "flipped",
-                         "family0", "strength0", "family1", "strength1", "judge"])
+        writer.writerow(
+            [
+                "category",
+                "id",
+                "source",
+                "left",
+                "top",
+                "side",
+                "flipped",
+                "family0",
+                "strength0",
+                "family1",
+                "strength1",
+                "judge",
+            ]
+        )
         for p in plans:
-            writer.writerow([p.category, f"{p.tid:06d}", files.files[p.file_idx].relative_to(files.root).as_posix(),
-                             boxes[p.k].left, boxes[p.k].top, boxes[p.k].side, int(boxes[p.k].flipped),
-                             p.family0, f"{p.strength0:.6f}", p.family1, f"{p.strength1:.6f}", judges[p.k]])
+            writer.writerow(
+                [
+                    p.category,
+                    f"{p.tid:06d}",
+                    files.files[p.file_idx].relative_to(files.root).as_posix(),
+                    boxes[p.k].left,
+                    boxes[p.k].top,
+                    boxes[p.k].side,
+                    int(boxes[p.k].flipped),
+                    p.family0,
+                    f"{p.strength0:.6f}",
+                    p.family1,
+                    f"{p.strength1:.6f}",
+                    judges[p.k],
+                ]
+            )
 
     metric_name = None
     if n_cross:
@@ -359,8 +392,11 @@ def make_two_afc(
         ],
     }
     manifest_path = out_dir / "manifest.json"
-    manifest: dict[str, Any] = {"format": "lipsim synthetic 2AFC, BAPPS layout", "lipsim_version": _lipsim_version(),
-                                "splits": {}}
+    manifest: dict[str, Any] = {
+        "format": "lipsim synthetic 2AFC, BAPPS layout",
+        "lipsim_version": _lipsim_version(),
+        "splits": {},
+    }
     if manifest_path.is_file():
         try:
             old = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -382,8 +418,10 @@ def split_counts(n: int, val_share: float = VAL_SHARE) -> dict[str, int]:
         {'train': 19, 'val': 5}
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an int >= 2 to write both a train and a val split, got {n!r} "
-                         "(for one split, pass split= to make_two_afc, or --split)")
+        raise ValueError(
+            f"n must be an int >= 2 to write both a train and a val split, got {n!r} "
+            "(for one split, pass split= to make_two_afc, or --split)"
+        )
     if isinstance(val_share, bool) or not isinstance(val_share, (int, float)) or not 0.0 < val_share < 1.0:
         raise ValueError(f"val_share must be a share strictly between 0 and 1, got {val_share!r}")
     n_val = min(n - 1, max(1, round(n * val_share)))
@@ -436,8 +474,10 @@ def make_two_afc_splits(
         for split in counts:
             split_dir = Path(out_dir) / "2afc" / split
             if split_dir.exists() and any(split_dir.iterdir()):
-                raise ValueError(f"output folder {str(split_dir)!r} already exists and is not empty "
-                                 "(pass overwrite=True, or --overwrite)")
+                raise ValueError(
+                    f"output folder {str(split_dir)!r} already exists and is not empty "
+                    "(pass overwrite=True, or --overwrite)"
+                )
     return {
         split: make_two_afc(images_dir, out_dir, n=count, seed=seed, split=split, overwrite=overwrite, **options)
         for split, count in counts.items()

@@ -77,7 +77,7 @@ def jitter_view(
 
 
 def _gray(x: Tensor) -> Tensor:
-    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
 
 
 # RGB <-> YIQ: hue is the angle of the (I, Q) chroma vector, so a hue shift is a rotation about the grey axis
@@ -118,8 +118,15 @@ def jitter_views(
     orders = torch.tensor([torch.randperm(4, generator=g).tolist() for g in generators])
     u = torch.tensor(draws, dtype=views_a.dtype)
     on = (u[:, 0] < p_jitter).view(n, 1, 1, 1)
-    fac = torch.stack([1 + brightness * (2 * u[:, 1] - 1), 1 + contrast * (2 * u[:, 2] - 1),
-                       1 + saturation * (2 * u[:, 3] - 1), hue * (2 * u[:, 4] - 1)], dim=1)
+    fac = torch.stack(
+        [
+            1 + brightness * (2 * u[:, 1] - 1),
+            1 + contrast * (2 * u[:, 2] - 1),
+            1 + saturation * (2 * u[:, 3] - 1),
+            hue * (2 * u[:, 4] - 1),
+        ],
+        dim=1,
+    )
     out = views_a
     yiq, rgb = _YIQ.to(out), _RGB.to(out)
     for slot in range(4):

@@ -78,9 +78,7 @@ class DreamSimTeacher(Teacher):
             )
         try:
             module = importlib.import_module("dreamsim")
-            model, _ = module.dreamsim(
-                pretrained=True, device="cpu", cache_dir=str(cache), dreamsim_type=dreamsim_type
-            )
+            model, _ = module.dreamsim(pretrained=True, device="cpu", cache_dir=str(cache), dreamsim_type=dreamsim_type)
         except Exception as exc:  # download errors come as many types (URLError, HTTPError, OSError...)
             raise RuntimeError(
                 f"could not load DreamSim ({type(exc).__name__}: {exc}); it downloads its weights at run "
