@@ -20,15 +20,11 @@ source "$HERE/_photos_and_evals.sh"
 
 # 2b. a second distillation stage from it: seed 1 (new crops, views and distortions in both pools; their teacher
 #     embeddings are computed once more), half the learning rate, 4,000 steps, the same 512 principal coordinates
-#     (docs/training.md, 'A second stage')
-ENSEMBLE='{"members":[{"name":"efficientnet-lite0","kwargs":{"embedding":"mean","layers":[2,4,6]}},{"name":"efficientnet-lite0","kwargs":{"embedding":"deep"}}]}'
+#     (docs/training.md, 'A second stage'): v3's recipe file with these changes on the command line
 BASIS=$(ls "$W"/distill/basis_*_k512.npz)
-STAGE2=(--images "$W/photos/train/tiny-imagenet" --out "$W/distill2" --teacher ensemble --teacher-kwargs "$ENSEMBLE"
-  --arch-config '{"native_resolution": true, "max_size": 512, "head_width": 1024, "isometric": true}' --image-size 64
-  --pool-size 45463 --crop-scale 0.5 1 --distort-share 0.3
+STAGE2=(--config "$HERE/recipes/distill-v3.json" --images "$W/photos/train/tiny-imagenet" --out "$W/distill2"
   --extra-pools '[{"images": "'"$W"'/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16, "side_px": [96, 256]}]'
-  --warmup-steps 100 --batch-size 256 --lr 0.0005 --steps 4000 --target-dims 512 --checkpoint-every 100 --log-every 20
-  --seed 1 --init "$W/distill" --target-basis "$BASIS" --teacher-batch-size 128)
+  --seed 1 --lr 0.0005 --warmup-steps 100 --steps 4000 --init "$W/distill" --target-basis "$BASIS" --teacher-batch-size 128)
 if [ ! -f "$W/distill2/model/config.json" ]; then
   if [ -f "$W/distill2/checkpoint.pt" ]; then
     $T distill "${STAGE2[@]}" --resume

@@ -10,10 +10,11 @@ DATA=${1:?usage: scripts/train_weights_v3.sh DATA [WORKDIR] [--distill-only]}
 W=${2:-runs/v3}
 ONLY=${3:-}
 T="lipsim-train"
+HERE="$(dirname "${BASH_SOURCE[0]}")"
 mkdir -p "$W"
 
 # shared steps (split, evaluation sets, threshold, evaluation)
-source "$(dirname "${BASH_SOURCE[0]}")/_photos_and_evals.sh"
+source "$HERE/_photos_and_evals.sh"
 
 # 1. train/val split (scripts/_photos_and_evals.sh)
 split_photos
@@ -23,12 +24,9 @@ split_photos
 #    30% of all crops with a fixed random distortion the teacher sees too; the student runs at native resolution,
 #    starts from isometric AOL layers and regresses the teacher's top 512 principal coordinates
 #    (docs/training.md, 'Principal targets'). Resumable: re-run the script (or add --stop-after N to split it).
-ENSEMBLE='{"members":[{"name":"efficientnet-lite0","kwargs":{"embedding":"mean","layers":[2,4,6]}},{"name":"efficientnet-lite0","kwargs":{"embedding":"deep"}}]}'
-DISTILL=(--images "$W/photos/train/tiny-imagenet" --out "$W/distill" --teacher ensemble --teacher-kwargs "$ENSEMBLE"
-  --arch-config '{"native_resolution": true, "max_size": 512, "head_width": 1024, "isometric": true}' --image-size 64
-  --pool-size 45463 --crop-scale 0.5 1 --distort-share 0.3
-  --extra-pools '[{"images": "'"$W"'/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16, "side_px": [96, 256]}]'
-  --warmup-steps 200 --batch-size 256 --lr 0.001 --steps 7000 --target-dims 512 --checkpoint-every 100 --log-every 20)
+# The recipe (teacher, student, pools, schedule) is scripts/recipes/distill-v3.json; paths come on the command line.
+DISTILL=(--config "$HERE/recipes/distill-v3.json" --images "$W/photos/train/tiny-imagenet" --out "$W/distill"
+  --extra-pools '[{"images": "'"$W"'/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16, "side_px": [96, 256]}]')
 if [ ! -f "$W/distill/model/config.json" ]; then
   if [ -f "$W/distill/checkpoint.pt" ]; then
     $T distill "${DISTILL[@]}" --resume

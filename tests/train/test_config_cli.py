@@ -55,17 +55,14 @@ def _ensemble(script: str) -> str:
 
 
 def test_default_weights_script_second_stage_flags():
-    """v4: v3's distillation (the v3 script), then a second distillation stage from it."""
+    """v4: v3's distillation (the v3 script), then a second stage: v3's recipe file with overrides."""
     script = SCRIPTS / "train_default_weights.sh"
-    text = script.read_text()
-    assert '"$HERE/train_weights_v3.sh" "$DATA" "$W" --distill-only' in text
-    ensemble = _ensemble(text)
-    variables = {"W": "W", "ENSEMBLE": ensemble, "BASIS": "W/distill/basis.npz"}
+    assert '"$HERE/train_weights_v3.sh" "$DATA" "$W" --distill-only' in script.read_text()
+    variables = {"W": "W", "HERE": str(SCRIPTS), "BASIS": "W/distill/basis.npz"}
     resumed, first = _script_commands(script, "distill", variables)
-    stage1 = _v3_distill_config(ensemble)
     expected = DistillConfig(
         **{
-            **asdict(stage1),
+            **asdict(_v3_distill_config("W/distill")),
             "out": "W/distill2",
             "warmup_steps": 100,
             "lr": 0.0005,
@@ -81,12 +78,19 @@ def test_default_weights_script_second_stage_flags():
     assert not _script_commands(script, "finetune", variables)
 
 
-def _v3_distill_config(ensemble: str) -> DistillConfig:
+def _v3_distill_config(out: str) -> DistillConfig:
+    """The v3 distillation: scripts/recipes/distill-v3.json plus the paths of a work directory ``W``."""
+    ensemble = {
+        "members": [
+            {"name": "efficientnet-lite0", "kwargs": {"embedding": "mean", "layers": [2, 4, 6]}},
+            {"name": "efficientnet-lite0", "kwargs": {"embedding": "deep"}},
+        ]
+    }
     return DistillConfig(
         images="W/photos/train/tiny-imagenet",
-        out="W/distill",
+        out=out,
         teacher="ensemble",
-        teacher_kwargs=json.loads(ensemble),
+        teacher_kwargs=ensemble,
         arch_config={"native_resolution": True, "max_size": 512, "head_width": 1024, "isometric": True},
         image_size=64,
         pool_size=45463,
@@ -112,11 +116,11 @@ def _v3_distill_config(ensemble: str) -> DistillConfig:
 
 
 def test_v3_script_distill_flags():
-    """v3: isometric student, principal targets, one cosine schedule (resumed with --resume)."""
+    """v3: isometric student, principal targets, one cosine schedule (resumed with --resume); the recipe a file."""
     script = SCRIPTS / "train_weights_v3.sh"
-    ensemble = _ensemble(script.read_text())
-    resumed, first = _script_commands(script, "distill", {"W": "W", "ENSEMBLE": ensemble})
-    expected = _v3_distill_config(ensemble)
+    resumed, first = _script_commands(script, "distill", {"W": "W", "HERE": str(SCRIPTS)})
+    assert first[first.index("--config") + 1] == str(SCRIPTS / "recipes" / "distill-v3.json")
+    expected = _v3_distill_config("W/distill")
     assert _config(first) == expected
     assert _config(resumed) == DistillConfig(**{**asdict(expected), "resume": True})
 
