@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._reparam import Reparametrized
+from .pooling import pad_to_multiple
 
 __all__ = ["AOLConv2d", "AOLLinear", "aol_scale"]
 
@@ -120,7 +121,7 @@ class AOLConv2d(Reparametrized):
             True
         """
         f, k = factor, self.kernel_size
-        if self.in_channels % (f * f) or x.shape[1] * f * f != self.in_channels:
+        if x.shape[1] * f * f != self.in_channels:
             raise ValueError(
                 f"space-to-depth by {f} of {x.shape[1]} channels gives {x.shape[1] * f * f}, but this "
                 f"layer takes {self.in_channels}"
@@ -128,9 +129,7 @@ class AOLConv2d(Reparametrized):
         (kernel,) = self.effective_weights()
         o, c = self.out_channels, x.shape[1]
         strided = kernel.reshape(o, c, f, f, k, k).permute(0, 1, 4, 2, 5, 3).reshape(o, c, f * k, f * k)
-        h, w = x.shape[-2:]
-        x = F.pad(x, [0, (-w) % f, 0, (-h) % f]) if h % f or w % f else x
-        return F.conv2d(x, strided, self.bias, stride=f, padding=f * (k // 2))
+        return F.conv2d(pad_to_multiple(x, f), strided, self.bias, stride=f, padding=f * (k // 2))
 
     def extra_repr(self) -> str:
         tail = ", rescale='out'" if self.rescale == "out" else ""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +32,9 @@ from .data.views import jitter_views
 from .distributed import setup_distributed, wrap_ddp
 from .loop import run_training
 from .losses import distillation_loss
-from .model_dirs import resolve_model_dir
-from .provenance import training_stages
+from .model_dirs import load_init
 from .rng import seeded_generator
-from .target_basis import cached_principal_basis
+from .target_basis import cached_principal_basis, load_basis
 from .teacher_cache import cached_teacher_embeddings
 
 __all__ = ["DistillConfig", "distill"]
@@ -114,39 +112,16 @@ def _cached_pool(spec: dict[str, Any], seed: int, out: Path) -> torch.Tensor:
     return pool.images
 
 
-def load_basis(path: str | os.PathLike[str], dim: int, k: int) -> tuple[torch.Tensor, float]:
-    """The (dim, k) basis and kept energy stored by :func:`cached_principal_basis` in ``path``, checked."""
-    try:
-        with np.load(path) as z:
-            basis, kept = torch.from_numpy(np.array(z["basis"], dtype=np.float32)), float(z["kept"])
-    except (OSError, KeyError, ValueError) as e:
-        raise ValueError(
-            f"--target-basis {str(path)!r}: not a basis file written by distill --target-dims ({e})"
-        ) from None
-    if tuple(basis.shape) != (dim, k):
-        raise ValueError(
-            f"--target-basis {str(path)!r} is {tuple(basis.shape)}, expected ({dim}, {k}) "
-            f"(the teacher's embedding dimension by --target-dims)"
-        )
-    return basis, kept
-
-
 def _load_init(model: LipSim, init: str, verbose: bool) -> list[dict[str, Any]]:
     """Copy the weights of ``init`` into ``model`` (same architecture); returns ``init``'s training stages."""
-    path, note = resolve_model_dir(init, "--init")
-    if verbose:
-        print(f"distill: {note}", file=sys.stderr)
-    start = LipSim.from_pretrained(path, device="cpu")
+    start, stages = load_init(init, "distill", verbose)
     if start.arch != model.arch or start.backbone.config != model.backbone.config:
         raise ValueError(
             f"--init {init}: its architecture {start.arch} {start.backbone.config} differs from this "
             f"run's {model.arch} {model.backbone.config}; pass matching --arch and --arch-config"
         )
     model.load_state_dict(start.state_dict())
-    try:
-        return training_stages(start.provenance.get("training"))
-    except ValueError as e:
-        raise ValueError(f"--init {init}: {e}") from None
+    return stages
 
 
 def _student_inputs(

@@ -7,7 +7,6 @@ from the atomic checkpoint continues bit for bit on CPU.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import torch
@@ -17,8 +16,7 @@ from .configs import FinetuneConfig
 from .distributed import setup_distributed, wrap_ddp
 from .loop import run_training
 from .losses import hinge_two_afc_loss
-from .model_dirs import resolve_model_dir
-from .provenance import append_stage, training_stages
+from .model_dirs import load_init
 from .rng import seeded_generator
 from .two_afc_sets import concat, open_two_afc, stack_items
 
@@ -55,14 +53,7 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
     out.mkdir(parents=True, exist_ok=True)
     if cfg.batch_size % ctx.world_size:
         raise ValueError(f"--batch-size {cfg.batch_size} must be divisible by the {ctx.world_size} processes")
-    init, note = resolve_model_dir(cfg.init, "--init")
-    if ctx.is_main:
-        print(f"finetune: {note}", file=sys.stderr)
-    model = LipSim.from_pretrained(init, device=dev)
-    try:  # checked before training: the stages of --init are what this run's provenance extends
-        training_stages(model.provenance.get("training"))
-    except ValueError as e:
-        raise ValueError(f"--init {cfg.init}: {e}") from None
+    model, earlier = load_init(cfg.init, "finetune", ctx.is_main, dev)  # provenance checked before training
     for key in ("threshold", "threshold_rates"):  # measured on --init's weights: stale once they change
         model.provenance.pop(key, None)
     model.requires_grad_(True)
@@ -100,6 +91,6 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
             "lr": cfg.lr,
             "seed": cfg.seed,
         }
-        model.save_pretrained(target, extra_config={"training": append_stage(model.provenance.get("training"), stage)})
+        model.save_pretrained(target, extra_config={"training": [*earlier, stage]})
     ctx.barrier()
     return target

@@ -1,12 +1,21 @@
-"""Resolve ``--init`` / ``--weights``: a run directory ``RUN`` stands for its finished model ``RUN/model``."""
+"""Resolve ``--init`` / ``--weights``: a run directory ``RUN`` stands for its finished model ``RUN/model``.
+
+:func:`load_init` loads what ``--init`` names for a training stage that continues it (distill, finetune).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
+import torch
+
+from ..model import LipSim
 from ..pretrained.resolve import CONFIG_NAME
+from .provenance import training_stages
 
-__all__ = ["resolve_model_dir", "RUN_MODEL_DIR"]
+__all__ = ["resolve_model_dir", "load_init", "RUN_MODEL_DIR"]
 
 RUN_MODEL_DIR = "model"  # where distill and finetune write the finished model inside --out
 _CHECKPOINT = "checkpoint.pt"
@@ -56,3 +65,23 @@ def resolve_model_dir(value: str, flag: str) -> tuple[str, str]:
         f"{flag} {value!r} is neither a model directory (config.json + model.safetensors) nor a run directory "
         f"holding {RUN_MODEL_DIR}/config.json (the --out of lipsim-train distill or finetune)"
     )
+
+
+def load_init(
+    value: str, command: str, verbose: bool, device: str | torch.device | None = None
+) -> tuple[LipSim, list[dict[str, Any]]]:
+    """The model ``--init value`` names and its training stages, which the new stage's provenance extends.
+
+    ``verbose``: print which weights were used (``"{command}: --init ..."``) to stderr.
+
+    Raises:
+        ValueError: as :func:`resolve_model_dir`, or the model's training provenance is unreadable.
+    """
+    path, note = resolve_model_dir(value, "--init")
+    if verbose:
+        print(f"{command}: {note}", file=sys.stderr)
+    model = LipSim.from_pretrained(path, device=device)
+    try:
+        return model, training_stages(model.provenance.get("training"))
+    except ValueError as e:
+        raise ValueError(f"--init {value}: {e}") from None

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["principal_basis", "cached_principal_basis"]
+__all__ = ["principal_basis", "cached_principal_basis", "load_basis"]
 
 
 def principal_basis(targets: np.ndarray | torch.Tensor, k: int, chunk: int = 8192) -> tuple[torch.Tensor, float]:
@@ -51,10 +51,30 @@ def cached_principal_basis(
     """:func:`principal_basis`, computed once and kept in ``out`` (a resumed run must regress the same targets)."""
     path = Path(out) / f"basis_{key}_k{k}.npz"
     if path.is_file():
-        with np.load(path) as z:
-            return torch.from_numpy(z["basis"]), float(z["kept"])
+        return _read_basis(path)
     basis, kept = principal_basis(targets, k)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, basis=basis.numpy(), kept=np.float64(kept))
     os.replace(tmp, path)
+    return basis, kept
+
+
+def _read_basis(path: str | os.PathLike[str]) -> tuple[torch.Tensor, float]:
+    with np.load(path) as z:
+        return torch.from_numpy(np.asarray(z["basis"], dtype=np.float32)), float(z["kept"])
+
+
+def load_basis(path: str | os.PathLike[str], dim: int, k: int) -> tuple[torch.Tensor, float]:
+    """The (dim, k) basis and kept energy that :func:`cached_principal_basis` stored in ``path``, checked."""
+    try:
+        basis, kept = _read_basis(path)
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(
+            f"--target-basis {str(path)!r}: not a basis file written by distill --target-dims ({e})"
+        ) from None
+    if tuple(basis.shape) != (dim, k):
+        raise ValueError(
+            f"--target-basis {str(path)!r} is {tuple(basis.shape)}, expected ({dim}, {k}) "
+            f"(the teacher's embedding dimension by --target-dims)"
+        )
     return basis, kept
