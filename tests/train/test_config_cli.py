@@ -62,7 +62,7 @@ def test_default_weights_script_second_stage_flags():
     resumed, first = _script_commands(script, "distill", variables)
     expected = DistillConfig(
         **{
-            **asdict(_v3_distill_config("W/distill")),
+            **asdict(_v3_distill_config()),
             "out": "W/distill2",
             "warmup_steps": 100,
             "lr": 0.0005,
@@ -78,7 +78,7 @@ def test_default_weights_script_second_stage_flags():
     assert not _script_commands(script, "finetune", variables)
 
 
-def _v3_distill_config(out: str) -> DistillConfig:
+def _v3_distill_config() -> DistillConfig:
     """The v3 distillation: scripts/recipes/distill-v3.json plus the paths of a work directory ``W``."""
     ensemble = {
         "members": [
@@ -88,7 +88,7 @@ def _v3_distill_config(out: str) -> DistillConfig:
     }
     return DistillConfig(
         images="W/photos/train/tiny-imagenet",
-        out=out,
+        out="W/distill",
         teacher="ensemble",
         teacher_kwargs=ensemble,
         arch_config={"native_resolution": True, "max_size": 512, "head_width": 1024, "isometric": True},
@@ -120,7 +120,7 @@ def test_v3_script_distill_flags():
     script = SCRIPTS / "train_weights_v3.sh"
     resumed, first = _script_commands(script, "distill", {"W": "W", "HERE": str(SCRIPTS)})
     assert first[first.index("--config") + 1] == str(SCRIPTS / "recipes" / "distill-v3.json")
-    expected = _v3_distill_config("W/distill")
+    expected = _v3_distill_config()
     assert _config(first) == expected
     assert _config(resumed) == DistillConfig(**{**asdict(expected), "resume": True})
 

@@ -23,30 +23,16 @@ def photos(make_photos) -> Path:
     return make_photos()
 
 
+def _make_synthetic(photos: Path, out: Path) -> Path:
+    """The 14 synthetic training triplets of 48 px that the fine-tuning and eval tests use."""
+    argv = ["make-2afc", "--images", str(photos), "--out", str(out), "--n", "14", "--seed", "0", "--size", "48"]
+    assert main([*argv, "--split", "train"]) == 0
+    return out
+
+
 @pytest.fixture(scope="module")
 def synthetic(photos, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("syn")
-    assert (
-        main(
-            [
-                "make-2afc",
-                "--images",
-                str(photos),
-                "--out",
-                str(out),
-                "--n",
-                "14",
-                "--seed",
-                "0",
-                "--size",
-                "48",
-                "--split",
-                "train",
-            ]
-        )
-        == 0
-    )
-    return out
+    return _make_synthetic(photos, tmp_path_factory.mktemp("syn"))
 
 
 def _distill_cfg(photos: Path, out: Path, **kw) -> DistillConfig:
@@ -247,27 +233,7 @@ def test_eval_writes_json_and_plot(synthetic, distilled, tmp_path, capsys):
 
 
 def test_make_two_afc_is_deterministic(photos, synthetic, tmp_path):
-    again = tmp_path / "again"
-    assert (
-        main(
-            [
-                "make-2afc",
-                "--images",
-                str(photos),
-                "--out",
-                str(again),
-                "--n",
-                "14",
-                "--seed",
-                "0",
-                "--size",
-                "48",
-                "--split",
-                "train",
-            ]
-        )
-        == 0
-    )
+    again = _make_synthetic(photos, tmp_path / "again")
     for f in sorted((synthetic / "2afc").rglob("*.png"))[:10]:
         assert f.read_bytes() == (again / f.relative_to(synthetic)).read_bytes()
 
