@@ -85,6 +85,15 @@ register_weights(
     )
 )
 
+
+def _photos_license(card: str) -> str:
+    """The terms of weights trained on the photo collection (v2 onwards), pointing at their model card."""
+    return (
+        "MIT (weights); trained on Tiny ImageNet / ImageNet samples (ImageNet terms: non-commercial research "
+        f"and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/{card})"
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # v2 (weights/README-v2.md is its model card): the efficient arch run at the caller's own resolution
 # (size-normalised pool), distilled on CPU from an EfficientNet-Lite0 ensemble (perceptual stage features + the
@@ -102,10 +111,7 @@ register_weights(
         sha256="b1db7190fc39d2eaea47595148a1666312e548205d2167bba713034576dd7903",
         hub_repo="lipsim/efficient-native-v2",
         hub_revision="v2",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
-        license=(
-            "MIT (weights); trained on Tiny ImageNet / ImageNet samples (ImageNet terms: non-commercial research "
-            "and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/README-v2.md)"
-        ),
+        license=_photos_license("README-v2.md"),
         description=(
             "efficient arch at the caller's resolution (64-512 px), distilled from EfficientNet-Lite0 (stage features "
             "+ head) on 46.5k photos (Tiny ImageNet, ImageNet samples, BSDS500); calibrated threshold; CPU-trained, "
@@ -131,10 +137,7 @@ register_weights(
         sha256="5b288f596b4832bde847a3e2d1f304562f2adda46e6b441a0312ac21a1869f1c",
         hub_repo="lipsim/efficient-native-v3",
         hub_revision="v3",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
-        license=(
-            "MIT (weights); trained on Tiny ImageNet / ImageNet samples (ImageNet terms: non-commercial research "
-            "and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/README-v3.md)"
-        ),
+        license=_photos_license("README-v3.md"),
         description=(
             "efficient arch at the caller's resolution (64-512 px), isometric AOL layers, distilled from the top 512 "
             "principal coordinates of an EfficientNet-Lite0 ensemble on 46.5k photos; calibrated threshold; "
@@ -160,10 +163,7 @@ register_weights(
         sha256="cc177e09960ddc84ea4e90bb22233df992dbc80a52223631b8c656aac795f84f",
         hub_repo="lipsim/efficient-native-v4",
         hub_revision="v4",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
-        license=(
-            "MIT (weights); trained on Tiny ImageNet / ImageNet samples (ImageNet terms: non-commercial research "
-            "and education) and BSDS500 (academic use); teacher weights Apache-2.0 (see weights/README.md)"
-        ),
+        license=_photos_license("README.md"),
         description=(
             "efficient arch at the caller's resolution (64-512 px), isometric AOL layers, distilled in two stages "
             "(11,000 steps) from the top 512 principal coordinates of an EfficientNet-Lite0 ensemble on 46.5k photos; "
