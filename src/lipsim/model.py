@@ -227,14 +227,16 @@ class LipSim(nn.Module):
         if isinstance(x, PreparedBatch):
             resize_norm = x.resize_norm
         f = self.backbone(pixels)
-        feature_norm = f.norm(dim=1)
+        phi = self.unit_embedding(f)
+        c = torch.as_tensor(resize_norm, dtype=phi.dtype, device=phi.device).expand(phi.shape[0])
+        return EmbeddingBatch(phi, f.norm(dim=1), c, self.constant_coordinate == "append")
+
+    def unit_embedding(self, f: torch.Tensor) -> torch.Tensor:
+        """phi from the backbone's output f: f / ||f||, or [f; 1] / ||[f; 1]|| with the constant coordinate."""
         if self.constant_coordinate == "append":
             g = torch.cat([f, torch.ones_like(f[:, :1])], dim=1)
-            phi = g / g.norm(dim=1, keepdim=True)  # ||g|| >= 1: never divides by ~0
-        else:
-            phi = F.normalize(f, dim=1)
-        c = torch.as_tensor(resize_norm, dtype=phi.dtype, device=phi.device).expand(phi.shape[0])
-        return EmbeddingBatch(phi, feature_norm, c, self.constant_coordinate == "append")
+            return g / g.norm(dim=1, keepdim=True)  # ||g|| >= 1: never divides by ~0
+        return F.normalize(f, dim=1)
 
     def embed_batch(self, image: ImageInput, name: str = "image") -> EmbeddingBatch:
         """Validate, resize and embed ``image``; returns phi with what certificates need.

@@ -137,6 +137,37 @@ def test_distill_target_basis_is_reused_and_checked(photos, tmp_path):
         )
 
 
+def test_distill_with_a_hinge_term(photos, synthetic, distilled, tmp_path):
+    # weight 0: the hinge term adds exact zeros to the gradients, so the run is the plain distillation bit for bit
+    zero = distill(_distill_cfg(photos, tmp_path / "zero", two_afc=str(synthetic), hinge_weight=0.0))
+    a = LipSim(weights=str(distilled / "model")).backbone.state_dict()
+    b = LipSim(weights=str(zero)).backbone.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    out = tmp_path / "joint"
+    assert distill(_distill_cfg(photos, out, two_afc=str(synthetic), two_afc_batch_size=4, stop_after=3)) is None
+    joint = distill(_distill_cfg(photos, out, two_afc=str(synthetic), two_afc_batch_size=4, resume=True))
+    c = LipSim(weights=str(joint)).backbone.state_dict()
+    assert any(not torch.equal(a[k], c[k]) for k in a), "the hinge term changed nothing"
+    rows = (out / "log.csv").read_text().splitlines()
+    assert rows[0] == "step,loss,lr,images_per_s,elapsed_s,distill,hinge,accuracy"
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+    for row in rows[1:]:
+        values = dict(zip(rows[0].split(","), map(float, row.split(","))))
+        assert values["loss"] == pytest.approx(values["distill"] + values["hinge"], abs=2e-4)
+        assert values["hinge"] > 0 and 0 <= values["accuracy"] <= 1
+    stage = json.loads((joint / "config.json").read_text())["training"]
+    assert stage["two_afc"] == str(synthetic) and stage["margin"] == 0.05 and stage["hinge_weight"] == 1.0
+    # resumed bit for bit: the triplet batches are drawn by (seed, step) as well
+    whole = distill(_distill_cfg(photos, tmp_path / "whole", two_afc=str(synthetic), two_afc_batch_size=4))
+    d = LipSim(weights=str(whole)).backbone.state_dict()
+    assert all(torch.equal(c[k], d[k]) for k in c)
+
+
+def test_distill_hinge_term_on_a_missing_split_is_a_clear_error(photos, synthetic, tmp_path):
+    with pytest.raises(ValueError, match="holds split\\(s\\) 'train'"):
+        distill(_distill_cfg(photos, tmp_path / "x", two_afc=str(synthetic), two_afc_split="val"))
+
+
 def test_finetune_and_resume(synthetic, distilled, tmp_path):
     def cfg(out, **kw):
         return FinetuneConfig(

@@ -136,6 +136,17 @@ class DistillConfig:
             "regressing the same coordinates (default: computed from this run's first pool)"
         },
     )
+    two_afc: str | None = field(
+        default=None,
+        metadata={
+            "help": "2AFC set in the BAPPS layout (e.g. make-2afc output) whose triplets add a hinge term to the "
+            "distillation loss (docs/training.md, 'Distillation with a hinge term'); default: distillation only"
+        },
+    )
+    two_afc_split: str = field(default="train", metadata={"help": "split of --two-afc to train on"})
+    two_afc_batch_size: int = field(default=32, metadata={"help": "triplets of --two-afc per step"})
+    hinge_weight: float = field(default=1.0, metadata={"help": "weight of the hinge term (with --two-afc)"})
+    margin: float = field(default=0.05, metadata={"help": "hinge margin m (with --two-afc)"})
 
 
 @dataclass

@@ -9,6 +9,8 @@ teacher sees too, so the student learns how the teacher responds to artefacts. E
 for a student that runs at the caller's resolution. Every random draw comes from generators seeded by
 (seed, step, item), so a run resumed from a checkpoint continues bit for bit (on CPU) as if it had never stopped.
 Loss: 0.5 * [RMSE(f(A), t(A)) + RMSE(f(B), t(A))]; optimisation, checkpoints and resumption: ``loop``.
+With ``two_afc`` a batch of 2AFC triplets adds ``hinge_weight`` times the hinge loss of ``finetune`` each step, so
+the student learns the triplets' judgements while it keeps regressing the teacher (docs/training.md).
 With ``target_dims`` the student regresses the teacher embedding's coordinates in its top principal subspace
 (``target_basis``) instead of the whole embedding.
 """
@@ -31,17 +33,19 @@ from .data.distortions import FAMILIES, distort
 from .data.views import jitter_views
 from .distributed import setup_distributed, wrap_ddp
 from .loop import run_training
-from .losses import distillation_loss
+from .losses import distillation_loss, hinge_two_afc_loss
 from .model_dirs import load_init
 from .rng import seeded_generator
 from .target_basis import cached_principal_basis, load_basis
 from .teacher_cache import cached_teacher_embeddings
+from .two_afc_sets import concat, open_two_afc, stack_items
 
 __all__ = ["DistillConfig", "distill"]
 
 
-#: columns of OUT/log.csv
+#: columns of OUT/log.csv (with --two-afc also HINGE_COLUMNS: the two terms of the loss and the triplets' accuracy)
 LOG_COLUMNS = ("step", "loss", "lr", "images_per_s", "elapsed_s")
+HINGE_COLUMNS = ("distill", "hinge", "accuracy")
 
 _POOL_KEYS = {"images", "pool_size", "image_size", "batch_size", "crop_scale", "side_px", "distort_share"}
 
@@ -195,6 +199,32 @@ def distill(cfg: DistillConfig) -> Path | None:
     student = model.backbone
     net = wrap_ddp(student, ctx)
     total = sum(spec["batch_size"] for spec in specs)
+    triplets = None
+    if cfg.two_afc:
+        if cfg.two_afc_batch_size % ctx.world_size:
+            raise ValueError(
+                f"--two-afc-batch-size {cfg.two_afc_batch_size} must be divisible by the {ctx.world_size} processes"
+            )
+        triplets = concat(open_two_afc(cfg.two_afc, "bapps", cfg.two_afc_split))
+
+    def hinge_step(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weighted hinge term of this step's triplets (backward done); returns it and the accuracy."""
+        assert triplets is not None
+        n = len(triplets)  # type: ignore[arg-type]
+        idx = torch.randint(n, (cfg.two_afc_batch_size,), generator=seeded_generator("hinge-batch", cfg.seed, step))
+        ref, x0, x1, p = stack_items([triplets[int(i)] for i in idx[ctx.rank :: ctx.world_size]])
+        k = ref.shape[0]
+        prepared = model.prepare(torch.cat([ref, x0, x1]), "triplets")
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+            f = net(prepared.pixels)
+        phi = model.unit_embedding(f.float())
+        r, a, b = phi[:k], phi[k : 2 * k], phi[2 * k :]
+        d0, d1 = 1 - (r * a).sum(1), 1 - (r * b).sum(1)
+        p = p.to(dev)
+        part = cfg.hinge_weight * hinge_two_afc_loss(d0, d1, p, cfg.margin)
+        part.backward()
+        accuracy = ((d0 < d1).float() * (1 - p) + (d1 < d0).float() * p).mean()
+        return part.detach().cpu(), accuracy.detach().cpu()
 
     def train_step(step: int) -> dict[str, torch.Tensor]:
         loss = torch.zeros(())
@@ -212,7 +242,10 @@ def distill(cfg: DistillConfig) -> Path | None:
             part = distillation_loss(f[: a.shape[0]], f[a.shape[0] :], t) * (spec["batch_size"] / total)
             part.backward()  # one graph per pool at a time: memory of the largest pool only
             loss = loss + part.detach().cpu()
-        return {"loss": loss}
+        if triplets is None:
+            return {"loss": loss}
+        hinge, accuracy = hinge_step(step)
+        return {"loss": loss + hinge, "distill": loss, "hinge": hinge, "accuracy": accuracy}
 
     if not run_training(
         "distill",
@@ -222,7 +255,7 @@ def distill(cfg: DistillConfig) -> Path | None:
         student,
         student.parameters(),
         train_step,
-        LOG_COLUMNS,
+        LOG_COLUMNS + (HINGE_COLUMNS if triplets is not None else ()),
         weight_decay=cfg.weight_decay,
         images_per_step=cfg.batch_size * 2,
     ):
@@ -242,6 +275,14 @@ def distill(cfg: DistillConfig) -> Path | None:
         }
         if cfg.init:
             stage.update(init=cfg.init, lr=cfg.lr, batch_size=cfg.batch_size)
+        if cfg.two_afc:
+            stage.update(
+                two_afc=cfg.two_afc,
+                two_afc_split=cfg.two_afc_split,
+                two_afc_batch_size=cfg.two_afc_batch_size,
+                hinge_weight=cfg.hinge_weight,
+                margin=cfg.margin,
+            )
         model.save_pretrained(target, extra_config={"training": [*earlier, stage] if cfg.init else stage})
     ctx.barrier()
     return target
