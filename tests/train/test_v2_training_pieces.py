@@ -14,7 +14,7 @@ from PIL import Image
 pytest.importorskip("tqdm")
 
 from lipsim import LipSim
-from lipsim.train.calibrate import _pick_threshold, calibrate_threshold, roc_auc, write_threshold
+from lipsim.train.calibrate import MILD_FAMILIES, _pick_threshold, calibrate_threshold, roc_auc, write_threshold
 from lipsim.train.data.consensus import consensus_set
 from lipsim.train.data.photo_split import prepare_photo_split, split_of
 from lipsim.train.distill import distill, distort_pool
@@ -222,6 +222,10 @@ def test_calibrate_and_write_threshold(tmp_path):
     r = calibrate_threshold(model, photos, size=48, copies=2, max_false_same=0.1)
     assert 0 <= r["threshold"] <= 2 and 0 <= r["false_same"] <= 1 and 0 <= r["true_same"] <= 1
     assert r["pairs"] == {"same": 16, "different": 28, "photos": 8} and 0 <= r["auc"] <= 1
+    by_family = r["true_same_by_family"]
+    assert set(by_family) <= set(MILD_FAMILIES) and sum(v["copies"] for v in by_family.values()) == 8  # odd half
+    pooled = sum(v["true_same"] * v["copies"] for v in by_family.values()) / 8
+    assert pooled == pytest.approx(r["true_same"])
     d = model.save_pretrained(tmp_path / "m")
     write_threshold(d, r)
     loaded = LipSim(weights=str(d))

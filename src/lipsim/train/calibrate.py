@@ -70,14 +70,15 @@ def calibrate_threshold(
     """Measure same/different distances on the photos under ``images_dir`` and pick a threshold.
 
     Returns:
-        ``threshold``, ``false_same`` and ``true_same`` (second half), ``auc`` (all pairs), the counts and
-        the protocol, ready to store in a weights config.
+        ``threshold``, ``false_same`` and ``true_same`` (second half), ``true_same_by_family`` (that rate and the
+        number of copies for each distortion family), ``auc`` (all pairs), the counts and the protocol, ready to
+        store in a weights config.
     """
     files = ImageFiles(images_dir)
     n = len(files.files)
     if n < 4:
         raise ValueError(f"calibration needs at least 4 photos, found {n} under {str(images_dir)!r}")
-    crops, copy_imgs, halves = [], [], []
+    crops, copy_imgs, copy_families, halves = [], [], [], []
     for i in range(n):
         g = seeded_generator("calibrate", seed, i)
         w, h = files.sizes[i]
@@ -88,6 +89,7 @@ def calibrate_threshold(
             family = MILD_FAMILIES[int(torch.randint(len(MILD_FAMILIES), (1,), generator=g))]
             s = mild_range[0] + (mild_range[1] - mild_range[0]) * float(torch.rand(1, generator=g))
             copy_imgs.append(distort(ref, family, s, g).clamp(0, 1))
+            copy_families.append(family)
         halves.append(i % 2)
 
     def embed(images: list[torch.Tensor]) -> torch.Tensor:
@@ -104,10 +106,18 @@ def calibrate_threshold(
     diff_fit, diff_test = diff_all[iu[0], iu[1]][both(0)], diff_all[iu[0], iu[1]][both(1)]
     same_test = same[half == 1].flatten()
     tau = _pick_threshold(diff_fit, max_false_same)
+    test_copy = (half == 1)[:, None].expand(n, copies).flatten()
+    by_family = {}
+    for family in MILD_FAMILIES:
+        mine = torch.tensor([f == family for f in copy_families]) & test_copy
+        if mine.any():
+            rate = float((same.flatten()[mine] <= tau).double().mean())
+            by_family[family] = {"true_same": rate, "copies": int(mine.sum())}
     return {
         "threshold": round(tau, 6),
         "false_same": float((diff_test <= tau).double().mean()),
         "true_same": float((same_test <= tau).double().mean()),
+        "true_same_by_family": by_family,
         "auc": roc_auc(same.flatten(), diff_all[iu[0], iu[1]]),
         "pairs": {"same": int(same.numel()), "different": int(iu.shape[1]), "photos": n},
         "protocol": (
