@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from lipsim.train.data.bapps import BAPPS2AFC
-from lipsim.train.data.distortions import FAMILIES
+from lipsim.train.data.distortions import FAMILIES, MILD_FAMILIES
 from lipsim.train.data.synthetic_two_afc import make_two_afc
 
 skdata = pytest.importorskip("skimage.data")
@@ -101,6 +101,32 @@ def test_cross_family_labelled_by_reference_metric(photos, tmp_path):
         d1 = mse_metric(item["ref"][None], item["p1"][None]).item()
         assert item["p"].item() == (1.0 if d1 < d0 else 0.0 if d0 < d1 else 0.5)
     assert info["reference_metric"] == "test_cross_family_labelled_by_reference_metric.<locals>.metric"
+
+
+def test_copy_triplets_put_a_mild_copy_against_another_photo(photos, tmp_path):
+    kwargs = dict(n=16, seed=5, size=32, copies=0.5, cross_family=0.25, reference_metric=mse_metric)
+    info = make_two_afc(photos, tmp_path / "out", **kwargs)
+    assert info["counts"]["copy"] == 8 and info["counts"]["cross"] == 4 and sum(info["counts"].values()) == 16
+    assert info["copies"] == 0.5 and info["copy_range"] == [0.05, 0.3]
+    with open(tmp_path / "out" / "triplets_val.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["category"] == "copy"]
+    ds = BAPPS2AFC(tmp_path / "out", categories=["copy"])
+    assert len(rows) == len(ds) == 8
+    for i, row in enumerate(rows):
+        copy_side = 1 if row["family0"] == "other-photo" else 0
+        family, strength = row[f"family{copy_side}"], float(row[f"strength{copy_side}"])
+        assert family in MILD_FAMILIES and 0.05 <= strength <= 0.3 and row[f"family{1 - copy_side}"] == "other-photo"
+        assert row["other_source"] not in ("", row["source"]) and float(row["judge"]) == copy_side
+        item = ds[i]
+        d = [mse_metric(item["ref"][None], item[f"p{k}"][None]).item() for k in (0, 1)]
+        assert d[copy_side] < d[1 - copy_side] and item["p"].item() == copy_side
+    assert {r["judge"] for r in rows} == {"0.0", "1.0"}  # the copy goes to both sides
+    with pytest.raises(ValueError, match="copies must be a share in"):
+        make_two_afc(photos, tmp_path / "x", n=4, seed=0, copies=0.8, cross_family=0.5, reference_metric=mse_metric)
+    (tmp_path / "one").mkdir()
+    Image.open(photos / "astronaut.png").save(tmp_path / "one" / "a.png")
+    with pytest.raises(ValueError, match="copy triplets need at least 2 photos"):
+        make_two_afc(tmp_path / "one", tmp_path / "y", n=4, seed=0, copies=0.5)
 
 
 def test_ties_get_one_half(photos, tmp_path):

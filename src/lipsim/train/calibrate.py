@@ -22,14 +22,11 @@ import torch
 
 from ..model import LipSim
 from .data.crops import crop_resize, sample_crop_box
-from .data.distortions import distort
+from .data.distortions import MILD_FAMILIES, distort
 from .data.image_files import ImageFiles
 from .rng import seeded_generator
 
 __all__ = ["calibrate_threshold", "roc_auc", "MILD_FAMILIES"]
-
-#: distortions a copy of a photo may carry and still be "the same photo"
-MILD_FAMILIES = ("noise", "blur", "jpeg", "color", "shift")
 
 
 def roc_auc(pos: torch.Tensor, neg: torch.Tensor) -> float:

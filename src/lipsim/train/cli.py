@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--label-metric", help="reference metric labelling cross-family triplets (e.g. lpips-vgg)")
     m.add_argument(
+        "--copies", type=float, default=0.0, help="share of copy triplets (mild copy of the reference vs another photo)"
+    )
+    m.add_argument(
         "--crop-scale",
         type=float,
         nargs=2,
@@ -210,6 +213,7 @@ def _run(args: argparse.Namespace) -> int:
         opts = dict(
             size=args.size,
             cross_family=args.cross_family,
+            copies=args.copies,
             reference_metric=metric,
             overwrite=args.overwrite,
             crop_scale=tuple(args.crop_scale),

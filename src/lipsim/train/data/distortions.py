@@ -35,6 +35,8 @@ from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
 FAMILIES: tuple[str, ...] = ("noise", "blur", "jpeg", "color", "pixelate", "quantize", "shift")
+#: the families a copy of a photo may carry at mild strength and still be "the same photo"
+MILD_FAMILIES: tuple[str, ...] = ("noise", "blur", "jpeg", "color", "shift")
 
 
 def _noise(img: Tensor, s: float, gen: torch.Generator) -> Tensor:

@@ -7,6 +7,11 @@ distortion family at a mild strength (uniform in ``mild_range``) and a strong on
 reference crops (luminance std below ``min_std``, e.g. clear sky) are redrawn, since no one can
 rank distortions of a blank patch.
 
+Copy triplets (folder ``copy``): a mild copy of the reference (one of the families of
+:data:`~lipsim.train.data.distortions.MILD_FAMILIES` at a strength uniform in ``copy_range``, as
+``lipsim-train calibrate`` makes its "same" pairs) against an undistorted crop of another photo. The copy is the
+right answer: a metric that tells copies from other photos ranks every such triplet by a margin.
+
 Cross-family triplets (folder ``cross``): two different families at strengths uniform in
 ``(mild_range[0], strong_range[1])``, labelled by a reference metric (e.g. LPIPS): judge is 1.0 if
 ``d(ref, p1) < d(ref, p0)``, 0.0 if greater, 0.5 on ties. The metric sees the saved 8-bit images.
@@ -15,8 +20,8 @@ Layout written::
 
     out_dir/manifest.json
     out_dir/triplets_<split>.csv
-    out_dir/2afc/<split>/<family or cross>/{ref,p0,p1}/NNNNNN.png
-    out_dir/2afc/<split>/<family or cross>/judge/NNNNNN.npy   (float32 array of shape (1,))
+    out_dir/2afc/<split>/<family, copy or cross>/{ref,p0,p1}/NNNNNN.png
+    out_dir/2afc/<split>/<family, copy or cross>/judge/NNNNNN.npy   (float32 array of shape (1,))
 
 Triplet ``k`` is a pure function of (source images, ``seed``, ``split``, ``k``) and the options, so
 the same inputs give byte-identical files.
@@ -62,10 +67,12 @@ from torch import Tensor
 
 from ..rng import seeded_generator
 from .crops import CropBox, crop_resize, sample_crop_box
-from .distortions import FAMILIES, distort
+from .distortions import FAMILIES, MILD_FAMILIES, distort
 from .image_files import ImageFiles, read_image
 
 CROSS = "cross"
+COPY = "copy"
+OTHER_PHOTO = "other-photo"  # the family column of a copy triplet's side that shows another photo
 VAL_SHARE = 0.2  # default share of the triplets in the val split when make_two_afc_splits writes train and val
 _METRIC_BATCH = 64
 _CROP_TRIES = 20
@@ -82,6 +89,7 @@ class _Plan:
     family1: str
     strength1: float
     judge: float | None  # None: to be labelled by the reference metric
+    other_idx: int | None = None  # copy triplets: the photo of the wrong answer
 
 
 def _uniform(gen: torch.Generator, lo: float, hi: float) -> float:
@@ -131,8 +139,11 @@ def _plan(
     crop_scale: tuple[float, float],
     mild: tuple[float, float],
     strong: tuple[float, float],
+    n_copy: int = 0,
+    copy_range: tuple[float, float] = (0.05, 0.3),
 ) -> list[_Plan]:
-    n_sev = n - n_cross
+    """Severity triplets first, then copy triplets, then cross-family ones (labelled last, by the metric)."""
+    n_sev = n - n_cross - n_copy
     plans = []
     for k in range(n):
         gen = seeded_generator("synthetic-2afc", seed, split, k)
@@ -144,10 +155,20 @@ def _plan(
                 plans.append(_Plan(k, fam, k // len(families), file_idx, fam, s_strong, fam, s_mild, 1.0))
             else:
                 plans.append(_Plan(k, fam, k // len(families), file_idx, fam, s_mild, fam, s_strong, 0.0))
+        elif k < n_sev + n_copy:
+            fam = MILD_FAMILIES[int(torch.randint(len(MILD_FAMILIES), (1,), generator=gen))]
+            strength = _uniform(gen, *copy_range)
+            other = int(torch.randint(len(files.files) - 1, (1,), generator=gen))
+            other += other >= file_idx  # any photo but the reference's
+            tid = k - n_sev
+            if torch.rand(1, generator=gen).item() < 0.5:  # the copy on p1
+                plans.append(_Plan(k, COPY, tid, file_idx, OTHER_PHOTO, 0.0, fam, strength, 1.0, other))
+            else:
+                plans.append(_Plan(k, COPY, tid, file_idx, fam, strength, OTHER_PHOTO, 0.0, 0.0, other))
         else:
             i, j = torch.randperm(len(families), generator=gen)[:2].tolist()
             s0, s1 = _uniform(gen, mild[0], strong[1]), _uniform(gen, mild[0], strong[1])
-            plans.append(_Plan(k, CROSS, k - n_sev, file_idx, families[i], s0, families[j], s1, None))
+            plans.append(_Plan(k, CROSS, k - n_sev - n_copy, file_idx, families[i], s0, families[j], s1, None))
     return plans
 
 
@@ -207,11 +228,13 @@ def make_two_afc(
     strong_range: tuple[float, float] = (0.65, 1.0),
     min_std: float = 0.04,
     overwrite: bool = False,
+    copies: float = 0.0,
+    copy_range: tuple[float, float] = (0.05, 0.3),
 ) -> dict:
     """Generate ``n`` synthetic 2AFC triplets from the photos under ``images_dir``.
 
-    Severity triplet ``k`` (for ``k < n - round(cross_family * n)``) uses family
-    ``families[k % len(families)]``; the rest are cross-family triplets.
+    Severity triplet ``k`` (for ``k < n - round(cross_family * n) - round(copies * n)``) uses family
+    ``families[k % len(families)]``; then come the copy triplets, then the cross-family ones.
 
     Args:
         images_dir: Folder searched recursively for source photos.
@@ -230,6 +253,8 @@ def make_two_afc(
         min_std: Reference crops are redrawn (up to 20 times) until the std of their luminance in
             [0, 1] reaches this; 0 accepts the first crop.
         overwrite: Replace an existing non-empty ``out_dir/2afc/<split>``.
+        copies: Share of ``n`` made of copy triplets (a mild copy of the reference against another photo).
+        copy_range: Strength range of the copies' distortion.
 
     Returns:
         The manifest entry of this split (also stored under ``splits[split]`` in ``manifest.json``).
@@ -266,7 +291,10 @@ def make_two_afc(
         raise ValueError(f"split must be a plain folder name such as 'val' or 'train', got {split!r}")
     if not 0.0 <= float(cross_family) <= 1.0:
         raise ValueError(f"cross_family must be a share in [0, 1], got {cross_family!r}")
+    if not 0.0 <= float(copies) <= 1.0 or float(cross_family) + float(copies) > 1.0:
+        raise ValueError(f"copies must be a share in [0, 1 - cross_family], got copies={copies!r}")
     n_cross = round(float(cross_family) * n)
+    n_copy = min(round(float(copies) * n), n - n_cross)
     if n_cross > 0 and reference_metric is None:
         raise ValueError(
             f"cross_family={cross_family} asks for {n_cross} cross-family triplets, which are labelled by a "
@@ -279,12 +307,15 @@ def make_two_afc(
     crop_scale = _check_range("crop_scale", crop_scale)
     mild = _check_range("mild_range", mild_range)
     strong = _check_range("strong_range", strong_range)
+    copy_range = _check_range("copy_range", copy_range)
     if not 0.0 <= float(min_std) < 0.5:
         raise ValueError(f"min_std must be in [0, 0.5), got {min_std!r}")
     if mild[1] >= strong[0]:
         raise ValueError(f"mild_range {mild} must lie entirely below strong_range {strong}")
 
     files = ImageFiles(images_dir)
+    if n_copy and len(files.files) < 2:
+        raise ValueError(f"copy triplets need at least 2 photos under {str(images_dir)!r}, found {len(files.files)}")
     out_dir = Path(out_dir)
     split_dir = out_dir / "2afc" / split
     if split_dir.exists() and any(split_dir.iterdir()):
@@ -295,7 +326,7 @@ def make_two_afc(
             )
         shutil.rmtree(split_dir)
 
-    plans = _plan(n, n_cross, seed, split, families, files, crop_scale, mild, strong)
+    plans = _plan(n, n_cross, seed, split, families, files, crop_scale, mild, strong, n_copy, copy_range)
     counts: dict[str, int] = {}
     for p in plans:
         counts[p.category] = counts.get(p.category, 0) + 1
@@ -316,8 +347,17 @@ def make_two_afc(
             boxes[p.k] = box
             ref = ref8.float().div(255.0)
             gen = seeded_generator("synthetic-2afc-distort", seed, split, p.k)
-            x0 = distort(ref, p.family0, p.strength0, gen)
-            x1 = distort(ref, p.family1, p.strength1, gen)
+            if p.other_idx is None:
+                x0 = distort(ref, p.family0, p.strength0, gen)
+                x1 = distort(ref, p.family1, p.strength1, gen)
+            else:
+                other_gen = seeded_generator("synthetic-2afc-other", seed, split, p.k)
+                other = _textured_crop(files.image(p.other_idx), size, crop_scale, min_std, other_gen)[1]
+                other = other.float().div(255.0)
+                if p.family0 == OTHER_PHOTO:
+                    x0, x1 = other, distort(ref, p.family1, p.strength1, gen)
+                else:
+                    x0, x1 = distort(ref, p.family0, p.strength0, gen), other
             stem = f"{p.tid:06d}"
             cat_dir = split_dir / p.category
             _save_png(ref8.permute(1, 2, 0).numpy(), cat_dir / "ref" / f"{stem}.png")
@@ -350,6 +390,7 @@ def make_two_afc(
                 "family1",
                 "strength1",
                 "judge",
+                "other_source",
             ]
         )
         for p in plans:
@@ -367,6 +408,7 @@ def make_two_afc(
                     p.family1,
                     f"{p.strength1:.6f}",
                     judges[p.k],
+                    "" if p.other_idx is None else files.files[p.other_idx].relative_to(files.root).as_posix(),
                 ]
             )
 
@@ -384,8 +426,12 @@ def make_two_afc(
         "mild_range": list(mild),
         "strong_range": list(strong),
         "min_std": float(min_std),
+        "copies": float(copies),
+        "copy_range": list(copy_range),
+        "copy_families": list(MILD_FAMILIES),
         "reference_metric": metric_name,
-        "judge": "share preferring p1; severity triplets: 1.0 if p1 is the milder distortion else 0.0",
+        "judge": "share preferring p1; severity triplets: 1.0 if p1 is the milder distortion else 0.0; "
+        "copy triplets: 1.0 if p1 is the copy else 0.0",
         "sources": [
             {"path": f.relative_to(files.root).as_posix(), "sha256": _sha256(f), "width": w, "height": h}
             for f, (w, h) in zip(files.files, files.sizes)
