@@ -441,6 +441,8 @@ def main() -> int:
                     float(t1),
                     f"d <= {t1:.3g}: no threshold in the weights; chosen at 1% false matches on this set (set)",
                 )
+            elif args.lipsim_threshold is not None:
+                lip.default_note = f"d <= {tau:.3g} (--lipsim-threshold)"
             else:
                 lip.default_note = f"d <= {tau:.3g} (the weights' threshold)"
             t.default = tau

@@ -1,4 +1,4 @@
-# Steps shared by scripts/train_default_weights.sh and scripts/train_weights_v{2,3}.sh (sourced, not run).
+# Steps shared by scripts/train_default_weights.sh and scripts/train_weights_v{2,3,4}.sh (sourced, not run).
 # The caller sets DATA (the photo collection), W (the work directory) and T (the lipsim-train command).
 
 # 1. train/val split by a hash of each file name (10% val; BSDS500 keeps its own val folder)

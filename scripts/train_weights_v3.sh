@@ -4,7 +4,7 @@
 # DATA: the photo collection (tiny-imagenet/*.tar, imagenet-samples/, bsds500/{train,val}/; only read).
 # WORKDIR (default ./runs/v3): everything written. Every long step resumes: re-run the same command.
 # Steps: split -> distillation (teacher ensemble, two crop pools) -> evaluation sets -> threshold -> eval.
-# --distill-only stops after the distillation (scripts/train_default_weights.sh continues from there).
+# --distill-only stops after the distillation (scripts/train_weights_v4.sh continues from there).
 set -euo pipefail
 DATA=${1:?usage: scripts/train_weights_v3.sh DATA [WORKDIR] [--distill-only]}
 W=${2:-runs/v3}

@@ -1,6 +1,6 @@
 """lipsim-train distill / finetune flags generated from the config dataclasses, and --config recipe files.
 
-The commands of scripts/train_default_weights.sh and train_weights_v{1,2,3}.sh are read from the scripts
+The commands of scripts/train_default_weights.sh and train_weights_v{1,2,3,4}.sh are read from the scripts
 themselves, so a flag they use cannot stop working unnoticed.
 """
 
@@ -54,9 +54,9 @@ def _ensemble(script: str) -> str:
     return m.group(1)
 
 
-def test_default_weights_script_second_stage_flags():
+def test_v4_script_second_stage_flags():
     """v4: v3's distillation (the v3 script), then a second stage: v3's recipe file with overrides."""
-    script = SCRIPTS / "train_default_weights.sh"
+    script = SCRIPTS / "train_weights_v4.sh"
     assert '"$HERE/train_weights_v3.sh" "$DATA" "$W" --distill-only' in script.read_text()
     variables = {"W": "W", "HERE": str(SCRIPTS), "BASIS": "W/distill/basis.npz"}
     resumed, first = _script_commands(script, "distill", variables)
@@ -76,6 +76,38 @@ def test_default_weights_script_second_stage_flags():
     assert _config(first) == expected
     assert _config(resumed) == DistillConfig(**{**asdict(expected), "resume": True})
     assert not _script_commands(script, "finetune", variables)
+
+
+def test_default_weights_script_third_stage_flags():
+    """v5: v4's two stages (the v4 script), then a third: v3's recipe file, v4's overrides and the hinge term."""
+    script = SCRIPTS / "train_default_weights.sh"
+    text = script.read_text()
+    assert '"$HERE/train_weights_v4.sh" "$DATA" "$W" --distill-only' in text
+    variables = {"W": "W", "HERE": str(SCRIPTS), "BASIS": "W/distill/basis.npz", "P": "W/photos/train_hires"}
+    resumed, first = _script_commands(script, "distill", variables)
+    expected = DistillConfig(
+        **{
+            **asdict(_v3_distill_config()),
+            "out": "W/distill3",
+            "warmup_steps": 50,
+            "lr": 0.0004,
+            "steps": 800,
+            "seed": 1,
+            "init": "W/distill2",
+            "target_basis": "W/distill/basis.npz",
+            "teacher_batch_size": 128,
+            "two_afc": "W/triplets/joint",
+            "two_afc_batch_size": 32,
+            "margin": 0.05,
+            "hinge_weight": 1.0,
+        }
+    )
+    assert _config(first) == expected
+    assert _config(resumed) == DistillConfig(**{**asdict(expected), "resume": True})
+    severity, copies = (build_parser().parse_args(argv) for argv in _script_commands(script, "make-2afc", variables))
+    for args, seed, share in ((severity, 21, 0.0), (copies, 23, 1.0)):
+        assert (args.images, args.n, args.size, args.split) == ("W/photos/train_hires", 2000, 224, "train")
+        assert args.seed == seed and args.crop_scale == [0.5, 1.0] and args.copies == share
 
 
 def _v3_distill_config() -> DistillConfig:

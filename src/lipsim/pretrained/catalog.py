@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from .registry import WeightsSpec, register_weights
 
-__all__: list[str] = ["PAPER_CHECKPOINTS", "PAPER_DEFAULT", "DEFAULT_WEIGHTS", "V1_WEIGHTS", "V2_WEIGHTS", "V3_WEIGHTS"]
+__all__: list[str] = [
+    "PAPER_CHECKPOINTS",
+    "PAPER_DEFAULT",
+    "DEFAULT_WEIGHTS",
+    "V1_WEIGHTS",
+    "V2_WEIGHTS",
+    "V3_WEIGHTS",
+    "V4_WEIGHTS",
+]
 
 # ---------------------------------------------------------------------------------------------------------------
 # The LipSim paper's released paper-small checkpoints (Ghazanfari et al., ICLR 2024), converted with
@@ -148,26 +156,53 @@ register_weights(
 )
 
 # ---------------------------------------------------------------------------------------------------------------
-# The package's default weights (weights/README.md is their model card): v3 continued by a second distillation stage
-# (4,000 more steps on fresh crops of the same photos, half the learning rate, the same 512 principal coordinates).
-# Bundled in the wheel; the Hub copy is for users of a source checkout without it.
+# v4 (weights/README-v4.md is its model card): v3 continued by a second distillation stage (4,000 more steps on fresh
+# crops of the same photos, half the learning rate, the same 512 principal coordinates). The default before v5; still
+# bundled and loadable by name.
 # ---------------------------------------------------------------------------------------------------------------
 
-DEFAULT_WEIGHTS = "efficient-native-v4"
+V4_WEIGHTS = "efficient-native-v4"
 
 register_weights(
     WeightsSpec(
-        name=DEFAULT_WEIGHTS,
+        name=V4_WEIGHTS,
         arch="efficient",
         file="lipsim-efficient-native-v4.safetensors",
         sha256="cc177e09960ddc84ea4e90bb22233df992dbc80a52223631b8c656aac795f84f",
         hub_repo="lipsim/efficient-native-v4",
         hub_revision="v4",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
-        license=_photos_license("README.md"),
+        license=_photos_license("README-v4.md"),
         description=(
             "efficient arch at the caller's resolution (64-512 px), isometric AOL layers, distilled in two stages "
             "(11,000 steps) from the top 512 principal coordinates of an EfficientNet-Lite0 ensemble on 46.5k photos; "
             "calibrated threshold; CPU-trained, no human judgements"
+        ),
+        default=False,
+    )
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# The package's default weights (weights/README.md is their model card): v4 continued by a third stage that distils
+# with a hinge term on 224 px severity and copy triplets made from the training photos (800 steps).
+# Bundled in the wheel; the Hub copy is for users of a source checkout without it.
+# ---------------------------------------------------------------------------------------------------------------
+
+DEFAULT_WEIGHTS = "efficient-native-v5"
+
+register_weights(
+    WeightsSpec(
+        name=DEFAULT_WEIGHTS,
+        arch="efficient",
+        file="lipsim-efficient-native-v5.safetensors",
+        sha256="8e9b71a11bac93f37458e2876261ea6419850d725e19c1136241b80beea77cf0",
+        hub_repo="lipsim/efficient-native-v5",
+        hub_revision="v5",  # tag to create when publishing (scripts/publish_weights.py); then pin the commit
+        license=_photos_license("README.md"),
+        description=(
+            "efficient arch at the caller's resolution (64-512 px), isometric AOL layers, distilled in three stages "
+            "(11,800 steps) from the top 512 principal coordinates of an EfficientNet-Lite0 ensemble on 46.5k photos, "
+            "the last with a hinge term on synthetic severity and copy triplets; calibrated threshold; CPU-trained, "
+            "no human judgements"
         ),
         default=True,
     )
