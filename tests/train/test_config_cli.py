@@ -10,7 +10,7 @@ import argparse
 import json
 import re
 import shlex
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import pytest
@@ -54,27 +54,30 @@ def _ensemble(script: str) -> str:
     return m.group(1)
 
 
+def _v4_second_stage_config() -> DistillConfig:
+    """v4's second stage: v3's recipe file with the overrides of scripts/train_weights_v4.sh."""
+    return replace(
+        _v3_distill_config(),
+        out="W/distill2",
+        warmup_steps=100,
+        lr=0.0005,
+        steps=4000,
+        seed=1,
+        init="W/distill",
+        target_basis="W/distill/basis.npz",
+        teacher_batch_size=128,
+    )
+
+
 def test_v4_script_second_stage_flags():
     """v4: v3's distillation (the v3 script), then a second stage: v3's recipe file with overrides."""
     script = SCRIPTS / "train_weights_v4.sh"
     assert '"$HERE/train_weights_v3.sh" "$DATA" "$W" --distill-only' in script.read_text()
     variables = {"W": "W", "HERE": str(SCRIPTS), "BASIS": "W/distill/basis.npz"}
     resumed, first = _script_commands(script, "distill", variables)
-    expected = DistillConfig(
-        **{
-            **asdict(_v3_distill_config()),
-            "out": "W/distill2",
-            "warmup_steps": 100,
-            "lr": 0.0005,
-            "steps": 4000,
-            "seed": 1,
-            "init": "W/distill",
-            "target_basis": "W/distill/basis.npz",
-            "teacher_batch_size": 128,
-        }
-    )
+    expected = _v4_second_stage_config()
     assert _config(first) == expected
-    assert _config(resumed) == DistillConfig(**{**asdict(expected), "resume": True})
+    assert _config(resumed) == replace(expected, resume=True)
     assert not _script_commands(script, "finetune", variables)
 
 
@@ -85,25 +88,20 @@ def test_default_weights_script_third_stage_flags():
     assert '"$HERE/train_weights_v4.sh" "$DATA" "$W" --distill-only' in text
     variables = {"W": "W", "HERE": str(SCRIPTS), "BASIS": "W/distill/basis.npz", "P": "W/photos/train_hires"}
     resumed, first = _script_commands(script, "distill", variables)
-    expected = DistillConfig(
-        **{
-            **asdict(_v3_distill_config()),
-            "out": "W/distill3",
-            "warmup_steps": 50,
-            "lr": 0.0004,
-            "steps": 800,
-            "seed": 1,
-            "init": "W/distill2",
-            "target_basis": "W/distill/basis.npz",
-            "teacher_batch_size": 128,
-            "two_afc": "W/triplets/joint",
-            "two_afc_batch_size": 32,
-            "margin": 0.05,
-            "hinge_weight": 1.0,
-        }
+    expected = replace(
+        _v4_second_stage_config(),
+        out="W/distill3",
+        warmup_steps=50,
+        lr=0.0004,
+        steps=800,
+        init="W/distill2",
+        two_afc="W/triplets/joint",
+        two_afc_batch_size=32,
+        margin=0.05,
+        hinge_weight=1.0,
     )
     assert _config(first) == expected
-    assert _config(resumed) == DistillConfig(**{**asdict(expected), "resume": True})
+    assert _config(resumed) == replace(expected, resume=True)
     severity, copies = (build_parser().parse_args(argv) for argv in _script_commands(script, "make-2afc", variables))
     for args, seed, share in ((severity, 21, 0.0), (copies, 23, 1.0)):
         assert (args.images, args.n, args.size, args.split) == ("W/photos/train_hires", 2000, 224, "train")

@@ -101,14 +101,15 @@ def calibrate_threshold(
     iu = torch.triu_indices(n, n, offset=1)
     both = lambda k: (half[iu[0]] == k) & (half[iu[1]] == k)  # noqa: E731 (pairs within one half)
     diff_fit, diff_test = diff_all[iu[0], iu[1]][both(0)], diff_all[iu[0], iu[1]][both(1)]
-    same_test = same[half == 1].flatten()
+    test_copy = (half == 1)[:, None].expand(n, copies).flatten()  # the copies of the second half's photos
+    same_test = same.flatten()[test_copy]
     tau = _pick_threshold(diff_fit, max_false_same)
-    test_copy = (half == 1)[:, None].expand(n, copies).flatten()
+    test_families = [f for f, test in zip(copy_families, test_copy.tolist()) if test]
     by_family = {}
     for family in MILD_FAMILIES:
-        mine = torch.tensor([f == family for f in copy_families]) & test_copy
+        mine = torch.tensor([f == family for f in test_families], dtype=torch.bool)
         if mine.any():
-            rate = float((same.flatten()[mine] <= tau).double().mean())
+            rate = float((same_test[mine] <= tau).double().mean())
             by_family[family] = {"true_same": rate, "copies": int(mine.sum())}
     return {
         "threshold": round(tau, 6),

@@ -33,12 +33,12 @@ from .data.distortions import FAMILIES, distort
 from .data.views import jitter_views
 from .distributed import setup_distributed, wrap_ddp
 from .loop import run_training
-from .losses import distillation_loss, hinge_two_afc_loss
+from .losses import distillation_loss, hinge_two_afc_loss, two_afc_accuracy
 from .model_dirs import load_init
 from .rng import seeded_generator
 from .target_basis import cached_principal_basis, load_basis
 from .teacher_cache import cached_teacher_embeddings
-from .two_afc_sets import concat, open_two_afc, stack_items
+from .two_afc_sets import concat, open_two_afc, sample_batch
 
 __all__ = ["DistillConfig", "distill"]
 
@@ -155,8 +155,7 @@ def distill(cfg: DistillConfig) -> Path | None:
     channels_last = (dev.type == "cuda") if cfg.channels_last is None else cfg.channels_last
     specs = _pool_specs(cfg)
     for spec in specs:
-        if spec["batch_size"] % ctx.world_size:
-            raise ValueError(f"batch size {spec['batch_size']} must be divisible by the {ctx.world_size} processes")
+        ctx.require_divisible("batch size", spec["batch_size"])
 
     teacher_id = hashlib.sha256(json.dumps([teacher_name, teacher_kwargs], sort_keys=True).encode()).hexdigest()
     pools, targets, keys = [], [], []
@@ -201,18 +200,14 @@ def distill(cfg: DistillConfig) -> Path | None:
     total = sum(spec["batch_size"] for spec in specs)
     triplets = None
     if cfg.two_afc:
-        if cfg.two_afc_batch_size % ctx.world_size:
-            raise ValueError(
-                f"--two-afc-batch-size {cfg.two_afc_batch_size} must be divisible by the {ctx.world_size} processes"
-            )
+        ctx.require_divisible("--two-afc-batch-size", cfg.two_afc_batch_size)
         triplets = concat(open_two_afc(cfg.two_afc, "bapps", cfg.two_afc_split))
 
     def hinge_step(step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The weighted hinge term of this step's triplets (backward done); returns it and the accuracy."""
         assert triplets is not None
-        n = len(triplets)  # type: ignore[arg-type]
-        idx = torch.randint(n, (cfg.two_afc_batch_size,), generator=seeded_generator("hinge-batch", cfg.seed, step))
-        ref, x0, x1, p = stack_items([triplets[int(i)] for i in idx[ctx.rank :: ctx.world_size]])
+        g = seeded_generator("hinge-batch", cfg.seed, step)
+        ref, x0, x1, p = sample_batch(triplets, cfg.two_afc_batch_size, g, ctx.rank, ctx.world_size)
         k = ref.shape[0]
         prepared = model.prepare(torch.cat([ref, x0, x1]), "triplets")
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
@@ -223,8 +218,7 @@ def distill(cfg: DistillConfig) -> Path | None:
         p = p.to(dev)
         part = cfg.hinge_weight * hinge_two_afc_loss(d0, d1, p, cfg.margin)
         part.backward()
-        accuracy = ((d0 < d1).float() * (1 - p) + (d1 < d0).float() * p).mean()
-        return part.detach().cpu(), accuracy.detach().cpu()
+        return part.detach().cpu(), two_afc_accuracy(d0, d1, p).detach().cpu()
 
     def train_step(step: int) -> dict[str, torch.Tensor]:
         loss = torch.zeros(())

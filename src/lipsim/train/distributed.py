@@ -27,6 +27,11 @@ class DistContext:
         if self.world_size > 1:
             dist.barrier()
 
+    def require_divisible(self, what: str, size: int) -> None:
+        """Refuse a global batch ``size`` (named ``what``, e.g. ``--batch-size``) the processes cannot share evenly."""
+        if size % self.world_size:
+            raise ValueError(f"{what} {size} must be divisible by the {self.world_size} processes")
+
     def all_reduce_mean(self, x: torch.Tensor) -> torch.Tensor:
         if self.world_size > 1:
             x = x.clone()

@@ -15,10 +15,10 @@ from ..model import LipSim
 from .configs import FinetuneConfig
 from .distributed import setup_distributed, wrap_ddp
 from .loop import run_training
-from .losses import hinge_two_afc_loss
+from .losses import hinge_two_afc_loss, two_afc_accuracy
 from .model_dirs import load_init
 from .rng import seeded_generator
-from .two_afc_sets import concat, open_two_afc, stack_items
+from .two_afc_sets import concat, open_two_afc, sample_batch
 
 __all__ = ["FinetuneConfig", "finetune"]
 
@@ -51,8 +51,7 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
     dev = ctx.device
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    if cfg.batch_size % ctx.world_size:
-        raise ValueError(f"--batch-size {cfg.batch_size} must be divisible by the {ctx.world_size} processes")
+    ctx.require_divisible("--batch-size", cfg.batch_size)
     model, earlier = load_init(cfg.init, "finetune", ctx.is_main, dev)  # provenance checked before training
     for key in ("threshold", "threshold_rates"):  # measured on --init's weights: stale once they change
         model.provenance.pop(key, None)
@@ -60,18 +59,16 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
     model.train()
     size = None if cfg.format == "bapps" else model.image_size
     data = concat(open_two_afc(cfg.data, cfg.format, cfg.split, image_size=size))
-    n = len(data)  # type: ignore[arg-type]
     net = wrap_ddp(_Metric(model), ctx)
 
     def train_step(step: int) -> dict[str, torch.Tensor]:
-        idx = torch.randint(n, (cfg.batch_size,), generator=seeded_generator("ft-batch", cfg.seed, step))
-        ref, x0, x1, p = stack_items([data[int(i)] for i in idx[ctx.rank :: ctx.world_size]])
+        g = seeded_generator("ft-batch", cfg.seed, step)
+        ref, x0, x1, p = sample_batch(data, cfg.batch_size, g, ctx.rank, ctx.world_size)
         d0, d1 = net(ref.to(dev), x0.to(dev), x1.to(dev))
         p = p.to(dev)
         loss = hinge_two_afc_loss(d0, d1, p, cfg.margin)
         loss.backward()
-        accuracy = ((d0 < d1).float() * (1 - p) + (d1 < d0).float() * p).mean()
-        return {"loss": loss.detach(), "accuracy": accuracy.detach()}
+        return {"loss": loss.detach(), "accuracy": two_afc_accuracy(d0, d1, p).detach()}
 
     if not run_training("finetune", cfg, ctx, out, model.backbone, model.parameters(), train_step, LOG_COLUMNS):
         return None  # stopped early on request (stop_after); continue with resume=True

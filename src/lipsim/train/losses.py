@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["rmse", "distillation_loss", "hinge_two_afc_loss", "labels_from_judgements"]
+__all__ = ["rmse", "distillation_loss", "hinge_two_afc_loss", "labels_from_judgements", "two_afc_accuracy"]
 
 
 def rmse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -37,3 +37,13 @@ def hinge_two_afc_loss(d0: torch.Tensor, d1: torch.Tensor, p: torch.Tensor, marg
     """
     y = labels_from_judgements(p)
     return torch.clamp(margin - y * (d0 - d1), min=0).mean()
+
+
+def two_afc_accuracy(d0: torch.Tensor, d1: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """Agreement with the judgements p (share preferring x1), weighted by p: mean((d0 < d1)(1 - p) + (d1 < d0) p).
+
+    Example:
+        >>> two_afc_accuracy(torch.tensor([0.1, 0.3]), torch.tensor([0.2, 0.2]), torch.tensor([0.0, 0.0]))
+        tensor(0.5000)
+    """
+    return ((d0 < d1).float() * (1 - p) + (d1 < d0).float() * p).mean()

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import ConcatDataset, Dataset
 
-__all__ = ["open_two_afc", "FORMATS", "iter_batches", "stack_items"]
+__all__ = ["open_two_afc", "FORMATS", "iter_batches", "sample_batch", "stack_items"]
 
 FORMATS = ("bapps", "nights")
 
@@ -67,6 +67,15 @@ def stack_items(items: list[dict]) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     p1 = torch.stack([it["p1"] for it in items])
     p = torch.stack([torch.as_tensor(it["p"], dtype=torch.float32) for it in items])
     return ref, p0, p1, p
+
+
+def sample_batch(
+    ds: Dataset, batch_size: int, generator: torch.Generator, rank: int = 0, world_size: int = 1
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """This process's share (every ``world_size``-th item from ``rank``) of ``batch_size`` triplets drawn with
+    replacement by ``generator``: (ref, x0, x1, p)."""
+    idx = torch.randint(len(ds), (batch_size,), generator=generator)  # type: ignore[arg-type]
+    return stack_items([ds[int(i)] for i in idx[rank::world_size]])
 
 
 def iter_batches(ds: Dataset, batch_size: int) -> Iterator[tuple[torch.Tensor, ...]]:
