@@ -62,7 +62,8 @@ def test_config_is_the_constructor_signature(arch):
     import inspect
 
     builder = get_arch_spec(arch).builder
-    params = [n for n in inspect.signature(builder).parameters if n not in builder.config_only_when]
+    gated = {*builder.config_only_when, *builder.config_unless_default}
+    params = [n for n in inspect.signature(builder).parameters if n not in gated]
     with torch.device("meta"):
         net = build_arch(arch)
     assert net.arch == arch == builder.arch
@@ -266,3 +267,40 @@ def test_efficient_forward_equals_its_layers_in_sequence():
     with torch.no_grad():
         torch.testing.assert_close(net(x), reference, rtol=0, atol=1e-12)
     torch.testing.assert_close(net(x), reference, rtol=0, atol=1e-12)  # the grad-enabled path, unchunked
+
+
+# ---------------------------------------------------------------------------------------------- grid pool
+GRID = dict(EFFICIENT_SMALL, native_resolution=True, max_size=48, isometric=True, grid=2)
+
+
+def test_grid_is_recorded_only_when_not_one():
+    with torch.device("meta"):
+        assert "grid" not in Efficient(widths=(8, 16), head_width=16, embed_dim=8).config
+        net = Efficient(widths=(8, 16), head_width=16, embed_dim=8, grid=2)
+    assert net.config["grid"] == 2 and build_arch("efficient", **net.config).config == net.config
+    assert net.head[0].in_features == 4 * 16
+
+
+@pytest.mark.parametrize("size", [(32, 32), (48, 40), (37, 45), (33, 61)])
+@pytest.mark.parametrize("random", [False, True], ids=["init", "random"])
+def test_grid_backbone_lipschitz_bound_holds(size, random):
+    """End to end, uneven cells included: ||f(x) - f(y)|| <= L(size) ||x - y||, L the global pool's bound."""
+    net = _net("efficient", GRID, random)
+    bound = net.lipschitz_bound(size)
+    x = torch.rand(2, 3, *size, dtype=torch.float64)
+    power, adv = check_lipschitz(f"efficient grid 2 {size} / L(size)", lambda t: net(t) / bound, x, iters=25, steps=30)
+    assert power > 1e-3
+
+
+def test_head_for_grid_starts_as_the_global_pool_network():
+    """A global-pool network widened by head_for_grid computes the same embedding where the cells are equal."""
+    from lipsim.archs.efficient import head_for_grid
+
+    plain = _net("efficient", dict(GRID, grid=1), random=True)
+    grid = _net("efficient", GRID, random=False)
+    state = plain.state_dict()
+    state["head.0.weight"] = head_for_grid(state["head.0.weight"], 2)
+    grid.load_state_dict(state)
+    grid.invalidate_cache()
+    x = torch.rand(2, 3, 48, 32, dtype=torch.float64)  # even cells at every stage
+    torch.testing.assert_close(grid(x), plain(x), rtol=1e-9, atol=1e-9)

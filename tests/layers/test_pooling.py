@@ -1,4 +1,4 @@
-"""SpaceToDepth, WindowSumPool, GlobalSumPool: values, exact operator norms (incl. non-multiple sizes)."""
+"""SpaceToDepth, WindowSumPool, GlobalSumPool, GridSumPool: values, exact operator norms (incl. uneven sizes)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lipsim.layers import GlobalSumPool, SpaceToDepth, WindowSumPool
-from lipsim.layers.pooling import pad_to_multiple
+from lipsim.layers import GlobalSumPool, GridSumPool, SpaceToDepth, WindowSumPool
+from lipsim.layers.pooling import cell_bounds, pad_to_multiple
 from tests._lipschitz import check_lipschitz, operator_matrix, record
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -125,3 +125,74 @@ def test_size_normalised_global_pool_norm_is_its_gain(size):
 def test_size_normalised_global_pool_rejects_bad_reference():
     with pytest.raises(ValueError, match="ref_positions must be a positive int or None, got 0"):
         GlobalSumPool(ref_positions=0)
+
+
+# ---------------------------------------------------------------------------------------------- GridSumPool
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 13])
+@pytest.mark.parametrize("cells", [1, 2, 3, 4])
+def test_cell_bounds_cover_every_index_once(n, cells):
+    bounds = cell_bounds(n, cells)
+    assert len(bounds) == cells
+    assert [i for a, b in bounds for i in range(a, b)] == list(range(n))
+    sizes = [b - a for a, b in bounds]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_grid_sum_pool_values_at_an_uneven_size():
+    x = torch.randn(2, 3, 7, 5, dtype=torch.float64)
+    y = GridSumPool(2)(x)
+    assert y.shape == (2, 4 * 3)
+    # cells: rows [0, 3) [3, 7), columns [0, 2) [2, 5); cell-major output, each sum / sqrt(its positions)
+    cells = [x[..., :3, :2], x[..., :3, 2:], x[..., 3:, :2], x[..., 3:, 2:]]
+    expected = torch.cat([c.sum(dim=(2, 3)) / (c.shape[2] * c.shape[3]) ** 0.5 for c in cells], dim=1)
+    torch.testing.assert_close(y, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_grid_of_one_cell_is_the_global_pool():
+    x = torch.randn(2, 3, 9, 6, dtype=torch.float64)
+    torch.testing.assert_close(GridSumPool(1, 4)(x), GlobalSumPool(4)(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [(4, 4), (7, 5), (9, 9), (2, 3)])
+def test_global_pool_is_a_fixed_combination_of_the_cells(size):
+    """global = sum_c sqrt(n_c / HW) * cell_c (the identity behind docs/certificates.md, 'The grid pool')."""
+    h, w = size
+    x = torch.randn(2, 3, h, w, dtype=torch.float64)
+    cells = GridSumPool(2, 4)(x).view(2, 4, 3)
+    n = torch.tensor([(r1 - r0) * (c1 - c0) for r0, r1 in cell_bounds(h, 2) for c0, c1 in cell_bounds(w, 2)])
+    weights = (n.double() / (h * w)).sqrt().view(1, 4, 1)
+    torch.testing.assert_close((cells * weights).sum(1), GlobalSumPool(4)(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("grid", [2, 3, 4])
+@pytest.mark.parametrize("size", [*SIZES, (2, 2), (3, 3)])
+def test_grid_sum_pool_operator_norm_is_the_global_gain(grid, size):
+    """Exact operator norm = the global pool's gain at that size, also with uneven and empty cells."""
+    h, w = size
+    pool = GridSumPool(grid, ref_positions=4)
+    s = _singular_values(pool, 2, h, w)
+    gain = pool.gain(h * w)
+    record("GridSumPool [exact operator norm / gain]", s.max() / gain)
+    assert s.max() <= gain * (1 + 1e-12)
+    torch.testing.assert_close(s.max(), torch.tensor(gain, dtype=s.dtype), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("size", [(7, 5), (9, 11), (1, 1)])
+def test_grid_sum_pool_is_lipschitz_by_power_iteration_and_attack(size):
+    pool = GridSumPool(2, ref_positions=4)
+    gain = pool.gain(size[0] * size[1])
+    x = torch.randn(3, 2, *size, dtype=torch.float64)
+    power, adv = check_lipschitz(f"GridSumPool(2, ref 4) at {size} / gain", lambda t: pool(t) / gain, x)
+    assert power > 0.99
+
+
+def test_grid_sum_pool_keeps_layout():
+    x = torch.randn(1, 2, 8, 8)
+    assert torch.allclose(GlobalSumPool()(x), GlobalSumPool()(x.flip(-1)), atol=1e-6)
+    assert not torch.allclose(GridSumPool(2)(x), GridSumPool(2)(x.flip(-1)), atol=1e-3)
+
+
+@pytest.mark.parametrize("grid", [0, -1, 2.0, True, "2"])
+def test_grid_sum_pool_rejects_bad_grid(grid):
+    with pytest.raises(ValueError, match=f"grid must be a positive int, got {grid!r}"):
+        GridSumPool(grid)

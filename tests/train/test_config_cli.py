@@ -81,11 +81,11 @@ def test_v4_script_second_stage_flags():
     assert not _script_commands(script, "finetune", variables)
 
 
-def test_default_weights_script_third_stage_flags():
+def test_v5_script_third_stage_flags():
     """v5: v4's two stages (the v4 script), then a third: v3's recipe file, v4's overrides and the hinge term."""
-    script = SCRIPTS / "train_default_weights.sh"
+    script = SCRIPTS / "train_weights_v5.sh"
     text = script.read_text()
-    assert '"$HERE/train_weights_v4.sh" "$DATA" "$W" --distill-only' in text
+    assert '"$HERE/train_weights_v4.sh" "$DATA" "$W" --distill-only' in text and "\ntraining_triplets\n" in text
     variables = {"W": "W", "HERE": str(SCRIPTS), "BASIS": "W/distill/basis.npz", "P": "W/photos/train_hires"}
     resumed, first = _script_commands(script, "distill", variables)
     expected = replace(
@@ -102,10 +102,47 @@ def test_default_weights_script_third_stage_flags():
     )
     assert _config(first) == expected
     assert _config(resumed) == replace(expected, resume=True)
-    severity, copies = (build_parser().parse_args(argv) for argv in _script_commands(script, "make-2afc", variables))
+
+
+def test_training_triplets_flags():
+    """The 224 px severity and copy triplets of the training photos that v5's and v6's hinge terms use."""
+    variables = {"W": "W", "P": "W/photos/train_hires"}
+    commands = _script_commands(SCRIPTS / "_photos_and_evals.sh", "make-2afc", variables)
+    severity, copies = (build_parser().parse_args(argv) for argv in commands if "train" in argv)
     for args, seed, share in ((severity, 21, 0.0), (copies, 23, 1.0)):
         assert (args.images, args.n, args.size, args.split) == ("W/photos/train_hires", 2000, 224, "train")
         assert args.seed == seed and args.crop_scale == [0.5, 1.0] and args.copies == share
+
+
+def test_default_weights_script_grid_stage_flags():
+    """v6: one stage from the bundled v5 with the grid arch and the layout-aware teacher of distill-v6.json."""
+    script = SCRIPTS / "train_default_weights.sh"
+    text = script.read_text()
+    assert "\nsplit_photos\n" in text and "\ntraining_triplets\n" in text
+    resumed, first = _script_commands(script, "distill", {"W": "W", "HERE": str(SCRIPTS)})
+    recipe = json.loads((SCRIPTS / "recipes" / "distill-v6.json").read_text())
+    expected = DistillConfig(
+        **dict(recipe, crop_scale=tuple(recipe["crop_scale"])),
+        images="W/photos/train/tiny-imagenet",
+        out="W/distill",
+        extra_pools=[
+            {
+                "images": "W/photos/train_hires",
+                "pool_size": 3000,
+                "image_size": 128,
+                "batch_size": 16,
+                "side_px": [96, 256],
+            }
+        ],
+        init="efficient-native-v5",
+        two_afc="W/triplets/joint",
+    )
+    assert _config(first) == expected
+    assert _config(resumed) == replace(expected, resume=True)
+    assert expected.arch_config["grid"] == 2 and expected.steps == 2400
+    members = expected.teacher_kwargs["members"]
+    assert [m["name"] for m in members] == ["efficientnet-lite0", "efficientnet-lite0", "stlpips-alex"]
+    assert members[0]["kwargs"]["grid"] == 2
 
 
 def _v3_distill_config() -> DistillConfig:

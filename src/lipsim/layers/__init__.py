@@ -4,7 +4,7 @@ from ._reparam import Reparametrized
 from .activations import MaxMin, max_min
 from .aol import AOLConv2d, AOLLinear
 from .channels import Center, FirstK, ZeroChannelPad
-from .pooling import GlobalSumPool, SpaceToDepth, WindowSumPool
+from .pooling import GlobalSumPool, GridSumPool, SpaceToDepth, WindowSumPool
 from .sll import SLLConv2d, SLLLinear
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "Center",
     "FirstK",
     "GlobalSumPool",
+    "GridSumPool",
     "MaxMin",
     "Reparametrized",
     "SLLConv2d",

@@ -7,6 +7,10 @@
   ``ref_positions = r``, maps with more than r positions are further scaled by sqrt(r / (H*W)) <= 1:
   the output is then sqrt(r) times the spatial mean, the same scale at every input size, and the map
   is sqrt(r / (H*W))-Lipschitz (:meth:`GlobalSumPool.gain`), a bound the certificates use.
+- GridSumPool: the map cut into g x g disjoint cells (:func:`cell_bounds`), each cell's sum divided by
+  sqrt(its positions), all times the global pool's gain. Per channel the cell sums are rows with disjoint
+  supports and unit norm, so the map has the global pool's bound (docs/certificates.md, 'The grid pool'); it
+  keeps where features are, which the global pool throws away. With g = 1 it is GlobalSumPool.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SpaceToDepth", "WindowSumPool", "GlobalSumPool", "pad_to_multiple"]
+__all__ = ["SpaceToDepth", "WindowSumPool", "GlobalSumPool", "GridSumPool", "cell_bounds", "pad_to_multiple"]
 
 
 def pad_to_multiple(x: torch.Tensor, factor: int) -> torch.Tensor:
@@ -100,3 +104,59 @@ class GlobalSumPool(nn.Module):
 
     def extra_repr(self) -> str:
         return "" if self.ref_positions is None else f"ref_positions={self.ref_positions}"
+
+
+def cell_bounds(n: int, cells: int) -> list[tuple[int, int]]:
+    """``cells`` disjoint, contiguous index ranges covering ``range(n)``: [floor(i n / g), floor((i + 1) n / g)).
+
+    Their sizes differ by at most one; a range is empty when ``n < cells``.
+
+    Example:
+        >>> cell_bounds(7, 2), cell_bounds(1, 2)
+        ([(0, 3), (3, 7)], [(0, 0), (0, 1)])
+    """
+    return [(i * n // cells, (i + 1) * n // cells) for i in range(cells)]
+
+
+class GridSumPool(GlobalSumPool):
+    """(N, C, H, W) -> (N, g*g*C): a size-normalised sum pool over each cell of a g x g grid.
+
+    Cell (i, j) (row-major, cells of :func:`cell_bounds`) with n positions gives ``sum / sqrt(n) * gain(H*W)``
+    over its positions; the output is the cells' C-vectors one after another (cell-major). The map has the
+    same Lipschitz bound :meth:`gain` as :class:`GlobalSumPool` with the same ``ref_positions``, and the
+    global pool is a fixed combination of the cells: ``global = sum_c sqrt(n_c / (H*W)) * cell_c``.
+
+    Args:
+        grid: cells per side g (>= 1; 1 is the global pool).
+        ref_positions: as for :class:`GlobalSumPool`.
+
+    Example:
+        >>> x = torch.arange(16.0).view(1, 1, 4, 4)
+        >>> GridSumPool(2)(x)
+        tensor([[ 5.,  9., 21., 25.]])
+        >>> GridSumPool(2)(x).norm() <= x.norm(), GridSumPool(2, ref_positions=4).gain(16)
+        (tensor(True), 0.5)
+    """
+
+    def __init__(self, grid: int, ref_positions: int | None = None) -> None:
+        super().__init__(ref_positions)
+        if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
+            raise ValueError(f"grid must be a positive int, got {grid!r}")
+        self.grid = grid
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        gain = self.gain(h * w)
+        cells = []
+        for r0, r1 in cell_bounds(h, self.grid):
+            for c0, c1 in cell_bounds(w, self.grid):
+                n = (r1 - r0) * (c1 - c0)
+                if n == 0:  # a map smaller than the grid: the empty cell reads zero
+                    cells.append(x.new_zeros(x.shape[:-2]))
+                else:
+                    cells.append(x[..., r0:r1, c0:c1].sum(dim=(-2, -1)) * (gain / n**0.5))
+        return torch.cat(cells, dim=-1)
+
+    def extra_repr(self) -> str:
+        ref = super().extra_repr()
+        return f"grid={self.grid}" + (f", {ref}" if ref else "")

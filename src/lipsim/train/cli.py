@@ -160,6 +160,21 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--weights", required=True)
     n.add_argument("--images", required=True)
     n.add_argument("--batch-size", type=int, default=256)
+
+    lay = sub.add_parser(
+        "layout",
+        help="2AFC of a mild copy vs a layout change (flips, quadrants, tiles) and how many changes are 'same'",
+        description="Held-out photos: a crop, one mild copy of it (right answer) and each layout change of it "
+        "(wrong answer; never seen in training). Scores the weights and any --reference metrics "
+        "(lipsim.train.layout_check).",
+    )
+    lay.add_argument("--weights", required=True, help="run directory, save_pretrained directory or weights name")
+    lay.add_argument("--images", required=True, help="held-out photos")
+    lay.add_argument("--size", type=int, default=224)
+    lay.add_argument("--limit", type=int, default=None, help="at most this many photos")
+    lay.add_argument("--threshold", type=float, default=None, help="instead of the weights' own threshold")
+    lay.add_argument("--reference", action="append", default=[], help="also score this reference metric")
+    lay.add_argument("--out", default=None, help="write the JSON result here too")
     return p
 
 
@@ -248,6 +263,8 @@ def _run(args: argparse.Namespace) -> int:
             + ", ".join(f"{k} {v}" for k, v in summary["counts"].items())
         )
         return 0
+    if args.command == "layout":
+        return _layout(args)
     if args.command in ("calibrate", "knn"):
         from ..model import LipSim
         from .model_dirs import resolve_model_dir
@@ -270,6 +287,29 @@ def _run(args: argparse.Namespace) -> int:
             print(write_threshold(weights, result), file=sys.stderr)
         return 0
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def _layout(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..model import LipSim
+    from .layout_check import layout_check
+    from .model_dirs import resolve_model_dir
+    from .reference import get_reference_metric
+
+    weights, note = resolve_model_dir(args.weights, "--weights")
+    print(note, file=sys.stderr)
+    opts = dict(size=args.size, limit=args.limit)
+    result = {
+        "lipsim": layout_check(LipSim(pretrained=True, weights=weights), args.images, threshold=args.threshold, **opts)
+    }
+    for name in args.reference:
+        result[name] = layout_check(get_reference_metric(name), args.images, **opts)
+    text = json.dumps(result, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
 
 
 def _report(model_dir, out: str) -> None:

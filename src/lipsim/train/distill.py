@@ -117,14 +117,29 @@ def _cached_pool(spec: dict[str, Any], seed: int, out: Path) -> torch.Tensor:
 
 
 def _load_init(model: LipSim, init: str, verbose: bool) -> list[dict[str, Any]]:
-    """Copy the weights of ``init`` into ``model`` (same architecture); returns ``init``'s training stages."""
+    """Copy the weights of ``init`` into ``model``; returns ``init``'s training stages.
+
+    The architectures must match, except that a global-pool ``efficient`` network may start a ``grid`` one: its
+    first head layer is widened by :func:`~lipsim.archs.efficient.head_for_grid` (docs/training.md, 'A grid
+    stage'), so the new stage starts from the earlier network's function.
+    """
     start, stages = load_init(init, "distill", verbose)
-    if start.arch != model.arch or start.backbone.config != model.backbone.config:
+    mine, theirs = dict(model.backbone.config), dict(start.backbone.config)
+    grid = int(mine.pop("grid", 1))
+    widen = start.arch == model.arch == "efficient" and int(theirs.pop("grid", 1)) == 1 and grid > 1
+    if start.arch != model.arch or (mine != theirs if widen else start.backbone.config != model.backbone.config):
         raise ValueError(
             f"--init {init}: its architecture {start.arch} {start.backbone.config} differs from this "
             f"run's {model.arch} {model.backbone.config}; pass matching --arch and --arch-config"
         )
-    model.load_state_dict(start.state_dict())
+    state = start.state_dict()
+    if widen:
+        from ..archs.efficient import head_for_grid
+
+        key = "backbone.head.0.weight"
+        state[key] = head_for_grid(state[key], grid)
+    model.load_state_dict(state)
+    model.backbone.invalidate_cache()
     return stages
 
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -75,7 +76,8 @@ class FeatureTeacher(Teacher):
     """A CNN teacher: per-layer feature maps (``taps``) pooled by a named embedding recipe.
 
     Subclasses implement :meth:`taps` and set ``all_tap_channels``; ``embedding`` picks a recipe from
-    :data:`lipsim.train.teachers.embeddings.EMBEDDINGS` and ``layers`` a subset of the taps (default all).
+    :data:`lipsim.train.teachers.embeddings.EMBEDDINGS` and ``layers`` a subset of the taps (default all);
+    ``grid`` > 1 adds each layer's g x g cell means (``mean`` only; :func:`~.embeddings.grid_mean_pool`).
     """
 
     all_tap_channels: tuple[int, ...] = ()
@@ -85,9 +87,10 @@ class FeatureTeacher(Teacher):
         embedding: str,
         layers: Sequence[int] | None = None,
         heads: Sequence[torch.Tensor] | None = None,
+        grid: int = 1,
     ) -> None:
         super().__init__()
-        from .embeddings import EMBEDDINGS, NEEDS_HEADS, embedding_dim
+        from .embeddings import EMBEDDINGS, NEEDS_HEADS, embedding_dim, grid_mean_pool
 
         if embedding not in EMBEDDINGS:
             raise ValueError(f"unknown embedding {embedding!r}; choose one of {sorted(EMBEDDINGS)}")
@@ -97,12 +100,17 @@ class FeatureTeacher(Teacher):
             raise ValueError(f"layers must be a non-empty subset of 0..{n - 1}, got {layers!r}")
         if embedding in NEEDS_HEADS and heads is None:
             raise ValueError(f"embedding {embedding!r} needs LPIPS heads, which {type(self).__name__} lacks")
+        if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
+            raise ValueError(f"grid must be a positive int, got {grid!r}")
+        if grid > 1 and embedding != "mean":
+            raise ValueError(f"grid={grid} needs the 'mean' embedding, got {embedding!r}")
         self.embedding = embedding
-        self._pool = EMBEDDINGS[embedding]
+        self.grid = grid
+        self._pool = functools.partial(grid_mean_pool, grid=grid) if grid > 1 else EMBEDDINGS[embedding]
         kept = [heads[i] for i in self.layers] if heads is not None else []
         self.heads = nn.ParameterList([nn.Parameter(h.detach().clone(), requires_grad=False) for h in kept])
         self.tap_channels = tuple(self.all_tap_channels[i] for i in self.layers)
-        self.embed_dim = embedding_dim(embedding, self.tap_channels)
+        self.embed_dim = embedding_dim(embedding, self.tap_channels, grid)
 
     def taps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps at every tap layer for pixels in [0, 1]."""
@@ -113,4 +121,5 @@ class FeatureTeacher(Teacher):
         return self._pool([taps[i] for i in self.layers], list(self.heads) or None)
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, embedding={self.embedding!r}, layers={self.layers}"
+        grid = f", grid={self.grid}" if self.grid > 1 else ""
+        return f"{super().extra_repr()}, embedding={self.embedding!r}, layers={self.layers}{grid}"

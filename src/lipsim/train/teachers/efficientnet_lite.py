@@ -58,6 +58,7 @@ class EfficientNetLiteTeacher(FeatureTeacher):
             :mod:`lipsim.train.teachers`), except for ``embedding="deep"``, which then pools the head
             (tap 7, the 1280-d classifier input). ``deep`` always pools the last selected tap.
         path: explicit ``.pth`` weight file instead of the installed package's.
+        grid: with ``embedding="mean"``, also pool each layer on a g x g grid (layout-aware targets).
     """
 
     variant = ""
@@ -67,12 +68,13 @@ class EfficientNetLiteTeacher(FeatureTeacher):
         embedding: str = "mean",
         layers: Sequence[int] | None | Literal["auto"] = "auto",
         path: str | os.PathLike | None = None,
+        grid: int = 1,
     ) -> None:
         if isinstance(layers, str):
             if layers != "auto":
                 raise ValueError(f"layers must be a sequence of tap indices, None or 'auto', got {layers!r}")
             layers = HEAD_LAYERS if embedding == "deep" else STAGE_LAYERS
-        super().__init__(embedding, layers=layers)
+        super().__init__(embedding, layers=layers, grid=grid)
         net: EfficientNetLite = efficientnet_lite(self.variant, path)
         if net.tap_channels != self.all_tap_channels:
             raise RuntimeError(f"{self.name}: network taps {net.tap_channels} != declared {self.all_tap_channels}")

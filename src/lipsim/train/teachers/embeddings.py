@@ -22,6 +22,10 @@ recipe         per layer                                                        
                the squared distance estimates LPIPS itself (same-size images)
 =============  ====================================================================  ============
 
+With ``grid=g`` (teacher option, ``mean`` only: :func:`grid_mean_pool`) each layer adds a second block, the
+mean(u) of every cell of a g x g grid (the student's cells, :func:`lipsim.layers.cell_bounds`), so the
+embedding knows where features are; D = sum C_l (1 + g*g).
+
 Example:
     >>> taps = [torch.rand(2, 4, 8, 8), torch.rand(2, 6, 4, 4)]
     >>> EMBEDDINGS["mean-std"](taps, None).shape
@@ -35,7 +39,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["EMBEDDINGS", "NEEDS_HEADS", "embedding_dim", "unit_channels", "lpips_maps"]
+__all__ = ["EMBEDDINGS", "NEEDS_HEADS", "embedding_dim", "unit_channels", "lpips_maps", "grid_mean_pool"]
 
 Pool = Callable[[list, list | None], torch.Tensor]
 
@@ -71,6 +75,32 @@ def _mean_std_pool(taps: list, heads: list | None) -> torch.Tensor:
 
 def _raw_mean_std_pool(taps: list, heads: list | None) -> torch.Tensor:
     return _blocks([_mean(f) for f in taps] + [_std(f) for f in taps])
+
+
+def _cell_means(f: torch.Tensor, grid: int) -> torch.Tensor:
+    """(N, C, H, W) -> (N, grid*grid*C): the mean of each grid cell (cell-major); an empty cell reads 0."""
+    from ...layers.pooling import cell_bounds
+
+    h, w = f.shape[-2:]
+    cells = [
+        f[..., r0:r1, c0:c1].mean(dim=(-2, -1)) if r1 > r0 and c1 > c0 else f.new_zeros(f.shape[:2])
+        for r0, r1 in cell_bounds(h, grid)
+        for c0, c1 in cell_bounds(w, grid)
+    ]
+    return torch.cat(cells, dim=1)
+
+
+def grid_mean_pool(taps: list, heads: list | None, grid: int) -> torch.Tensor:
+    """``mean`` with layout: per layer the block mean(u) and the block of its g x g cell means (module docstring).
+
+    Example:
+        >>> f = torch.rand(1, 4, 8, 8)
+        >>> a, b = grid_mean_pool([f], None, 2), grid_mean_pool([f.flip(-1)], None, 2)
+        >>> a.shape, torch.allclose(a[:, :4], b[:, :4]), torch.allclose(a, b)
+        (torch.Size([1, 20]), True, False)
+    """
+    units = [unit_channels(f) for f in taps]
+    return _blocks([b for u in units for b in (_mean(u), _cell_means(u, grid))])
 
 
 def _deep_pool(taps: list, heads: list | None) -> torch.Tensor:
@@ -125,13 +155,15 @@ EMBEDDINGS: dict[str, Pool] = {
 NEEDS_HEADS: frozenset[str] = frozenset({"lpips-mean", "lpips-mean-std", "lpips-sketch"})
 
 
-def embedding_dim(recipe: str, tap_channels: Sequence[int]) -> int:
-    """Output width of ``recipe`` for taps with ``tap_channels`` channels.
+def embedding_dim(recipe: str, tap_channels: Sequence[int], grid: int = 1) -> int:
+    """Output width of ``recipe`` for taps with ``tap_channels`` channels (``grid``: :func:`grid_mean_pool`).
 
     Example:
-        >>> embedding_dim("mean-std", (64, 128))
-        384
+        >>> embedding_dim("mean-std", (64, 128)), embedding_dim("mean", (64, 128), grid=2)
+        (384, 960)
     """
+    if grid > 1:
+        return (1 + grid * grid) * int(sum(tap_channels))
     if recipe == "deep":
         return int(tap_channels[-1])
     if recipe == "lpips-sketch":
