@@ -25,7 +25,7 @@ training_triplets
 # 3. the grid stage (docs/training.md, 'A grid stage'): v5's network with a 2 x 2 grid pool (its head widened so the
 #    stage starts from v5's function), regressing the top 512 principal coordinates of a layout-aware teacher
 #    (EfficientNet-Lite0 stage features pooled on the same grid, its 1280-d head, and a count sketch of ST-LPIPS-Alex
-#    feature maps), new crops (seed 2), each step 32 triplets under a hinge of margin 0.05; 2,400 steps at lr 5e-4.
+#    feature maps), new crops (seed 2), each step 32 triplets under a hinge of margin 0.05; 1,400 steps at lr 5e-4.
 #    The recipe is scripts/recipes/distill-v6.json; paths come on the command line.
 STAGE=(--config "$HERE/recipes/distill-v6.json" --images "$W/photos/train/tiny-imagenet" --out "$W/distill"
   --extra-pools '[{"images": "'"$W"'/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16, "side_px": [96, 256]}]'

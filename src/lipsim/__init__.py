@@ -1,6 +1,6 @@
 """lipsim: a provably robust perceptual image similarity metric."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .archs import build_arch, list_archs
 from .certificates import DistanceCertificate, TwoAFCResult

@@ -133,3 +133,57 @@ def test_bundled_weights_are_found_and_verified(temp_registry, tmp_path, monkeyp
     temp_registry(spec("zz-test-bundled-bad", file="model.safetensors", sha256="f" * 64))
     with pytest.raises(WeightsError, match=r"failed its sha256 check: expected f{64}, found " + sha):
         LipSim(weights="zz-test-bundled-bad")
+
+
+# ---------------------------------------------------------------------------------------------- the lean wheel
+def _wheel_weights() -> dict[str, str]:
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    included = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    return {src: dst for src, dst in included.items() if src.startswith("weights")}
+
+
+def test_the_wheel_bundles_the_default_and_at_most_one_earlier_version():
+    from pathlib import Path
+
+    from lipsim.pretrained.catalog import DEFAULT_WEIGHTS
+
+    root = Path(__file__).resolve().parents[2]
+    included = _wheel_weights()
+    assert 1 <= len(included) <= 2 and all(src.endswith(".safetensors") for src in included)
+    assert f"weights/{get_weights_spec(DEFAULT_WEIGHTS).file}" in included
+    assert all(dst == "lipsim/_bundled_weights/" + Path(src).name for src, dst in included.items())
+    assert sum((root / src).stat().st_size for src in included) <= 18 * 2**20  # the wheel stays <= 20 MB
+    for name in list_weights():  # every other published file is archived in the repo and says where it was bundled
+        s = get_weights_spec(name)
+        if s.sha256 is not None and f"weights/{s.file}" not in included:
+            assert (root / "weights" / "archive" / s.file).is_file() and s.bundled_in and s.hub_repo
+
+
+def test_weights_no_longer_bundled_name_the_release_that_bundled_them(temp_registry, tmp_path, monkeypatch):
+    """Installed from the wheel (no archive folder) and offline: one line naming the release to install."""
+    monkeypatch.setattr(bundled_mod, "_SOURCE_TREE_WEIGHTS", tmp_path / "no-checkout")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    temp_registry(
+        spec("zz-test-old", sha256="a" * 64, hub_repo="lipsim/zz-test-old", hub_revision="v0", bundled_in="0.1.0")
+    )
+    with pytest.raises(WeightsError) as e:
+        LipSim(weights="zz-test-old")
+    message = str(e.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "weights 'zz-test-old' are not bundled in this wheel (the last release that bundled them is lipsim 0.1.0: "
+        "pip install 'lipsim==0.1.0'), and could not get 'zz-test-old.safetensors' from the Hugging Face Hub repo "
+        "'lipsim/zz-test-old' at revision v0 (HF_HUB_OFFLINE is set"
+    )
+
+
+def test_archived_weights_load_from_a_source_checkout(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = bundled_file(get_weights_spec("efficient-native-v4").file)
+    assert path is not None and path.parent.name == "archive"
+    assert LipSim(weights="efficient-native-v4").threshold is not None

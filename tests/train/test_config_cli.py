@@ -139,7 +139,7 @@ def test_default_weights_script_grid_stage_flags():
     )
     assert _config(first) == expected
     assert _config(resumed) == replace(expected, resume=True)
-    assert expected.arch_config["grid"] == 2 and expected.steps == 2400
+    assert expected.arch_config["grid"] == 2 and expected.steps == 1400
     members = expected.teacher_kwargs["members"]
     assert [m["name"] for m in members] == ["efficientnet-lite0", "efficientnet-lite0", "stlpips-alex"]
     assert members[0]["kwargs"]["grid"] == 2

