@@ -3,6 +3,7 @@ the pixel limit, non-regular files, and the training loader reading through it."
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import struct
@@ -129,7 +130,11 @@ def test_errors(tmp_path):
     truncated = str(tmp_path / "t.png")
     with pytest.raises(ValueError, match=f"^{re.escape(f'not a readable image file: {truncated!r} (OSError')}"):
         load_image(truncated)
-    with pytest.raises(TypeError, match=r"^expected an image path \(str or os\.PathLike\), got int$"):
+    msg = (
+        "expected an image path (str or os.PathLike), bytes or a binary file object (open(path, 'rb'), "
+        "io.BytesIO), got int"
+    )
+    with pytest.raises(TypeError, match=f"^{re.escape(msg)}$"):
         load_image(3)
 
 
@@ -386,3 +391,107 @@ def test_image_size_from_the_header(tmp_path, rgb_u8):
     assert image_size(bomb, max_pixels=None) == (14000, 14000)
     with pytest.raises(ImageError, match=r"^expected an image file, got a directory: "):
         image_size(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------- bytes and file objects
+def test_bytes_and_binary_file_objects_read_like_the_path(tmp_path, rgb_u8):
+    path = tmp_path / "a.png"
+    Image.fromarray(rgb_u8).save(path)
+    expected = load_image(path)
+    data = path.read_bytes()
+    for source in (data, bytearray(data), memoryview(data), io.BytesIO(data)):
+        torch.testing.assert_close(load_image(source), expected, rtol=0, atol=0)
+    with open(path, "rb") as f:
+        f.read(5)  # read from the start wherever the position is, as Pillow does
+        torch.testing.assert_close(load_image(f), expected, rtol=0, atol=0)
+        assert not f.closed  # the caller's file stays open
+    with open(path, "rb", buffering=0) as raw:  # an unbuffered io.FileIO
+        torch.testing.assert_close(load_image(raw), expected, rtol=0, atol=0)
+    assert np.array_equal(np.asarray(load_image_pil(io.BytesIO(data))), rgb_u8)
+
+
+def test_bytes_get_the_same_policy(tmp_path, rgb_u8):
+    """EXIF orientation, alpha over white, 16-bit gray, float range, animations: as for paths."""
+    from lipsim.image_io import image_size
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(np.rot90(rgb_u8, 1))).save(buf, format="PNG", exif=_exif(6))
+    upright = torch.from_numpy(rgb_u8).permute(2, 0, 1).float() / 255
+    torch.testing.assert_close(load_image(buf.getvalue()), upright, rtol=0, atol=0)
+    assert image_size(buf.getvalue()) == (10, 12) and image_size(buf) == (10, 12)
+    buf = io.BytesIO()
+    Image.new("RGBA", (3, 2), (255, 0, 0, 0)).save(buf, format="PNG")
+    torch.testing.assert_close(load_image(buf), torch.ones(3, 2, 3), rtol=0, atol=0)
+    buf = io.BytesIO()
+    Image.fromarray(np.full((2, 3), 65535, dtype=np.uint16)).save(buf, format="PNG")
+    torch.testing.assert_close(load_image(buf), torch.ones(3, 2, 3), rtol=0, atol=0)
+    buf = io.BytesIO()
+    Image.fromarray(np.full((2, 2), 3.0, dtype=np.float32)).save(buf, format="TIFF")
+    msg = (
+        f"image bytes ({len(buf.getvalue()):,} bytes): float image (mode 'F') with values in [3, 3]; float images "
+        "must hold intensities in [0, 1] (lipsim does not guess another range): rescale it first"
+    )
+    with pytest.raises(ImageError, match=f"^{re.escape(msg)}$"):
+        load_image(buf.getvalue())
+    buf = io.BytesIO()
+    frames = [Image.new("RGB", (4, 4), c) for c in ("red", "blue")]
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
+    with pytest.warns(UserWarning, match=r"^BytesIO object holds 2 frames \(an animation or multi-page file\); only"):
+        assert load_image(buf).shape == (3, 4, 4)
+
+
+def test_pixel_limit_applies_to_bytes_and_file_objects(tmp_path):
+    bomb = _png_header_only(tmp_path / "bomb.png", 14000, 14000)
+    data = bomb.read_bytes()
+    limit = f"196,000,000 pixels, more than the limit of {DEFAULT_MAX_PIXELS:,}; raise it with max_pixels="
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no Pillow DecompressionBombWarning either
+        with pytest.raises(ImageError, match=f"^image bytes \\({len(data):,} bytes\\) is 14000x14000 = {limit}"):
+            load_image(data)
+        with pytest.raises(ImageError, match=f"^BytesIO object is 14000x14000 = {limit}"):
+            load_image(io.BytesIO(data))
+        with open(bomb, "rb") as f, pytest.raises(ImageError, match=f"^BufferedReader {str(bomb)!r} is 14000x14000"):
+            load_image(f)
+
+
+def test_bytes_and_file_objects_that_are_not_images(tmp_path):
+    message = "not a readable image: {} (UnidentifiedImageError: not in any image format Pillow reads)"
+    with pytest.raises(ImageError, match=f"^{re.escape(message.format('image bytes (9 bytes)'))}$"):
+        load_image(b"not a png")
+    with pytest.raises(ImageError, match=f"^{re.escape(message.format('image bytes (0 bytes)'))}$"):
+        load_image(b"")
+    with pytest.raises(ImageError, match=f"^{re.escape(message.format('BytesIO object'))}$"):
+        load_image(io.BytesIO(b"not a png"))
+    notes = tmp_path / "notes.png"
+    notes.write_text("plain text")
+    with (
+        open(notes, "rb") as f,
+        pytest.raises(ImageError, match=f"^{re.escape(message.format(f'BufferedReader {str(notes)!r}'))}$"),
+    ):
+        load_image(f)
+    Image.new("RGB", (64, 64), (7, 7, 7)).save(tmp_path / "t.png")
+    data = (tmp_path / "t.png").read_bytes()
+    with pytest.raises(ImageError, match=r"^not a readable image: image bytes \(\d+ bytes\) \(OSError: "):
+        load_image(data[: len(data) // 2])  # truncated
+
+
+def test_text_mode_and_closed_file_objects_are_refused(tmp_path, rgb_u8):
+    path = tmp_path / "a.png"
+    Image.fromarray(rgb_u8).save(path)
+    with open(path, encoding="latin-1") as f:
+        msg = (
+            f"expected a binary file object, got a text-mode one: TextIOWrapper {str(path)!r} (mode 'r'); "
+            "open the file with open(path, 'rb')"
+        )
+        with pytest.raises(ImageError, match=f"^{re.escape(msg)}$"):
+            load_image(f)
+    msg = "expected a binary file object, got a text-mode one: StringIO object; open the file with open(path, 'rb')"
+    with pytest.raises(ImageError, match=f"^{re.escape(msg)}$"):
+        load_image(io.StringIO("text"))
+    with open(path, "rb") as f:
+        pass
+    msg = f"cannot read an image from BufferedReader {str(path)!r}: the file object is closed"
+    with pytest.raises(ImageError, match=f"^{re.escape(msg)}$"):
+        load_image(f)
+    with pytest.raises(TypeError, match=r"^expected an image path \(str or os\.PathLike\), bytes or a binary file"):
+        load_image([b"not", b"bytes"])

@@ -1,10 +1,15 @@
 """Reading image files: the one reading path of the package (metric, CLI, training, evaluation).
 
-Policy, the same for every caller:
+An image is read from a path, from ``bytes`` (a whole encoded file held in memory: PNG, JPEG, ...) or from a
+binary file object (``open(path, "rb")``, ``io.BytesIO``, anything with ``read`` and ``seek`` returning bytes;
+it is read from its start, as Pillow does, and left open). ``bytes`` are always image data, never a file name.
 
-- **Only regular files** are opened. A directory, FIFO, socket or device, a broken symbolic link or a
+Policy, the same for every caller and every kind of source:
+
+- **Only regular files** are opened from a path. A directory, FIFO, socket or device, a broken symbolic link or a
   symbolic-link loop is refused up front with an :class:`~lipsim.errors.ImageError` saying what the path is
-  (a FIFO is never opened for reading, so nothing blocks).
+  (a FIFO is never opened for reading, so nothing blocks). A file object opened in text mode is refused with an
+  ImageError saying to open it with ``"rb"``.
 - **Pixel limit.** An image of more than ``max_pixels`` pixels (default :data:`DEFAULT_MAX_PIXELS`,
   8192 x 8192) is refused from its header, before anything is decoded; pass a larger ``max_pixels``
   (``--max-pixels`` on the command line) or ``None`` to lift it. Pillow's own decompression-bomb check is
@@ -35,6 +40,7 @@ Example:
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import threading
@@ -42,7 +48,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import numpy as np
 import torch
@@ -52,6 +58,7 @@ from .errors import ImageError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "ImageSource",
     "check_image_path",
     "describe_path",
     "image_size",
@@ -65,6 +72,8 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 8192 * 8192
 
 PathLike = str | os.PathLike
+#: What the readers take: a path, the bytes of an encoded image, or a binary file object.
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes]
 
 _GRAY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 _HIGH_DEPTH_GRAY = (*_GRAY16_MODES, "I", "F")
@@ -248,17 +257,68 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) else 1
 
 
-@contextmanager
-def _opened(path: PathLike, max_pixels: int | None) -> Iterator[tuple[Image.Image, str, bool]]:
-    """(the opened PIL image, the quoted path, whether Pillow's limit must stay lifted while decoding).
+def _stream_name(stream: object) -> str:
+    """How messages name a file object: its type and, when it has one, its file name."""
+    name = getattr(stream, "name", None)
+    kind = type(stream).__name__
+    return f"{kind} {name!r}" if isinstance(name, (str, bytes)) else f"{kind} object"
 
-    The file is checked to be regular and opened without blocking; the header is parsed with Pillow's bomb check
-    off and the size checked against ``max_pixels``. Every read failure becomes an ImageError naming the path.
+
+def _check_binary_stream(stream: object) -> None:
+    """Refuse a closed file object or one that yields text (opened without "b", or an io.StringIO)."""
+    what = _stream_name(stream)
+    if getattr(stream, "closed", False):
+        raise ImageError(f"cannot read an image from {what}: the file object is closed")
+    text = isinstance(stream, io.TextIOBase)
+    if not text:
+        try:
+            text = isinstance(stream.read(0), str)  # type: ignore[attr-defined]
+        except (OSError, ValueError) as e:
+            raise ImageError(f"cannot read an image from {what} ({type(e).__name__}: {e})") from None
+    if text:
+        mode = getattr(stream, "mode", None)
+        raise ImageError(
+            f"expected a binary file object, got a text-mode one: {what}"
+            f"{f' (mode {mode!r})' if isinstance(mode, str) else ''}; open the file with open(path, 'rb')"
+        )
+
+
+@contextmanager
+def _binary_source(source: ImageSource) -> Iterator[tuple[IO[bytes], str, str]]:
+    """(a binary stream over ``source``, how messages name it, "image file" or "image").
+
+    A path is checked to be a regular file and opened without blocking (and closed afterwards); bytes are wrapped in
+    an io.BytesIO; a file object is checked to be open and binary, and left open.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        p, f = _open_regular(source)
+        with f:
+            yield f, repr(str(p)), "image file"
+        return
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        yield io.BytesIO(data), f"image bytes ({len(data):,} bytes)", "image"
+        return
+    if callable(getattr(source, "read", None)):
+        _check_binary_stream(source)
+        yield source, _stream_name(source), "image"
+        return
+    raise TypeError(
+        "expected an image path (str or os.PathLike), bytes or a binary file object (open(path, 'rb'), "
+        f"io.BytesIO), got {type(source).__name__}"
+    )
+
+
+@contextmanager
+def _opened(source: ImageSource, max_pixels: int | None) -> Iterator[tuple[Image.Image, str, bool]]:
+    """(the opened PIL image, how messages name the source, whether Pillow's limit must stay lifted while decoding).
+
+    The source is opened by :func:`_binary_source` (a path: checked to be regular, opened without blocking); the
+    header is parsed with Pillow's bomb check off and the size checked against ``max_pixels``. Every read failure
+    becomes an ImageError naming the source.
     """
     _check_max_pixels(max_pixels)
-    p, f = _open_regular(path)
-    what = repr(str(p))
-    with f:
+    with _binary_source(source) as (f, what, noun):
         try:
             lift = max_pixels is None or (Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS)
             with _pil_bomb_check_off():
@@ -277,15 +337,15 @@ def _opened(path: PathLike, max_pixels: int | None) -> Iterator[tuple[Image.Imag
             raise ImageError(f"{what} exceeds Pillow's MAX_IMAGE_PIXELS ({e})") from None
         except UnidentifiedImageError:  # Pillow's own text names the file descriptor, not the path
             raise ImageError(
-                f"not a readable image file: {what} (UnidentifiedImageError: not in any image format Pillow reads)"
+                f"not a readable {noun}: {what} (UnidentifiedImageError: not in any image format Pillow reads)"
             ) from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise ImageError(f"not a readable image file: {what} ({type(e).__name__}: {e})") from None
+            raise ImageError(f"not a readable {noun}: {what} ({type(e).__name__}: {e})") from None
 
 
-def _decode(path: PathLike, max_pixels: int | None) -> Image.Image | np.ndarray:
+def _decode(source: ImageSource, max_pixels: int | None) -> Image.Image | np.ndarray:
     """The upright image: an 8-bit RGB PIL image, or an (H, W) float32 array in [0, 1] for high-depth gray."""
-    with _opened(path, max_pixels) as (im, what, lift):
+    with _opened(source, max_pixels) as (im, what, lift):
         frames = getattr(im, "n_frames", 1)
         if isinstance(frames, int) and frames > 1:
             warnings.warn(
@@ -306,11 +366,11 @@ def _decode(path: PathLike, max_pixels: int | None) -> Image.Image | np.ndarray:
     return np.array(out, dtype=np.float32) if out.mode == "F" else out  # a writable copy
 
 
-def image_size(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+def image_size(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
     """(width, height) of the image :func:`load_image` would return, read from the header only.
 
-    The same checks as :func:`load_image` (regular file, pixel limit, readable header); EXIF orientations that
-    turn the image by 90 degrees swap the two. Nothing is decoded.
+    The same sources and checks as :func:`load_image` (regular file, pixel limit, readable header); EXIF
+    orientations that turn the image by 90 degrees swap the two. Nothing is decoded.
 
     Example:
         >>> import tempfile
@@ -323,22 +383,24 @@ def image_size(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
         (6, 8)
         >>> tmp.cleanup()
     """
-    with _opened(path, max_pixels) as (im, _, _):
+    with _opened(source, max_pixels) as (im, _, _):
         w, h = im.size
         return (h, w) if _orientation(im) in (5, 6, 7, 8) else (w, h)
 
 
-def load_image(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> torch.Tensor:
-    """Read an image file as a (3, H, W) float32 tensor in [0, 1] (the policy in the module docstring).
+def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> torch.Tensor:
+    """Read an image as a (3, H, W) float32 tensor in [0, 1] (the policy in the module docstring).
 
     Args:
-        path: any regular file in a format Pillow reads.
+        source: a path to a regular file, the bytes of an encoded image, or a binary file object (read from its
+            start and left open), in a format Pillow reads.
         max_pixels: refuse images with more pixels than this (None: no limit).
 
     Raises:
-        FileNotFoundError: nothing exists at ``path``.
-        ImageError: (a ValueError) not a regular file, not a readable image, too many pixels, or a pixel format
-            without a known range.
+        TypeError: ``source`` is none of the above.
+        FileNotFoundError: nothing exists at the path.
+        ImageError: (a ValueError) not a regular file, a text-mode or closed file object, not a readable image, too
+            many pixels, or a pixel format without a known range.
 
     Example:
         >>> import tempfile
@@ -348,16 +410,21 @@ def load_image(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
         >>> img = load_image(path)
         >>> img.shape, img.dtype, float(img.max())
         (torch.Size([3, 4, 5]), torch.float32, 1.0)
+        >>> with open(path, "rb") as f:                                           # a binary file object
+        ...     torch.equal(load_image(f), img)
+        True
+        >>> torch.equal(load_image(Path(path).read_bytes()), img)                # the file's bytes
+        True
         >>> tmp.cleanup()
     """
-    out = _decode(path, max_pixels)
+    out = _decode(source, max_pixels)
     if isinstance(out, np.ndarray):
         return torch.from_numpy(out)[None].expand(3, -1, -1).contiguous()
     return pil_to_tensor(out)
 
 
-def load_image_pil(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Read an image file as an 8-bit RGB PIL image, by the same policy as :func:`load_image`.
+def load_image_pil(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Read an image as an 8-bit RGB PIL image, from the same sources and by the same policy as :func:`load_image`.
 
     High-depth grayscale is rounded to 8 bits (``round(255 * x)``) after its range conversion.
 
@@ -371,7 +438,7 @@ def load_image_pil(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXEL
         ('RGB', (5, 4))
         >>> tmp.cleanup()
     """
-    out = _decode(path, max_pixels)
+    out = _decode(source, max_pixels)
     if isinstance(out, np.ndarray):
         return Image.fromarray(np.rint(out * 255.0).astype(np.uint8)).convert("RGB")  # (H, W) uint8: mode L
     return out
