@@ -1,42 +1,43 @@
 #!/usr/bin/env bash
-# Reproduce the bundled default weights efficient-native-v6 (model card: weights/README.md) on a CPU-only machine.
+# Reproduce the bundled default weights efficient-native-v5 (model card: weights/README.md) on a CPU-only machine.
 #   scripts/train_default_weights.sh DATA [WORKDIR]
 # DATA: the photo collection (tiny-imagenet/*.tar, imagenet-samples/, bsds500/{train,val}/; only read).
-# WORKDIR (default ./runs/v6): everything written. Every long step resumes: re-run the same command.
-# Steps: split -> 2AFC triplets from the training photos -> one stage from the bundled v5 weights (sha256-pinned;
-# scripts/train_weights_v5.sh reproduces them) with a 2 x 2 grid pool and layout-aware targets, distilling with a
-# hinge term -> evaluation sets -> threshold -> eval, layout check included.
+# WORKDIR (default ./runs/v5): everything written. Every long step resumes: re-run the same command.
+# Steps: split + v4's two distillation stages -> 2AFC triplets from the training photos -> a third stage that
+# distils with a hinge term on them -> evaluation sets -> threshold -> eval.
 set -euo pipefail
 DATA=${1:?usage: scripts/train_default_weights.sh DATA [WORKDIR]}
-W=${2:-runs/v6}
+W=${2:-runs/v5}
 T="lipsim-train"
 HERE="$(dirname "${BASH_SOURCE[0]}")"
 mkdir -p "$W"
 
-# shared steps (split, triplets, evaluation sets, threshold, evaluation)
+# shared steps (split, evaluation sets, threshold, evaluation)
 source "$HERE/_photos_and_evals.sh"
 
-# 1. train/val split (the same split as every earlier version: a hash of each file name)
-split_photos
+# 1.-2. the train/val split, v3's distillation into $W/distill and v4's second stage into $W/distill2
+"$HERE/train_weights_v4.sh" "$DATA" "$W" --distill-only
 
-# 2. 2,000 severity + 2,000 copy triplets of 224 px crops of the training photos
+# 2c. triplets at 224 px from the training photos (scripts/_photos_and_evals.sh)
 training_triplets
 
-# 3. the grid stage (docs/training.md, 'A grid stage'): v5's network with a 2 x 2 grid pool (its head widened so the
-#    stage starts from v5's function), regressing the top 512 principal coordinates of a layout-aware teacher
-#    (EfficientNet-Lite0 stage features pooled on the same grid, its 1280-d head, and a count sketch of ST-LPIPS-Alex
-#    feature maps), new crops (seed 2), each step 32 triplets under a hinge of margin 0.05; 1,400 steps at lr 5e-4.
-#    The recipe is scripts/recipes/distill-v6.json; paths come on the command line.
-STAGE=(--config "$HERE/recipes/distill-v6.json" --images "$W/photos/train/tiny-imagenet" --out "$W/distill"
+# 2d. a third stage from v4 (docs/training.md, 'Distillation with a hinge term'): the second stage's pools and
+#     teacher embeddings (linked: the cache is keyed by the crops' content), and each step 32 of the triplets under a
+#     hinge of margin 0.05 beside the distillation loss; lr 4e-4, 800 steps
+mkdir -p "$W/distill3"
+for f in "$W"/distill2/pool_*.npy "$W"/distill2/teacher_*; do ln -sfn "$(readlink -f "$f")" "$W/distill3/"; done
+BASIS=$(ls "$W"/distill/basis_*_k512.npz)
+STAGE3=(--config "$HERE/recipes/distill-v3.json" --images "$W/photos/train/tiny-imagenet" --out "$W/distill3"
   --extra-pools '[{"images": "'"$W"'/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16, "side_px": [96, 256]}]'
-  --init efficient-native-v5 --two-afc "$W/triplets/joint")
-if [ ! -f "$W/distill/model/config.json" ]; then
-  if [ -f "$W/distill/checkpoint.pt" ]; then
-    $T distill "${STAGE[@]}" --resume
+  --seed 1 --lr 0.0004 --warmup-steps 50 --steps 800 --init "$W/distill2" --target-basis "$BASIS" --teacher-batch-size 128
+  --two-afc "$W/triplets/joint" --two-afc-batch-size 32 --margin 0.05 --hinge-weight 1)
+if [ ! -f "$W/distill3/model/config.json" ]; then
+  if [ -f "$W/distill3/checkpoint.pt" ]; then
+    $T distill "${STAGE3[@]}" --resume
   else
-    $T distill "${STAGE[@]}"
+    $T distill "${STAGE3[@]}"
   fi
 fi
 
-# 4.-6. evaluation sets, threshold, evaluation beside the earlier weights (scripts/_photos_and_evals.sh)
-calibrate_and_evaluate "$W/distill" efficient-native-v5 efficient-native-v4
+# 3.-5. evaluation sets, threshold, evaluation beside the earlier weights (scripts/_photos_and_evals.sh)
+calibrate_and_evaluate "$W/distill3" efficient-native-v4 efficient-native-v3 efficient-native-v2 efficient-photos64-v1

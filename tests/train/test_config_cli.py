@@ -83,7 +83,7 @@ def test_v4_script_second_stage_flags():
 
 def test_v5_script_third_stage_flags():
     """v5: v4's two stages (the v4 script), then a third: v3's recipe file, v4's overrides and the hinge term."""
-    script = SCRIPTS / "train_weights_v5.sh"
+    script = SCRIPTS / "train_default_weights.sh"
     text = script.read_text()
     assert '"$HERE/train_weights_v4.sh" "$DATA" "$W" --distill-only' in text and "\ntraining_triplets\n" in text
     variables = {"W": "W", "HERE": str(SCRIPTS), "BASIS": "W/distill/basis.npz", "P": "W/photos/train_hires"}
@@ -105,7 +105,7 @@ def test_v5_script_third_stage_flags():
 
 
 def test_training_triplets_flags():
-    """The 224 px severity and copy triplets of the training photos that v5's and v6's hinge terms use."""
+    """The 224 px severity and copy triplets of the training photos that v5's third stage and the grid stage use."""
     variables = {"W": "W", "P": "W/photos/train_hires"}
     commands = _script_commands(SCRIPTS / "_photos_and_evals.sh", "make-2afc", variables)
     severity, copies = (build_parser().parse_args(argv) for argv in commands if "train" in argv)
@@ -114,13 +114,13 @@ def test_training_triplets_flags():
         assert args.seed == seed and args.crop_scale == [0.5, 1.0] and args.copies == share
 
 
-def test_default_weights_script_grid_stage_flags():
-    """v6: one stage from the bundled v5 with the grid arch and the layout-aware teacher of distill-v6.json."""
-    script = SCRIPTS / "train_default_weights.sh"
+def test_grid_stage_script_flags():
+    """The grid stage: one stage from the bundled v5 with the grid arch and the layout-aware teacher of its recipe."""
+    script = SCRIPTS / "train_grid_stage.sh"
     text = script.read_text()
     assert "\nsplit_photos\n" in text and "\ntraining_triplets\n" in text
     resumed, first = _script_commands(script, "distill", {"W": "W", "HERE": str(SCRIPTS)})
-    recipe = json.loads((SCRIPTS / "recipes" / "distill-v6.json").read_text())
+    recipe = json.loads((SCRIPTS / "recipes" / "distill-grid-stage.json").read_text())
     expected = DistillConfig(
         **dict(recipe, crop_scale=tuple(recipe["crop_scale"])),
         images="W/photos/train/tiny-imagenet",
@@ -139,7 +139,7 @@ def test_default_weights_script_grid_stage_flags():
     )
     assert _config(first) == expected
     assert _config(resumed) == replace(expected, resume=True)
-    assert expected.arch_config["grid"] == 2 and expected.steps == 1400
+    assert expected.arch_config["grid"] == 2 and expected.steps == 1200
     members = expected.teacher_kwargs["members"]
     assert [m["name"] for m in members] == ["efficientnet-lite0", "efficientnet-lite0", "stlpips-alex"]
     assert members[0]["kwargs"]["grid"] == 2

@@ -217,7 +217,7 @@ def test_finetune_and_resume(synthetic, distilled, tmp_path):
 def test_finetune_drops_the_threshold_of_its_init(synthetic, distilled, tmp_path):
     init = tmp_path / "calibrated"
     LipSim(weights=str(distilled / "model")).save_pretrained(
-        init, extra_config={"threshold": 0.05, "threshold_rates": {"false_same": 0.01}}
+        init, extra_config={"threshold": 0.05, "threshold_rates": {"false_same": 0.01}, "size_thresholds": {"32": 0.02}}
     )
     assert LipSim(weights=str(init)).threshold == 0.05
     out = finetune(
@@ -234,8 +234,24 @@ def test_finetune_drops_the_threshold_of_its_init(synthetic, distilled, tmp_path
         )
     )
     conf = json.loads((out / "config.json").read_text())
-    assert "threshold" not in conf and "threshold_rates" not in conf
+    assert "threshold" not in conf and "threshold_rates" not in conf and "size_thresholds" not in conf
     assert LipSim(weights=str(out)).threshold is None
+
+
+def test_calibrate_sizes_writes_a_threshold_per_compare_size(distilled, photos, tmp_path, capsys):
+    model_dir = tmp_path / "m"
+    LipSim(weights=str(distilled / "model")).save_pretrained(model_dir)
+    argv = ["calibrate", "--weights", str(model_dir), "--images", str(photos), "--size", "48", "--copies", "1"]
+    assert main([*argv, "--sizes", "32", "48", "--write"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["by_size"]) == {"32", "48"} and result["by_size"]["48"]["threshold"] == result["threshold"]
+    conf = json.loads((model_dir / "config.json").read_text())
+    assert conf["threshold"] == result["threshold"]
+    assert conf["size_thresholds"] == {"32": result["by_size"]["32"]["threshold"], "48": result["threshold"]}
+    loaded = LipSim(weights=str(model_dir))
+    assert loaded.threshold_at(32) == result["by_size"]["32"]["threshold"]
+    assert main([*argv, "--write"]) == 0  # calibrated again at one size: the stale per-size table goes
+    assert "size_thresholds" not in json.loads((model_dir / "config.json").read_text())
 
 
 def test_eval_writes_json_and_plot(synthetic, distilled, tmp_path, capsys):

@@ -129,7 +129,9 @@ def calibrate_threshold(
 def write_threshold(model_dir: str | os.PathLike[str], result: dict[str, Any]) -> str:
     """Store ``result``'s threshold and rates in a ``save_pretrained`` directory's config.json (atomically).
 
-    The weights file and its sha256 are unchanged; the config gains ``threshold`` and ``threshold_rates``.
+    The weights file and its sha256 are unchanged; the config gains ``threshold`` and ``threshold_rates``, and with
+    ``result["by_size"]`` (``calibrate --sizes``) ``size_thresholds`` (``{"32": tau, ...}``; rates in
+    ``threshold_rates["by_size"]``).
     """
     import json
     from pathlib import Path
@@ -145,6 +147,10 @@ def write_threshold(model_dir: str | os.PathLike[str], result: dict[str, Any]) -
     config = json.loads(path.read_text())
     config["threshold"] = result["threshold"]
     config["threshold_rates"] = {k: v for k, v in result.items() if k != "threshold"}
+    if "by_size" in result:
+        config["size_thresholds"] = {size: r["threshold"] for size, r in result["by_size"].items()}
+    else:
+        config.pop("size_thresholds", None)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)

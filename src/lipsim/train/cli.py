@@ -147,7 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument("--weights", required=True, help="run directory, save_pretrained directory or weights name")
     k.add_argument("--images", required=True, help="held-out photos")
-    k.add_argument("--size", type=int, default=224)
+    k.add_argument("--size", type=int, default=224, help="compare size of the threshold (model.threshold)")
+    k.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[],
+        help="also calibrate at these compare sizes (px; e.g. 32 64 128 224): config size_thresholds, used by "
+        "lipsim dedup/search and Index at that --size",
+    )
     k.add_argument("--copies", type=int, default=3)
     k.add_argument("--max-false-same", type=float, default=0.01)
     k.add_argument("--write", action="store_true", help="store threshold and rates in the model's config.json")
@@ -279,9 +287,15 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         from .calibrate import calibrate_threshold, write_threshold
 
-        result = calibrate_threshold(
-            model, args.images, size=args.size, copies=args.copies, max_false_same=args.max_false_same
-        )
+        def at(size: int) -> dict:
+            return calibrate_threshold(
+                model, args.images, size=size, copies=args.copies, max_false_same=args.max_false_same
+            )
+
+        result = at(args.size)
+        by_size = {size: (result if size == args.size else at(size)) for size in args.sizes}
+        if by_size:
+            result = {**result, "by_size": {str(k): v for k, v in by_size.items()}}
         print(json.dumps(result, indent=2))
         if args.write:
             print(write_threshold(weights, result), file=sys.stderr)

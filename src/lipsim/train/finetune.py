@@ -53,7 +53,7 @@ def finetune(cfg: FinetuneConfig) -> Path | None:
     out.mkdir(parents=True, exist_ok=True)
     ctx.require_divisible("--batch-size", cfg.batch_size)
     model, earlier = load_init(cfg.init, "finetune", ctx.is_main, dev)  # provenance checked before training
-    for key in ("threshold", "threshold_rates"):  # measured on --init's weights: stale once they change
+    for key in ("threshold", "threshold_rates", "size_thresholds"):  # measured on --init: stale once it changes
         model.provenance.pop(key, None)
     model.requires_grad_(True)
     model.train()
