@@ -142,7 +142,7 @@ def test_two_afc_ties():
 
 def test_two_afc_batch_mismatch():
     m = tiny_model("efficient")
-    with pytest.raises(ValueError, match=r"^batch sizes differ: ref has 2 images, x0/x1 have 3$"):
+    with pytest.raises(ValueError, match=r"^batch sizes differ: ref has 2 images, x0/x1 have 3; expected the same"):
         m.two_afc(structured_images(2), structured_images(3), structured_images(3))
 
 

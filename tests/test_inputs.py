@@ -101,7 +101,7 @@ def test_out_of_range(model):
     lo, hi = float(y.min()), float(y.max())
     msg = (
         f"img0: float values must be in [0, 1], got min={lo:.6g}, max={hi:.6g}; "
-        "images in [-1, 1] (LPIPS convention) convert with (x + 1) / 2"
+        "images in [-1, 1] (the LPIPS convention): pass value_range=(-1, 1) to LipSim, or use (x + 1) / 2"
     )
     with pytest.raises(ValueError, match=f"^{re.escape(msg)}$"):
         model(y, torch.rand(1, 3, 16, 16))
@@ -136,7 +136,7 @@ def test_grayscale_without_expand_gray(model):
 
 
 def test_mismatched_batch_sizes(model):
-    with pytest.raises(ValueError, match=r"^batch sizes differ: img0 has 2 images, img1 has 3$"):
+    with pytest.raises(ValueError, match=r"^batch sizes differ: img0 has 2 images, img1 has 3; expected the same"):
         model(torch.rand(2, 3, 16, 16), torch.rand(3, 3, 16, 16))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from .certificates import (
 )
 from .device import resolve_device
 from .errors import WeightsError
-from .inputs import ImageInput
+from .inputs import DEFAULT_VALUE_RANGE, ImageInput, check_value_range
 from .prepared import PreparedBatch, prepare_batch
 from .pretrained.config_check import check_threshold
 from .pretrained.resolve import resolve_weights
@@ -61,15 +62,35 @@ def _build_loaded(resolved: ResolvedWeights) -> Backbone:
 _JOINT_BATCH = 16
 
 
+def _check_batch_sizes(n0: int, n1: int, name0: str, name1: str, verb1: str = "has") -> int:
+    """The batch size of a comparison of n0 with n1 images: equal sizes, or one image against a batch."""
+    if n0 != n1 and 1 not in (n0, n1):
+        raise ValueError(
+            f"batch sizes differ: {name0} has {n0} images, {name1} {verb1} {n1}; expected the same number, "
+            "or one image to compare with every image of the other"
+        )
+    return max(n0, n1)
+
+
+def _expand(e: EmbeddingBatch, n: int) -> EmbeddingBatch:
+    """``e`` (a batch of n or of one image) as a batch of n: one image is repeated (a view, gradients add up)."""
+    if e.phi.shape[0] == n:
+        return e
+    return dataclasses.replace(
+        e, phi=e.phi.expand(n, -1), feature_norm=e.feature_norm.expand(n), resize_norm=e.resize_norm.expand(n)
+    )
+
+
 class LipSim(nn.Module):
     """Perceptual distance d(x, y) = 1 - <phi(x), phi(y)> with certified robustness.
 
     phi(x) = g(x) / ||g(x)||, g(x) = [f(x); 1], f a 1-Lipschitz network (docs/maths.md, 'The embedding phi'). d is in
-    [0, 2]; lower means more similar. Images are float tensors in [0, 1] (CHW or NCHW), uint8 tensors,
-    PIL images or paths. By default every image is resized (bilinear, antialiased) to the model resolution;
-    all radii and budgets are in the caller's pixel space (l2 over pixels in [0, 1]): a radius measured on
-    the network input is divided by the resize operator norm (docs/certificates.md, 'Resizing and the
-    size-normalised pool').
+    [0, 2]; lower means more similar. Images are float tensors in [0, 1] (CHW or NCHW; [-1, 1] with
+    ``value_range=(-1, 1)``), uint8 tensors, PIL images or paths. By default every image is resized (bilinear,
+    antialiased) to the model resolution; all radii and budgets are in the caller's pixel space (l2 over pixels in
+    ``value_range``, [0, 1] by default): a radius measured on the network input is divided by the resize operator
+    norm (docs/certificates.md, 'Resizing and the size-normalised pool') and multiplied by the width of the range.
+    Two batches of the same size are compared pair by pair; one image against a batch of N gives N distances.
 
     Args:
         pretrained: load weights (``weights`` or the registered default of ``arch``); False builds a freshly
@@ -84,6 +105,11 @@ class LipSim(nn.Module):
             the weights' config says, else "append".
         resize: resize inputs to the model resolution (required by fixed-size archs such as paper-small).
         expand_gray: accept one-channel images and replicate them to RGB.
+        value_range: (low, high) of float image tensors: (0, 1) by default; (-1, 1) takes images as LPIPS does
+            (like ``lpips.LPIPS()`` without ``normalize=True``). They are mapped linearly onto [0, 1], and every
+            budget ``eps`` and radius is in the caller's units: with (-1, 1) a radius is twice the one of the same
+            images in [0, 1]. uint8 tensors, PIL images and files are read as usual (their own range), with
+            budgets and radii in ``value_range`` units too.
         **arch_config: architecture options for ``pretrained=False`` (e.g. ``embed_dim=768``).
 
     Example:
@@ -91,6 +117,13 @@ class LipSim(nn.Module):
         >>> x = torch.rand(2, 3, 64, 64)
         >>> model(x, x).abs().max() < 1e-6
         tensor(True)
+        >>> model(x[:1], x).shape                      # one image against a batch of two: two distances
+        torch.Size([2])
+        >>> lpips_style = LipSim(pretrained=False, value_range=(-1, 1)).eval()
+        >>> lpips_style.load_state_dict(model.state_dict())
+        <All keys matched successfully>
+        >>> torch.allclose(lpips_style(x * 2 - 1, x.flip(-1) * 2 - 1), model(x, x.flip(-1)))
+        True
     """
 
     def __init__(
@@ -103,11 +136,13 @@ class LipSim(nn.Module):
         constant_coordinate: str | None = None,
         resize: bool = True,
         expand_gray: bool = False,
+        value_range: tuple[float, float] = DEFAULT_VALUE_RANGE,
         **arch_config: Any,
     ) -> None:
         super().__init__()
         if constant_coordinate not in (None, "append", "none"):
             raise ValueError(f"constant_coordinate must be 'append' or 'none', got {constant_coordinate!r}")
+        self.value_range: tuple[float, float] = check_value_range(value_range)
         if arch is not None:
             get_arch_spec(arch)  # an unknown name fails here, naming the known ones
         target = resolve_device(device) if device is not None else None
@@ -217,7 +252,14 @@ class LipSim(nn.Module):
             >>> torch.equal(model.embed_prepared(p).phi, model.embed(x))
             True
         """
-        return prepare_batch(image, self.backbone, name, resize_inputs=self.resize_inputs, expand_gray=self.expand_gray)
+        return prepare_batch(
+            image,
+            self.backbone,
+            name,
+            resize_inputs=self.resize_inputs,
+            expand_gray=self.expand_gray,
+            value_range=self.value_range,
+        )
 
     def embed_prepared(
         self, x: PreparedBatch | torch.Tensor, resize_norm: float | torch.Tensor = 1.0
@@ -276,30 +318,79 @@ class LipSim(nn.Module):
         return self.embed_batch(x, "x").phi
 
     def _pair(self, a: ImageInput, b: ImageInput, na: str, nb: str) -> tuple[EmbeddingBatch, EmbeddingBatch]:
+        """Embeddings of both sides, checked finite, as two batches of one size (one image is repeated)."""
         pa, pb = self.prepare(a, na), self.prepare(b, nb)
+        e0, e1 = self._embed_pair(pa, pb, na, nb)
+        with torch.no_grad():  # a distance is never computed from overflowed embeddings
+            self._require_finite(e0, na)
+            self._require_finite(e1, nb)
+        n = max(e0.phi.shape[0], e1.phi.shape[0])
+        return _expand(e0, n), _expand(e1, n)
+
+    def _embed_pair(
+        self, pa: PreparedBatch, pb: PreparedBatch, na: str, nb: str
+    ) -> tuple[EmbeddingBatch, EmbeddingBatch]:
         xa, xb = pa.pixels, pb.pixels
-        if xa.shape[0] != xb.shape[0]:
-            raise ValueError(f"batch sizes differ: {na} has {xa.shape[0]} images, {nb} has {xb.shape[0]}")
+        n0 = xa.shape[0]
+        _check_batch_sizes(n0, xb.shape[0], na, nb)
         if xa.requires_grad != xb.requires_grad:  # a loss against a fixed side: no backward through that side
             return self.embed_prepared(pa), self.embed_prepared(pb)
-        joint = xa.requires_grad or 2 * xa.shape[0] <= _JOINT_BATCH  # larger: concatenating costs more
+        joint = xa.requires_grad or n0 + xb.shape[0] <= _JOINT_BATCH  # larger: concatenating costs more
         if joint and pa.resize_norm == pb.resize_norm and xa.shape[-2:] == xb.shape[-2:]:  # one pass for both
             e = self.embed_prepared(torch.cat([xa, xb]), pa.resize_norm)
-            n = xa.shape[0]
-            split = lambda t: (t[:n], t[n:])  # noqa: E731
+            split = lambda t: (t[:n0], t[n0:])  # noqa: E731
             (p0, p1), (f0, f1), (q0, q1) = split(e.phi), split(e.feature_norm), split(e.resize_norm)
             cc = e.constant_appended
             return EmbeddingBatch(p0, f0, q0, cc), EmbeddingBatch(p1, f1, q1, cc)
         return self.embed_prepared(pa), self.embed_prepared(pb)
 
     # ------------------------------------------------------------------ the metric
-    def forward(self, img0: ImageInput, img1: ImageInput) -> torch.Tensor:
-        """(N,) distances d = 1 - <phi0, phi1> = ||phi0 - phi1||^2 / 2, differentiable (finite at img0 == img1)."""
+    def forward(self, img0: ImageInput, img1: ImageInput, spatial: bool = False) -> torch.Tensor:
+        """(N,) distances d = 1 - <phi0, phi1> = ||phi0 - phi1||^2 / 2, differentiable (finite at img0 == img1).
+
+        One image against a batch of N gives N distances. ``spatial=True`` returns :meth:`difference_map`
+        instead: (N, 1, H, W), where the two images differ (a visual aid, with no certificate).
+        """
+        if spatial:
+            return self.difference_map(img0, img1)
         e0, e1 = self._pair(img0, img1, "img0", "img1")
-        with torch.no_grad():  # as in certify / two_afc: a distance is never computed from overflowed embeddings
-            self._require_finite(e0, "img0")
-            self._require_finite(e1, "img1")
         return 0.5 * (e0.phi - e1.phi).pow(2).sum(dim=1)
+
+    def difference_map(self, img0: ImageInput, img1: ImageInput) -> torch.Tensor:
+        """(N, 1, H, W) map of where ``img0`` and ``img1`` differ, at the images' size; **no certificate**.
+
+        Per position of each convolutional stage, the squared distance of the two images' channel-normalised
+        feature vectors (in [0, 4]), upsampled (bilinear) and averaged over stages (:mod:`lipsim.spatial`). It
+        shows where the network sees the images differ, for people to look at; only the distance and its radii
+        are certified (an attack can move the map without moving them). Needs a backbone with a ``features``
+        stage (arch "efficient") and two images of one size (or one image against a batch). Differentiable.
+
+        Example:
+            >>> model = LipSim(pretrained=False).eval()
+            >>> x = torch.rand(1, 3, 64, 96)
+            >>> y = x.clone()
+            >>> y[..., :16, :16] = 1.0                    # a white square in the top-left corner
+            >>> m = model.difference_map(x, y)            # or model(x, y, spatial=True)
+            >>> m.shape, bool(m[..., :16, :16].mean() > m[..., 32:, 48:].mean())
+            (torch.Size([1, 1, 64, 96]), True)
+        """
+        from .spatial import difference_map
+
+        features = getattr(self.backbone, "features", None)
+        if not isinstance(features, nn.Module):
+            raise ValueError(
+                f"a difference map needs a backbone with convolutional feature maps (backbone.features, as in arch "
+                f"'efficient'); arch {self.arch!r} has none"
+            )
+        pa, pb = self.prepare(img0, "img0"), self.prepare(img1, "img1")
+        _check_batch_sizes(pa.pixels.shape[0], pb.pixels.shape[0], "img0", "img1")
+        (h0, w0), (h1, w1) = pa.input_size, pb.input_size
+        if (h0, w0) != (h1, w1):
+            raise ValueError(
+                f"a difference map needs two images of one size, got img0 {h0}x{w0} and img1 {h1}x{w1} (height x "
+                "width); resize one of them first"
+            )
+        return difference_map(features, pa.pixels, pb.pixels, (h0, w0))
 
     @torch.no_grad()
     def certify(
@@ -326,8 +417,6 @@ class LipSim(nn.Module):
             True
         """
         e0, e1 = self._pair(img0, img1, "img0", "img1")
-        self._require_finite(e0, "img0")
-        self._require_finite(e1, "img1")
         return certify_pair(e0, e1, eps, threshold, perturb)
 
     @torch.no_grad()
@@ -342,11 +431,9 @@ class LipSim(nn.Module):
         """
         er = self.embed_batch(ref, "ref")
         e0, e1 = self._pair(x0, x1, "x0", "x1")
-        self._require_finite(e0, "x0")
-        self._require_finite(e1, "x1")
-        if er.phi.shape[0] != e0.phi.shape[0]:
-            raise ValueError(f"batch sizes differ: ref has {er.phi.shape[0]} images, x0/x1 have {e0.phi.shape[0]}")
-        return certify_two_afc(er, e0, e1)
+        n = _check_batch_sizes(er.phi.shape[0], e0.phi.shape[0], "ref", "x0/x1", "have")
+        return certify_two_afc(_expand(er, n), _expand(e0, n), _expand(e1, n))
 
     def extra_repr(self) -> str:
-        return f"arch={self.arch!r}, image_size={self.image_size}, constant_coordinate={self.constant_coordinate!r}"
+        text = f"arch={self.arch!r}, image_size={self.image_size}, constant_coordinate={self.constant_coordinate!r}"
+        return text if self.value_range == DEFAULT_VALUE_RANGE else f"{text}, value_range={self.value_range}"

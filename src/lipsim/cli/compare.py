@@ -1,6 +1,7 @@
 """``lipsim-compare``: certified distances between image files from the shell.
 
     lipsim-compare a.png b.png [--threshold T]     distance, certified interval (and same/different decision)
+    lipsim-compare a.png b.png --heatmap out.png    the same, and a picture of where the two images differ
     lipsim-compare --ref r.png a.png b.png          2AFC: which of a, b is closer to r, and its radius
     lipsim-compare DIR_A DIR_B                      pairs matched by file name
     lipsim-compare DIR                              all pairs of images in DIR
@@ -9,7 +10,8 @@ Every image is read and embedded once (in batches of ``--batch-size``); all pair
 embeddings. In the directory modes an unreadable image is skipped and reported (a line on stderr, and a
 ``{"skipped": ..., "error": ...}`` record with ``--json``); the other results are still printed and the exit
 status is 1. Without ``--threshold``, weights that carry a calibrated threshold (``LipSim.threshold``) decide
-same / different with it, and the output says so.
+same / different with it, and the output says so. ``--heatmap`` (two image files of one size; needs matplotlib)
+draws :meth:`lipsim.LipSim.difference_map` beside the two images: a visual aid, not a certificate.
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ def build_parser() -> ArgumentParser:
         "--no-threshold", action="store_true", help="no same/different decision, even if the weights carry a threshold"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object per result")
+    p.add_argument(
+        "--heatmap",
+        metavar="OUT.png",
+        help="also draw where the two images differ (a map from the network's feature maps, without a certificate) "
+        "beside them, with the distance, into this image file; two image files of one size; needs matplotlib",
+    )
     add_model_args(p)
     add_image_args(p)
     return p
@@ -263,6 +271,40 @@ def _two_afc(model, args) -> int:
     return 0
 
 
+def _check_heatmap_args(args, pairs: list[tuple[Path, Path]], skip: bool) -> None:
+    """Before any work: --heatmap draws one pair of same-size image files, and matplotlib is there."""
+    from ..heatmap import require_matplotlib
+    from ..image_io import image_size
+
+    if skip or len(pairs) != 1:
+        raise ValueError("--heatmap draws one pair: give two image files, not directories")
+    require_matplotlib()
+    folder = Path(args.heatmap).parent
+    if not folder.is_dir():
+        raise ValueError(f"--heatmap: no such directory to write into: {str(folder)!r}")
+    a, b = pairs[0]
+    (w0, h0), (w1, h1) = (image_size(f, max_pixels=args.max_pixels) for f in (a, b))
+    if (w0, h0) != (w1, h1):
+        raise ValueError(
+            f"--heatmap needs two images of one size, got {str(a)!r} {w0}x{h0} and {str(b)!r} {w1}x{h1} (width x "
+            "height)"
+        )
+
+
+def _draw_heatmap(model, args, a: Path, b: Path) -> None:
+    import torch
+
+    from ..heatmap import save_heatmap
+    from ..image_io import load_image
+
+    x0, x1 = (load_image(f, max_pixels=args.max_pixels) for f in (a, b))
+    with torch.no_grad():
+        diff = model.difference_map(x0, x1)[0]
+        d = float(model(x0, x1)[0])
+    out = save_heatmap(args.heatmap, x0, x1, diff, d, (a.name, b.name))
+    print(f"{PROG}: heatmap of {str(a)!r} and {str(b)!r} written to {str(out)!r}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
@@ -274,11 +316,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.threshold is not None and args.no_threshold:
             fail(PROG, "--threshold and --no-threshold exclude each other")
         if args.ref is not None:
+            if args.heatmap is not None:
+                fail(PROG, "--heatmap draws one pair of images; it does not combine with --ref")
             model = model_from_args(args)
             return _two_afc(model, args)
         pairs, skip = _pairs(args.paths)
+        if args.heatmap is not None:
+            _check_heatmap_args(args, pairs, skip)
         model = model_from_args(args)
-        return _compare_pairs(model, args, pairs, skip)
+        status = _compare_pairs(model, args, pairs, skip)
+        if args.heatmap is not None:
+            _draw_heatmap(model, args, *pairs[0])
+        return status
 
     return run_cli(PROG, body)
 

@@ -13,7 +13,7 @@ from ..model import LipSim
 from ..resize import resize, resize_operator_norm
 from .store import StoredEmbeddings
 
-__all__ = ["check_common_size", "common_size", "to_model_input", "embed_tensors"]
+__all__ = ["check_common_size", "check_unit_range", "common_size", "to_model_input", "embed_tensors"]
 
 
 def common_size(hw: tuple[int, int], short_side: int) -> tuple[int, int]:
@@ -26,6 +26,19 @@ def common_size(hw: tuple[int, int], short_side: int) -> tuple[int, int]:
     h, w = hw
     s = short_side / min(h, w)
     return (max(1, round(h * s)), max(1, round(w * s)))
+
+
+def check_unit_range(model: LipSim) -> None:
+    """Raise a ValueError unless ``model`` takes float pixels in [0, 1] (the range files are read in here).
+
+    Indexes, caches and the command line read images as [0, 1] tensors and store radii in those units.
+    """
+    low, high = model.value_range
+    if (low, high) != (0.0, 1.0):
+        raise ValueError(
+            f"indexes and embedding caches need a model with the default value_range (0, 1), got one with "
+            f"value_range=({low:g}, {high:g}); build it with lipsim.LipSim(...) without value_range"
+        )
 
 
 def check_common_size(model: LipSim, size: int | None) -> None:
@@ -110,6 +123,7 @@ def embed_tensors(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    check_unit_range(model)
     parts: list[StoredEmbeddings] = []
     done: list[int] = []
     pending: dict[tuple[int, int], tuple[list[int], list[torch.Tensor], list[float]]] = {}

@@ -18,7 +18,7 @@ from ..model import DEFAULT_EPS, LipSim
 from .certify import label_of, query_intervals
 from .collect import embed_files, list_images
 from .duplicates import Duplicates, find_duplicates
-from .embed import check_common_size, embed_tensors
+from .embed import check_common_size, check_unit_range, embed_tensors
 from .fingerprint import weights_sha256
 from .search import RawHits, exact_knn, rerank
 from .store import StoredEmbeddings, read_store, write_store
@@ -149,6 +149,7 @@ class Index:
         if candidates < 1:
             raise ValueError(f"candidates must be >= 1, got {candidates}")
         check_common_size(model, size)
+        check_unit_range(model)
         self.size = size
         self.model = model
         self.weights_sha256 = weights_sha256(model)
