@@ -141,6 +141,65 @@ def test_pixel_limit(setup, capsys):
     assert code == 0 and len(out.splitlines()) == 1
 
 
+def _run_measured(argv: list[str]) -> tuple[int, str, str, float]:
+    """lipsim-compare in a subprocess: (exit status, stdout, stderr, its peak RSS in MiB)."""
+    import resource
+    import subprocess
+    import sys
+
+    from tests.cli._runner import env
+
+    out_path, err_path = Path(argv[-1] + ".out"), Path(argv[-1] + ".err")
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lipsim.cli.compare", *argv[:-1]],
+            stdout=out,
+            stderr=err,
+            env=env(),
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CPU, (300, 300)),
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, out_path.read_text(), err_path.read_text(), usage.ru_maxrss / 1024
+
+
+def test_a_60000_x_1_image_is_one_line_and_bounded_memory(setup, tmp_path):
+    """A 60000 x 1 PNG would need a 64 x 3,840,000 network input at the native size (the dense resize matrices
+    asked 28.8 GB): it is refused in one line, the other pairs are still printed, the process stays small."""
+    from PIL import Image
+
+    native = tiny_model("efficient", dtype=torch.float32, native_resolution=True).save_pretrained(tmp_path / "native")
+    d = tmp_path / "wide-dir"
+    d.mkdir()
+    for i in range(3):
+        (d / f"i{i}.png").write_bytes(setup[f"i{i}"].read_bytes())
+    Image.new("RGB", (60000, 1), (200, 100, 50)).save(d / "wide.png")
+    wide = repr(str(d / "wide.png"))
+    why = (
+        f"{wide}: resizing (H, W) = (1, 60000) to (16, 960000) is refused: a side over 8192 px "
+        "(lipsim.resize.MAX_RESIZE_SIDE); the image is too elongated, or the size asked for too large"
+    )
+    code, out, err, peak_mib = _run_measured([str(d), "--json", "--weights", str(native), str(tmp_path / "dir")])
+    assert code == 1, err
+    recs = [json.loads(line) for line in out.splitlines()]
+    assert [(Path(r["img0"]).name, Path(r["img1"]).name) for r in recs if "skipped" not in r] == [
+        ("i0.png", "i1.png"),
+        ("i0.png", "i2.png"),
+        ("i1.png", "i2.png"),
+    ]
+    assert [r for r in recs if "skipped" in r] == [{"skipped": str(d / "wide.png"), "error": why}]
+    assert err.splitlines() == [
+        f"lipsim-compare: skipped {wide}: {why}",
+        "lipsim-compare: 1 of 4 images could not be read; their pairs are missing (see the lines above)",
+    ]
+    assert peak_mib < 1500, f"peak RSS {peak_mib:.0f} MiB"
+    code, out, err, peak_mib = _run_measured(
+        [str(d / "i0.png"), str(d / "wide.png"), "--weights", str(native), str(tmp_path / "two")]
+    )
+    assert (code, out, err) == (2, "", f"lipsim-compare: error: {why}\n")
+    assert peak_mib < 1500, f"peak RSS {peak_mib:.0f} MiB"
+
+
 def test_animated_image_warns_in_one_line(setup, tmp_path, capsys):
     from PIL import Image
 

@@ -211,3 +211,14 @@ def test_size_must_be_positive(capsys, files):
         main(["dedup", files["photos"], "--weights", files["weights"], "--threshold", "0.1", "--size", "0"])
     assert e.value.code == 2
     assert "--size must be a positive number of pixels, got 0" in capsys.readouterr().err
+
+
+def test_size_beyond_the_resize_limit_is_one_line(capsys, files):
+    """--size 100000 asked the dense resize matrices for 120 GB; now a one-line error before any image is read."""
+    with pytest.raises(SystemExit) as e:
+        main(["dedup", files["photos"], "--weights", files["weights"], "--threshold", "0.1", "--size", "100000"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err == (
+        "lipsim: error: --size must be at most 8192 px (lipsim.resize.MAX_RESIZE_SIDE, the longest side a resize "
+        "produces), got 100000\n"
+    )

@@ -95,6 +95,28 @@ def test_size_is_saved_checked_and_keys_the_cache(native, images, tmp_path):
         Index(native, size=0)
     with pytest.raises(ValueError, match="size=24 needs a model that resizes its inputs"):
         Index(tiny_model("efficient", resize=False), size=24)
+    with pytest.raises(
+        ValueError,
+        match=r"^size must be at most 8192 px \(lipsim\.resize\.MAX_RESIZE_SIDE, the longest side a resize "
+        r"produces\), got 100000$",
+    ):
+        Index(native, size=100000)
+
+
+def test_sizes_beyond_the_limits_fail_before_resizing(native, monkeypatch):
+    """A 1 x 60000 strip would become 64 x 3,840,000 at size 64, and 16 x 960,000 at the native size: refused
+    (ImageError, which embed_files reports as a skipped image) before any resize runs."""
+    import lipsim.index.embed as embed_mod
+    from lipsim.errors import ImageError
+
+    monkeypatch.setattr(embed_mod, "resize", lambda *a: pytest.fail("resized before the limits were checked"))
+    strip = torch.full((3, 1, 60000), 0.5, dtype=torch.float64)
+    with pytest.raises(ImageError, match=r"^resizing \(H, W\) = \(1, 60000\) to \(64, 3840000\) is refused: a "):
+        to_model_input(native, strip, 64)
+    with pytest.raises(ImageError, match=r"^resizing \(H, W\) = \(1, 60000\) to \(16, 960000\) is refused: a "):
+        to_model_input(native, strip)
+    emb, done = embed_mod.embed_tensors(native, lambda i: strip, 1, on_error=lambda i, e: None)
+    assert emb is None and done == []
 
 
 def test_embed_files_at_a_size_keeps_its_own_cache_section(native, images, tmp_path):

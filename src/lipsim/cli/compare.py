@@ -159,6 +159,7 @@ def _embed_files(
 
     from ..errors import ImageError
     from ..image_io import load_image
+    from ..resize import check_resize
 
     rows: dict[Path, Any] = {}
     skipped: dict[Path, str] = {}
@@ -167,6 +168,9 @@ def _embed_files(
         for f in chunk:
             try:
                 x = load_image(f, max_pixels=max_pixels)
+                if model.resize_inputs:  # a size the network cannot be given is this file's error, not its batch's
+                    hw = (int(x.shape[-2]), int(x.shape[-1]))
+                    check_resize(hw, model.backbone.network_size(hw), repr(str(f)))
             except (ImageError, OSError) as e:
                 if not skip:
                     raise

@@ -79,6 +79,7 @@ def _note(message: str) -> None:
 
 def run_dedup(args: argparse.Namespace) -> int:
     from ..index import Index, embed_files, find_duplicates, list_images, resolve_threshold, shard_from_env
+    from ..resize import MAX_RESIZE_SIDE
 
     if not args.eps >= 0 or args.eps == float("inf"):
         raise ValueError(f"--eps must be a finite number >= 0, got {args.eps}")
@@ -88,6 +89,11 @@ def run_dedup(args: argparse.Namespace) -> int:
         raise ValueError(f"--shard-timeout must be > 0 seconds, got {args.shard_timeout}")
     if args.size is not None and args.size < 1:
         raise ValueError(f"--size must be a positive number of pixels, got {args.size}")
+    if args.size is not None and args.size > MAX_RESIZE_SIDE:
+        raise ValueError(
+            f"--size must be at most {MAX_RESIZE_SIDE} px (lipsim.resize.MAX_RESIZE_SIDE, the longest side a "
+            f"resize produces), got {args.size}"
+        )
     files = list_images(args.dir)
     shard = shard_from_env()
     model = model_from_args(args)

@@ -10,7 +10,7 @@ import torch
 from ..certificates import EmbeddingBatch
 from ..image_io import load_image
 from ..model import LipSim
-from ..resize import resize, resize_operator_norm
+from ..resize import MAX_RESIZE_SIDE, resize, resize_operator_norm
 from .store import StoredEmbeddings
 
 __all__ = ["check_common_size", "check_unit_range", "common_size", "to_model_input", "embed_tensors"]
@@ -47,6 +47,11 @@ def check_common_size(model: LipSim, size: int | None) -> None:
         return
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be a positive number of pixels (the short side) or None, got {size!r}")
+    if size > MAX_RESIZE_SIDE:
+        raise ValueError(
+            f"size must be at most {MAX_RESIZE_SIDE} px (lipsim.resize.MAX_RESIZE_SIDE, the longest side a resize "
+            f"produces), got {size}"
+        )
     if not model.resize_inputs:
         raise ValueError(
             f"size={size} needs a model that resizes its inputs (this {model.arch} model takes one fixed size)"
@@ -73,16 +78,17 @@ def to_model_input(model: LipSim, image: torch.Tensor, size: int | None = None) 
     if size is not None:
         scaled = common_size(hw, size)
         if scaled != hw:
+            norm = resize_operator_norm(hw, scaled)  # first: it refuses sizes outside the limits (ImageError)
             image = resize(image[None], scaled)[0].clamp(0, 1)
-            norm = resize_operator_norm(hw, scaled)
             hw = scaled
     h, w = model.backbone.network_size(hw)  # what model.prepare would resize this image to
     net_size = (int(h), int(w))
     if net_size == hw:
         return image, norm
+    norm *= resize_operator_norm(hw, net_size)  # before resizing, as above
     # float rounding in the antialiased resize can overshoot [0, 1] by an ulp; clamping is 1-Lipschitz, so the
     # resize norm still bounds how far a change of the caller's image moves the network input
-    return resize(image[None], net_size)[0].clamp(0, 1), norm * resize_operator_norm(hw, net_size)
+    return resize(image[None], net_size)[0].clamp(0, 1), norm
 
 
 @torch.no_grad()
