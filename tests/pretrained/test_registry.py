@@ -187,3 +187,26 @@ def test_archived_weights_load_from_a_source_checkout(monkeypatch):
     path = bundled_file(get_weights_spec("efficient-native-v4").file)
     assert path is not None and path.parent.name == "archive"
     assert LipSim(weights="efficient-native-v4").threshold is not None
+
+
+def test_publish_all_dry_run_lists_every_file_with_its_card():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, str(root / "scripts" / "publish_weights.py"), "--all", "--dry-run"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    lines = run.stdout.splitlines()
+    for name in list_weights():
+        s = get_weights_spec(name)
+        if s.sha256 is not None and bundled_file(s.file) is not None:
+            (line,) = [x for x in lines if x.startswith(f"{name}: ")]
+            assert f"-> {s.hub_repo} (tag {s.hub_revision})" in line
+            card = line.split(" + ")[1].split(" -> ")[0]
+            assert (root / "weights" / card).is_file(), line
