@@ -280,3 +280,19 @@ def test_non_finite_results_are_refused(images):
 
 def test_threshold_is_none_without_weights():
     assert LipSim(pretrained=False, **TINY["efficient"]).threshold is None
+
+
+def test_size_thresholds_from_the_config(tmp_path):
+    m = LipSim(pretrained=False, widths=(8, 16), head_width=16, embed_dim=8)
+    d = m.save_pretrained(tmp_path / "m", extra_config={"threshold": 0.05, "size_thresholds": {"64": 0.03, "32": 0.02}})
+    loaded = LipSim(weights=str(d))
+    assert loaded.size_thresholds == {32: 0.02, 64: 0.03}
+    assert loaded.threshold_at(None) == loaded.threshold == 0.05
+    assert loaded.threshold_at(32) == 0.02 and loaded.threshold_at(16) == 0.02 and loaded.threshold_at(48) == 0.03
+    assert loaded.threshold_at(224) == 0.03  # the nearest calibrated size
+    bad = m.save_pretrained(tmp_path / "bad", extra_config={"size_thresholds": {"32px": 0.02}})
+    with pytest.raises(WeightsError, match=r"size_thresholds must map compare sizes in pixels"):
+        LipSim(weights=str(bad)).threshold_at(32)
+    worse = m.save_pretrained(tmp_path / "worse", extra_config={"size_thresholds": {"32": 3.0}})
+    with pytest.raises(WeightsError, match=r"size_thresholds\['32'\]: threshold must be a number in \[0, 2\]"):
+        LipSim(weights=str(worse)).threshold_at(32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from .device import resolve_device
 from .errors import WeightsError
 from .inputs import DEFAULT_VALUE_RANGE, ImageInput, check_value_range
 from .prepared import PreparedBatch, prepare_batch
-from .pretrained.config_check import check_threshold
+from .pretrained.config_check import check_size_thresholds, check_threshold
 from .pretrained.resolve import resolve_weights
 from .pretrained.safetensors_io import check_state_dict
 from .pretrained.weights_format import ResolvedWeights, weights_config, write_pretrained_dir
@@ -196,6 +197,31 @@ class LipSim(nn.Module):
             True
         """
         return check_threshold(self.provenance.get("threshold"), f"weights {self.source!r}")
+
+    @property
+    def size_thresholds(self) -> dict[int, float]:
+        """Thresholds calibrated at fixed compare sizes (``{size: tau}``, config ``"size_thresholds"``), or {}.
+
+        Distances shrink when images are compared smaller, so a folder compared at 32 px (``lipsim dedup --size
+        32``, ``Index(size=32)``) needs its own threshold; ``lipsim-train calibrate --sizes`` writes them.
+        """
+        return check_size_thresholds(self.provenance.get("size_thresholds"), f"weights {self.source!r}")
+
+    def threshold_at(self, size: int | None) -> float | None:
+        """The threshold for images compared at ``size`` x ``size`` px (None: each at its own size).
+
+        The one calibrated at ``size`` when the weights carry it, else the one calibrated at the nearest size (by
+        ratio), else :attr:`threshold`. ``size=None`` gives :attr:`threshold`.
+
+        Example:
+            >>> LipSim(pretrained=False).threshold_at(32) is None
+            True
+        """
+        table = self.size_thresholds
+        if size is None or not table:
+            return self.threshold
+        nearest = min(table, key=lambda s: (abs(math.log(s / size)), s))
+        return table[nearest]
 
     @property
     def config(self) -> dict[str, Any]:

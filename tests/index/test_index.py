@@ -194,3 +194,13 @@ def test_native_resolution_arch_embeds_like_the_model():
         ref = model.embed_batch(img)
         assert torch.allclose(index.embeddings.phi[row].double(), ref.phi[0], atol=1e-6)
         assert float(index.embeddings.resize_norm[row]) == pytest.approx(float(ref.resize_norm[0]), rel=1e-6)
+
+
+def test_threshold_at_the_index_compare_size(model, monkeypatch):
+    """Index(size=S) uses the weights' threshold calibrated at S (or the nearest calibrated size)."""
+    monkeypatch.setattr(type(model), "threshold", 0.3, raising=False)
+    monkeypatch.setattr(type(model), "size_thresholds", {32: 0.02, 128: 0.1}, raising=False)
+    assert Index(model).threshold == 0.3  # each image at its own size: the weights' threshold
+    assert Index(model, size=32).threshold == 0.02 and Index(model, size=40).threshold == 0.02
+    assert Index(model, size=128).threshold == 0.1 and Index(model, size=100).threshold == 0.1
+    assert Index(model, size=32, threshold=0.5).threshold == 0.5  # an explicit threshold wins

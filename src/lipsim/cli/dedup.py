@@ -97,7 +97,7 @@ def run_dedup(args: argparse.Namespace) -> int:
     files = list_images(args.dir)
     shard = shard_from_env()
     model = model_from_args(args)
-    tau = resolve_threshold(model, args.threshold)
+    tau = resolve_threshold(model, args.threshold, args.size)
     if tau is None:
         raise ValueError(
             f"the weights ({model.source or model.arch}) recommend no threshold; pass --threshold T "

@@ -29,11 +29,13 @@ KIND = "index"
 BACKENDS = ("exact", "faiss")
 
 
-def resolve_threshold(model: LipSim, threshold: float | None) -> float | None:
-    """``threshold`` if given, else the weights' recommended one (``model.threshold``), else None."""
+def resolve_threshold(model: LipSim, threshold: float | None, size: int | None = None) -> float | None:
+    """``threshold`` if given, else the weights' recommended one for the compare ``size`` (``model.threshold_at``:
+    calibrated at that size when the weights carry it, ``model.threshold`` for each image at its own size), else None.
+    """
     if threshold is not None:
         return float(threshold)
-    t = getattr(model, "threshold", None)
+    t = model.threshold_at(size)
     return None if t is None else float(t)
 
 
@@ -165,8 +167,8 @@ class Index:
     # ------------------------------------------------------------------ contents
     @property
     def threshold(self) -> float | None:
-        """The threshold given to the index, else the weights' recommended one, else None."""
-        return resolve_threshold(self.model, self._threshold)
+        """The threshold given to the index, else the weights' recommended one at the index's size, else None."""
+        return resolve_threshold(self.model, self._threshold, self.size)
 
     @property
     def embeddings(self) -> StoredEmbeddings:
@@ -344,7 +346,7 @@ class Index:
         if not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         db = self.embeddings
-        tau = resolve_threshold(self.model, threshold if threshold is not None else self._threshold)
+        tau = resolve_threshold(self.model, threshold if threshold is not None else self._threshold, self.size)
         if tau is not None and not 0.0 <= tau <= 2.0:
             raise ValueError(f"threshold must be in [0, 2] (the range of d), got {tau}")
         if eq.phi.shape[1] != db.phi.shape[1]:
@@ -390,7 +392,7 @@ class Index:
         self, threshold: float | None = None, eps: float = DEFAULT_EPS, group_pairs: bool = True
     ) -> Duplicates:
         """Near-duplicate pairs and groups of the indexed images (see :func:`lipsim.index.find_duplicates`)."""
-        tau = resolve_threshold(self.model, threshold if threshold is not None else self._threshold)
+        tau = resolve_threshold(self.model, threshold if threshold is not None else self._threshold, self.size)
         if tau is None:
             raise ValueError("no threshold: the weights recommend none; pass threshold=")
         return find_duplicates(self.embeddings, tau, eps, group_pairs)

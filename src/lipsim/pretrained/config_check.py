@@ -32,6 +32,7 @@ __all__ = [
     "parse_config_json",
     "validate_config",
     "check_threshold",
+    "check_size_thresholds",
 ]
 
 #: Largest config.json read (a config is a few hundred bytes; this leaves room for provenance).
@@ -41,8 +42,9 @@ MAX_DEPTH = 32
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
-# arch -> key -> (kind, lowest, highest); kind "int", "even" (even int), "int16" (multiple of 16), "bool",
-# "evens" (a list of 1..16 even ints). Bounds are far above any real network and far below what would exhaust
+# arch -> key -> (kind, lowest, highest); kind "int", "even" (even int), "int16" (multiple of 16), "bool" (a JSON
+# true or false, never a string or a number), "evens" (a list of 1..16 even ints). Every option of each arch is
+# listed (a key not listed is refused): bounds are far above any real network and far below what would exhaust
 # memory while building or running it.
 ARCH_CONFIG_LIMITS: dict[str, dict[str, tuple[str, int, int]]] = {
     "efficient": {
@@ -51,6 +53,10 @@ ARCH_CONFIG_LIMITS: dict[str, dict[str, tuple[str, int, int]]] = {
         "head_width": ("even", 2, 65536),
         "embed_dim": ("int", 1, 65536),
         "image_size": ("int", 8, 4096),
+        "native_resolution": ("bool", 0, 1),
+        "max_size": ("int", 8, 4096),
+        "isometric": ("bool", 0, 1),
+        "grid": ("int", 1, 16),
     },
     "paper-small": {
         "channels": ("int", 1, 4096),
@@ -126,6 +132,29 @@ def check_threshold(value: Any, source: str) -> float | None:
     return float(value)
 
 
+def check_size_thresholds(value: Any, source: str) -> dict[int, float]:
+    """``value`` (``{"32": tau, ...}``, the thresholds calibrated per compare size) as {size: tau}; {} if absent.
+
+    Example:
+        >>> check_size_thresholds({"64": 0.03, "32": 0.02}, "weights"), check_size_thresholds(None, "weights")
+        ({32: 0.02, 64: 0.03}, {})
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and k.isdigit() and int(k) > 0 for k in value):
+        raise WeightsError(
+            f"{source}: size_thresholds must map compare sizes in pixels (positive integers, as JSON keys) to "
+            f"thresholds, got {value!r}"
+        )
+    out = {}
+    for key in sorted(value, key=int):
+        tau = check_threshold(value[key], f"{source} size_thresholds[{key!r}]")
+        if tau is None:
+            raise WeightsError(f"{source} size_thresholds[{key!r}]: expected a threshold in [0, 2], got null")
+        out[int(key)] = tau
+    return out
+
+
 def _check(cond: bool, source: str, message: Callable[[], str]) -> None:
     if not cond:
         raise WeightsError(f"{source}: {message()}")
@@ -156,11 +185,18 @@ def validate_config(config: Any, source: str) -> dict[str, Any]:
         source,
         lambda: f"arch_config must be a JSON object, got {type(arch_config).__name__}",
     )
-    for key, (kind, lo, hi) in ARCH_CONFIG_LIMITS.get(arch, {}).items():
+    limits = ARCH_CONFIG_LIMITS.get(arch, {})
+    for key, (kind, lo, hi) in limits.items():
         if key in arch_config:
             problem = _check_value(kind, lo, hi, arch_config[key])
             if problem is not None:
                 raise WeightsError(f"{source}: arch_config.{key} {problem}, got {arch_config[key]!r:.100}")
+    unknown = sorted(key for key in arch_config if key not in limits)
+    _check(
+        not unknown,
+        source,
+        lambda: f"arch_config.{unknown[0]:.100} is not an option of arch {arch!r}; its options are {sorted(limits)}",
+    )
     sha = config.get("weights_sha256")
     _check(
         sha is None or isinstance(sha, str) and bool(_SHA256.match(sha)),
