@@ -70,6 +70,11 @@ def test_python_snippets_run_as_pasted(monkeypatch):
     assert float(namespace["d"]) == pytest.approx(float(namespace["cert"].distance))
     assert torch.sigmoid(namespace["logits"]).min() > 0 and torch.sigmoid(namespace["logits"]).max() < 1
     assert namespace["x"].grad is not None and torch.isfinite(namespace["x"].grad).all()
+    # Coming from LPIPS: one target against two images, the map at the image size, the hub model is the default
+    assert namespace["dists"].shape == (2,) and namespace["heat"].shape == (2, 1, 256, 256)
+    assert namespace["loss_fn"].value_range == (-1.0, 1.0) and namespace["cert_pm"].eps == pytest.approx(72 / 255)
+    assert namespace["hub_model"].source == namespace["loss_fn"].source is not None
+    assert 0 < float(namespace["mean_distance"]) <= 2
 
 
 def test_free_names_helper():

@@ -130,3 +130,4 @@ def test_compare_examples_run_as_written(tmp_path):
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert records, f"the --json example printed no JSON line:\n{out}"
     assert "efficient" in out and "efficient-photos64-v1" in out  # list-archs, list-weights
+    assert (tmp_path / "diff.png").is_file()  # --heatmap
