@@ -44,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no .safetensors file in {d}", file=sys.stderr)
         return 2
     for f in files:
-        lipsim.LipSim(weights=str(d if (d / "config.json").is_file() else f))  # refuses broken weights
-        print(f"{f.name}: sha256 {sha256_file(f)}")
+        sha = sha256_file(f)  # a file about to be published is pinned by nothing yet: this is the digest to pin
+        weights = str(d if (d / "config.json").is_file() else f)
+        lipsim.LipSim(weights=weights, expected_sha256=None if weights == str(d) else sha)  # refuses broken weights
+        print(f"{f.name}: sha256 {sha}")
     api = HfApi()
     api.create_repo(args.repo_id, exist_ok=True, private=args.private)
     info = api.upload_folder(repo_id=args.repo_id, folder_path=str(d), commit_message=args.revision_message)

@@ -5,8 +5,9 @@ generic ``except`` clauses) expect:
 
 - :class:`UnknownNameError` (also ``KeyError`` and ``ValueError``): a name missing from a registry (archs,
   weights, teachers, reference metrics); the message names the known ones.
-- :class:`WeightsError` (also ``ValueError``): a weights file or config that is missing, corrupt, non-finite,
-  out of range or does not fit the architecture. :class:`UnknownWeightsError` is both of the above.
+- :class:`WeightsError` (also ``ValueError``): a weights file or config that is missing, corrupt, unverified (no
+  sha256 pinned for it), non-finite, out of range or does not fit the architecture, or weights whose network embeds
+  every image alike. :class:`UnknownWeightsError` is both of the above.
 - :class:`MissingDependencyError` (also ``ImportError``): an optional package that is not installed; the
   message names the pip command.
 - :class:`ImageError` (also ``ValueError``): an image file that cannot be read or that lipsim refuses
@@ -45,7 +46,7 @@ class UnknownNameError(LipSimError, KeyError, ValueError):
 
 
 class WeightsError(LipSimError, ValueError):
-    """A weights file or registry entry is missing, corrupt, or does not fit the architecture."""
+    """A weights file or registry entry is missing, corrupt, unverified, or does not fit the architecture."""
 
 
 class UnknownWeightsError(UnknownNameError, WeightsError):

@@ -31,6 +31,7 @@ from .prepared import PreparedBatch, prepare_batch
 from .pretrained.config_check import check_size_thresholds, check_threshold
 from .pretrained.resolve import resolve_weights
 from .pretrained.safetensors_io import check_state_dict
+from .pretrained.sanity import check_embeddings_vary
 from .pretrained.weights_format import ResolvedWeights, weights_config, write_pretrained_dir
 
 __all__ = ["LipSim", "DEFAULT_EPS", "PreparedBatch"]
@@ -99,7 +100,9 @@ class LipSim(nn.Module):
         arch: architecture name (:func:`lipsim.list_archs`); default "efficient".
         weights: a safetensors file, a :meth:`save_pretrained` directory, a registered name
             (:func:`lipsim.list_weights`) or a Hub reference ``"hf-hub:org/name[@revision]"``. A string that looks
-            like a path (a separator, a leading ``.`` or ``~``) and does not exist is a "no such file" error.
+            like a path (a separator, a leading ``.`` or ``~``) and does not exist is a "no such file" error. The
+            file must match a sha256 pinned by the registry, the save_pretrained config or ``expected_sha256``;
+            weights that embed every image alike (e.g. all zeros) are refused (docs/weights-format.md).
         device: device to move the model to (validated: ``meta`` and devices this machine lacks are refused).
         constant_coordinate: "append" (phi = [f; 1] / norm, 1-Lipschitz) or "none" (phi = f / ||f||, used by
             some paper checkpoints; certificates then use a lower bound on ||f|| over the ball). Default: what
@@ -111,7 +114,12 @@ class LipSim(nn.Module):
             budget ``eps`` and radius is in the caller's units: with (-1, 1) a radius is twice the one of the same
             images in [0, 1]. uint8 tensors, PIL images and files are read as usual (their own range), with
             budgets and radii in ``value_range`` units too.
-        **arch_config: architecture options for ``pretrained=False`` (e.g. ``embed_dim=768``).
+        expected_sha256: the sha256 the weights file must have (64 hex digits); a file nothing else pins (a file
+            of your own, a directory without ``weights_sha256``) loads when it matches.
+        trust_unverified: load a file no sha256 is pinned for, with a warning giving its digest, instead of
+            refusing it.
+        **arch_config: architecture options for ``pretrained=False`` (e.g. ``embed_dim=768``), or with ``arch``
+            the network of a safetensors file that carries no lipsim config (nothing else is guessed).
 
     Example:
         >>> model = LipSim(pretrained=False).eval()
@@ -138,6 +146,8 @@ class LipSim(nn.Module):
         resize: bool = True,
         expand_gray: bool = False,
         value_range: tuple[float, float] = DEFAULT_VALUE_RANGE,
+        expected_sha256: str | None = None,
+        trust_unverified: bool = False,
         **arch_config: Any,
     ) -> None:
         super().__init__()
@@ -149,9 +159,13 @@ class LipSim(nn.Module):
         target = resolve_device(device) if device is not None else None
         self.source: str | None = None
         if pretrained:
-            if arch_config:
-                raise ValueError(f"architecture options {sorted(arch_config)} apply only with pretrained=False")
-            resolved = resolve_weights(weights, arch)
+            resolved = resolve_weights(
+                weights,
+                arch,
+                expected_sha256=expected_sha256,
+                trust_unverified=trust_unverified,
+                arch_config=arch_config,
+            )
             if arch is not None and resolved.config["arch"] != arch:
                 raise WeightsError(
                     f"weights {resolved.source!r} are for arch {resolved.config['arch']!r}, not {arch!r}"
@@ -163,6 +177,8 @@ class LipSim(nn.Module):
         else:
             if weights is not None:
                 raise ValueError("weights= was given with pretrained=False; pass pretrained=True to load them")
+            if expected_sha256 is not None or trust_unverified:
+                raise ValueError("expected_sha256= and trust_unverified= apply to loaded weights (pretrained=True)")
             backbone = build_arch(arch, **arch_config)
             cc = constant_coordinate or "append"
             self.provenance = {}
@@ -173,6 +189,7 @@ class LipSim(nn.Module):
         if pretrained:
             self.eval()
             self.requires_grad_(False)
+            check_embeddings_vary(self)  # on the CPU, before any move: weights that embed every image alike
         if target is not None:
             self.to(target)
 

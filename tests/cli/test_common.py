@@ -135,3 +135,31 @@ def test_train_dreamsim_without_its_package_is_one_line(tmp_path, capsys, monkey
         "lipsim-train: error: the 'dreamsim' teacher needs the dreamsim package and internet "
         "access to download its weights on first use: run `pip install"
     )
+
+
+@pytest.mark.parametrize("argv", [["compare", "a", "b"], ["dedup", "d"], ["search", "i", "q"]])
+def test_every_command_with_weights_takes_the_verification_flags(argv, monkeypatch):
+    """--expected-sha256 and --trust-unverified reach LipSim from lipsim-compare, lipsim dedup and lipsim search."""
+    import argparse
+
+    from lipsim.cli import _common
+    from lipsim.cli.compare import build_parser
+    from lipsim.cli.dedup import register as register_dedup
+    from lipsim.cli.search import register as register_search
+
+    if argv[0] == "compare":
+        parser = build_parser()
+        argv = argv[1:]
+    else:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        register_dedup(sub)
+        register_search(sub)
+    args = parser.parse_args(
+        [*argv, "--weights", "w.safetensors", "--expected-sha256", "ab" * 32, "--trust-unverified"]
+    )
+    seen = {}
+    monkeypatch.setattr("lipsim.model.LipSim", lambda **kw: seen.update(kw) or "model")
+    assert _common.model_from_args(args) == "model"
+    assert seen["expected_sha256"] == "ab" * 32 and seen["trust_unverified"] is True
+    assert seen["weights"] == "w.safetensors"

@@ -235,14 +235,60 @@ def test_weights_with_a_nan_tensor_are_refused(setup, tmp_path, capsys):
     sd = dict(m.backbone.state_dict())
     sd["head.0.weight"] = sd["head.0.weight"].clone()
     sd["head.0.weight"][0, 0] = float("nan")
-    write_safetensors(tmp_path / "nan.safetensors", sd, m.config)
+    sha = write_safetensors(tmp_path / "nan.safetensors", sd, m.config)
     code, out, err = _run(
-        [str(setup["i0"]), str(setup["i1"]), "--json", "--weights", str(tmp_path / "nan.safetensors")], capsys
+        [str(setup["i0"]), str(setup["i1"]), "--json", "--weights", str(tmp_path / "nan.safetensors")]
+        + ["--expected-sha256", sha],
+        capsys,
     )
     assert code == 2 and out == ""
     assert err == (
         f"lipsim-compare: error: weights file {str(tmp_path / 'nan.safetensors')!r}: tensor 'head.0.weight' "
         "holds 1 NaN and 0 infinite values (of 256); the file is corrupt or comes from a diverged run\n"
+    )
+
+
+def test_unverified_weights_need_a_digest_or_trust(setup, tmp_path, capsys):
+    """A weights file alone records no checksum: refused, unless --expected-sha256 pins it or --trust-unverified
+    loads it with a one-line warning (a flipped byte used to change decisions without a word)."""
+    from lipsim.pretrained import sha256_file
+
+    w = tmp_path / "alone.safetensors"
+    w.write_bytes((setup["weights"] / "model.safetensors").read_bytes())
+    sha = sha256_file(w)
+    pair = [str(setup["i0"]), str(setup["i1"]), "--json", "--weights", str(w)]
+    code, out, err = _run(pair, capsys)
+    assert code == 2 and out == ""
+    assert err == (
+        f"lipsim-compare: error: weights file {str(w)!r} cannot be verified: no sha256 is pinned for it (the registry "
+        f"does not know it, and a file alone records none); its sha256 is {sha}: check it against a trusted source "
+        "and pass expected_sha256 (--expected-sha256), or pass trust_unverified=True (--trust-unverified) to load it "
+        "unverified\n"
+    )
+    code, out, err = _run([*pair, "--expected-sha256", sha], capsys)
+    assert code == 0 and err == "" and len(out.splitlines()) == 1
+    expected = json.loads(out)
+    code, out, err = _run([*pair, "--trust-unverified"], capsys)
+    assert code == 0 and json.loads(out) == expected
+    assert err == (
+        f"lipsim-compare: warning: weights file {str(w)!r} is loaded unverified (trust_unverified): no sha256 is "
+        f"pinned for it; its sha256 is {sha}\n"
+    )
+    code, out, err = _run([*pair, "--expected-sha256", "00" * 32], capsys)
+    assert code == 2 and f"failed its sha256 check: expected {'00' * 32}, found {sha}" in err
+
+
+def test_degenerate_weights_are_one_line(setup, tmp_path, capsys):
+    m = tiny_model("efficient", dtype=torch.float32)
+    for p in m.parameters():
+        p.data.zero_()
+    d = m.save_pretrained(tmp_path / "zeros")
+    code, out, err = _run([str(setup["i0"]), str(setup["i1"]), "--weights", str(d)], capsys)
+    assert code == 2 and out == ""
+    assert err == (
+        f"lipsim-compare: error: weights {str(d / 'model.safetensors')!r} embed every image alike: black, white and "
+        "a colour pattern all get the same embedding (they differ by at most 0 in l2), so every distance would be "
+        "0; the weights are zero, constant or broken\n"
     )
 
 

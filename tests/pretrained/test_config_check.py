@@ -42,6 +42,20 @@ def _write(d, **changes) -> str:
         ("widths", [10**6], "arch_config.widths must be a list of 1 to 16 even ints in [2, 8192], got [1000000]"),
         ("head_width", 17, "arch_config.head_width must be an even int in [2, 65536], got 17"),
         ("stem_factor", "4", "arch_config.stem_factor must be an int in [1, 16], got '4'"),
+        # every option is typed: a string "false" used to be read as true
+        ("isometric", "false", "arch_config.isometric must be true or false, got 'false'"),
+        ("isometric", 0, "arch_config.isometric must be true or false, got 0"),
+        ("native_resolution", "true", "arch_config.native_resolution must be true or false, got 'true'"),
+        ("max_size", 512.0, "arch_config.max_size must be an int in [8, 4096], got 512.0"),
+        ("max_size", 10**6, "arch_config.max_size must be an int in [8, 4096], got 1000000"),
+        ("grid", True, "arch_config.grid must be an int in [1, 16], got True"),
+        ("grid", 100, "arch_config.grid must be an int in [1, 16], got 100"),
+        (
+            "bogus_option",
+            1,
+            "arch_config.bogus_option is not an option of arch 'efficient'; its options are ['embed_dim', 'grid', "
+            "'head_width', 'image_size', 'isometric', 'max_size', 'native_resolution', 'stem_factor', 'widths']",
+        ),
     ],
 )
 def test_arch_config_values(saved, key, value, expected):
@@ -120,11 +134,30 @@ def test_oversized_config(saved):
         LipSim(weights=saved)
 
 
-def test_a_config_that_does_not_build_is_a_weights_error(saved):
+def test_a_config_that_does_not_build_is_a_weights_error(tmp_path):
     """Values within the bounds that the architecture still rejects: WeightsError naming the weights."""
-    _write(saved, arch_config__bogus_option=1)
-    with pytest.raises(WeightsError, match=r"^weights '.*model\.safetensors': bad config for arch 'efficient': "):
-        LipSim(weights=saved)
+    from lipsim.pretrained import write_safetensors
+
+    m = tiny_model("efficient")
+    path = tmp_path / "w.safetensors"
+    config = {**m.config, "arch_config": {**m.config["arch_config"], "native_resolution": True, "max_size": 8}}
+    sha = write_safetensors(path, m.backbone.state_dict(), config)
+    with pytest.raises(
+        WeightsError, match=rf"^weights {re.escape(repr(str(path)))}: .*max_size 8 is below image_size 16"
+    ):
+        LipSim(weights=path, expected_sha256=sha)
+
+
+def test_every_option_of_every_arch_has_limits():
+    """ARCH_CONFIG_LIMITS lists exactly the constructor arguments of each arch: none goes unchecked."""
+    import inspect
+
+    from lipsim.archs import get_arch_spec, list_archs
+    from lipsim.pretrained.config_check import ARCH_CONFIG_LIMITS
+
+    for arch in list_archs():
+        params = set(inspect.signature(get_arch_spec(arch).builder).parameters)
+        assert set(ARCH_CONFIG_LIMITS[arch]) == params, arch
 
 
 def test_metadata_config_of_a_bare_file_is_validated(tmp_path):
@@ -132,13 +165,13 @@ def test_metadata_config_of_a_bare_file_is_validated(tmp_path):
 
     m = tiny_model("efficient")
     path = tmp_path / "w.safetensors"
-    write_safetensors(path, m.backbone.state_dict(), {"arch": "efficient", "arch_config": {"embed_dim": -1}})
+    sha = write_safetensors(path, m.backbone.state_dict(), {"arch": "efficient", "arch_config": {"embed_dim": -1}})
     with pytest.raises(
         WeightsError,
         match=rf"^{re.escape(str(path))}: arch_config\.embed_dim must be an int in "
         r"\[1, 65536\], got -1$",
     ):
-        LipSim(weights=path)
+        LipSim(weights=path, expected_sha256=sha)
 
 
 def test_defaults_are_filled():

@@ -71,7 +71,8 @@ def test_save_and_load_round_trip(saved):
     _same(m, loaded)
     for k, v in m.state_dict().items():
         assert torch.equal(loaded.state_dict()[k], v)
-    _same(m, LipSim(weights=str(d / "model.safetensors")))  # the file alone carries its config as metadata
+    # the file alone carries its config as metadata; alone, nothing pins its digest: the caller does
+    _same(m, LipSim(weights=str(d / "model.safetensors"), expected_sha256=cfg["weights_sha256"]))
     _same(m, LipSim(weights=d, device="cpu"))
 
 
@@ -204,13 +205,16 @@ def test_truncated_file(saved):
         rf"{expected}, found {sha256_file(w)} \({len(data) // 2} bytes\)",
     ):
         LipSim.from_pretrained(d)
-    # the file on its own (no recorded checksum): safetensors itself refuses it
-    with pytest.raises(
-        WeightsError,
-        match=rf"^weights file {_rx(repr(str(w)))} is not a valid safetensors file "
-        rf"\({len(data) // 2} bytes\): ",
+    # the file on its own, trusted without a checksum: safetensors itself refuses it
+    with (
+        pytest.warns(UserWarning, match="is loaded unverified"),
+        pytest.raises(
+            WeightsError,
+            match=rf"^weights file {_rx(repr(str(w)))} is not a valid safetensors file "
+            rf"\({len(data) // 2} bytes\): ",
+        ),
     ):
-        LipSim(weights=w)
+        LipSim(weights=w, trust_unverified=True)
 
 
 def test_tampered_byte(saved):
@@ -237,7 +241,7 @@ def test_not_safetensors(tmp_path, saved):
         match=rf"^weights file {_rx(repr(str(bad)))} is not a valid safetensors file "
         rf"\({size} bytes\): ",
     ):
-        LipSim(weights=bad)
+        LipSim(weights=bad, expected_sha256=sha256_file(bad))
     _, d = saved
     (d / "model.safetensors").write_bytes(bad.read_bytes())
     _set_sha(d, sha256_file(bad))  # even with a matching checksum, the format is checked
@@ -257,7 +261,7 @@ def test_paper_small_weights_as_efficient(tmp_path):
     msg = f"weights {str(d / 'model.safetensors')!r} are for arch 'paper-small', not 'efficient'"
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
         LipSim(weights=d, arch="efficient")
-    # the same tensors with no config at all are checked against the default efficient network
+    # the same tensors with no config at all, built as the efficient network the caller names
     raw = tmp_path / "ps-raw.safetensors"
     save_file(_model("paper-small").backbone.state_dict(), str(raw))
     with pytest.raises(
@@ -265,14 +269,14 @@ def test_paper_small_weights_as_efficient(tmp_path):
         match=rf"^weights {_rx(repr(str(raw)))} do not fit arch 'efficient' with this "
         r"config: \d+ missing keys \(.*\); \d+ unexpected keys \(convs\.0\.bias, ",
     ):
-        LipSim(weights=raw)
+        LipSim(weights=raw, arch="efficient", expected_sha256=sha256_file(raw))
 
 
 def test_different_embed_dim(saved, tmp_path):
-    _, d = saved
-    other = _model(embed_dim=6).save_pretrained(tmp_path / "k6")
-    (d / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
-    _set_sha(d, sha256_file(d / "model.safetensors"))  # config says k=8, tensors are for k=6
+    m, d = saved
+    other = _model(embed_dim=6)
+    # config (and the file's own metadata) say k=8, tensors are for k=6
+    _set_sha(d, write_safetensors(d / "model.safetensors", other.backbone.state_dict(), m.config))
     msg = (
         f"weights {str(d / 'model.safetensors')!r} do not fit arch 'efficient' with this config: "
         "2 shape mismatches (head.2.bias: expected (8,), found (6,), "
@@ -351,22 +355,156 @@ def test_non_finite_tensor_is_refused_naming_it(saved, bad, counts):
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
         LipSim.from_pretrained(d)
     with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
-        LipSim(weights=w)  # the bare file, no checksum at all
+        LipSim(weights=w, expected_sha256=sha)  # the bare file
 
 
 # ---------------------------------------------------------------------------------------------- no recorded checksum
-def test_directory_without_a_checksum_warns_with_the_computed_one(saved):
+_HINT = (
+    "check it against a trusted source and pass expected_sha256 (--expected-sha256), or pass trust_unverified=True "
+    "(--trust-unverified) to load it unverified"
+)
+
+
+def test_directory_without_a_checksum_is_refused_unless_pinned_or_trusted(saved):
     m, d = saved
     cfg = json.loads((d / "config.json").read_text())
     sha = cfg.pop("weights_sha256")
     (d / "config.json").write_text(json.dumps(cfg))
+    cfg_name, w_name = repr(str(d / "config.json")), repr(str(d / "model.safetensors"))
+    refused = f"{cfg_name} records no weights_sha256, so {w_name} cannot be verified; its sha256 is {sha}: {_HINT}"
+    with pytest.raises(WeightsError, match=f"^{_rx(refused)}$"):
+        LipSim.from_pretrained(d)
+    _same(m, LipSim.from_pretrained(d, expected_sha256=sha))
+    with pytest.raises(WeightsError, match=f"failed its sha256 check: expected {'ab' * 32}, found {sha}"):
+        LipSim.from_pretrained(d, expected_sha256="ab" * 32)
     msg = (
-        f"{str(d / 'config.json')!r} records no weights_sha256, so {str(d / 'model.safetensors')!r} is loaded "
-        f'unverified; its sha256 is {sha}: add "weights_sha256": "{sha}" to the config to pin it'
+        f"{cfg_name} records no weights_sha256, so {w_name} is loaded unverified (trust_unverified); its sha256 is "
+        f'{sha}: add "weights_sha256": "{sha}" to the config to pin it'
     )
     with pytest.warns(UserWarning, match=f"^{_rx(msg)}$"):
-        loaded = LipSim.from_pretrained(d)
+        loaded = LipSim.from_pretrained(d, trust_unverified=True)
     _same(m, loaded)
+
+
+def test_a_file_alone_needs_a_pinned_digest(saved, tmp_path):
+    """A bare file records no checksum: one flipped byte (a decision flipped) used to load without a word."""
+    m, d = saved
+    w = tmp_path / "alone.safetensors"
+    data = bytearray((d / "model.safetensors").read_bytes())
+    sha = sha256_file(d / "model.safetensors")
+    w.write_bytes(bytes(data))
+    refused = (
+        f"weights file {str(w)!r} cannot be verified: no sha256 is pinned for it (the registry does not "
+        f"know it, and a file alone records none); its sha256 is {sha}: {_HINT}"
+    )
+    with pytest.raises(WeightsError, match=f"^{_rx(refused)}$"):
+        LipSim(weights=w)
+    _same(m, LipSim(weights=w, expected_sha256=sha.upper()))  # hex digits in either case
+    data[len(data) - 10] ^= 0x40  # one byte of one weight
+    w.write_bytes(bytes(data))
+    flipped = sha256_file(w)
+    with pytest.raises(WeightsError, match=f"failed its sha256 check: expected {sha.upper()}, found {flipped}"):
+        LipSim(weights=w, expected_sha256=sha.upper())
+    warned = (
+        f"weights file {str(w)!r} is loaded unverified (trust_unverified): no sha256 is pinned for it; its "
+        f"sha256 is {flipped}"
+    )
+    with pytest.warns(UserWarning, match=f"^{_rx(warned)}$"):
+        LipSim(weights=w, trust_unverified=True)
+    with pytest.raises(ValueError, match=r"^expected_sha256 must be 64 hex digits, got 'abc'$"):
+        LipSim(weights=w, expected_sha256="abc")
+    with pytest.raises(ValueError, match=r"^expected_sha256= and trust_unverified= apply to loaded weights"):
+        LipSim(pretrained=False, trust_unverified=True)
+
+
+def test_a_registered_file_under_another_path_is_verified(saved, tmp_path, temp_spec):
+    """The registry pins the digest of its files wherever they are (weights/*.safetensors of a checkout)."""
+    m, d = saved
+    w = tmp_path / "copy.safetensors"
+    w.write_bytes((d / "model.safetensors").read_bytes())
+    temp_spec(name="zz-test-copy", arch="efficient", file="zz.safetensors", sha256=sha256_file(w), hub_repo=None)
+    _same(m, LipSim(weights=w))
+
+
+def test_a_file_without_a_config_is_built_only_as_the_caller_says(saved, tmp_path):
+    """No lipsim metadata: lipsim does not guess a config; arch= (and its options) say which network it is."""
+    m, _ = saved
+    raw = tmp_path / "raw.safetensors"
+    save_file({k: v.contiguous() for k, v in m.backbone.state_dict().items()}, str(raw))
+    sha = sha256_file(raw)
+    msg = (
+        f"weights {raw}: the file carries no lipsim config (safetensors metadata 'lipsim_config'), so nothing says "
+        "how to build its network; pass the architecture explicitly: LipSim(weights=..., arch=NAME, **options) "
+        "(lipsim-compare --arch NAME)"
+    )
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+        LipSim(weights=raw, expected_sha256=sha)
+    _same(m, LipSim(weights=raw, expected_sha256=sha, arch="efficient", **TINY["efficient"]))
+    with pytest.raises(WeightsError, match=r"shape mismatches"):
+        LipSim(weights=raw, expected_sha256=sha, arch="efficient")  # the arch's defaults: another network
+    with pytest.raises(
+        WeightsError,
+        match=rf"^{_rx(str(raw))}: arch_config\.isometric must be true or false, got 'false'$",
+    ):
+        LipSim(weights=raw, expected_sha256=sha, arch="efficient", **{**TINY["efficient"], "isometric": "false"})
+    with_config = tmp_path / "with-config.safetensors"
+    sha2 = write_safetensors(with_config, m.backbone.state_dict(), m.config)
+    with pytest.raises(
+        WeightsError,
+        match=rf"^weights {_rx(str(with_config))}: architecture options \['embed_dim'\] apply only to a file "
+        r"without a lipsim config, and this one carries its own$",
+    ):
+        LipSim(weights=with_config, expected_sha256=sha2, embed_dim=8)
+    with pytest.raises(ValueError, match=r"^architecture options \['embed_dim'\] apply only with pretrained=False$"):
+        LipSim(weights=m.save_pretrained(tmp_path / "dir"), embed_dim=8)
+
+
+def test_config_json_must_describe_the_network_of_the_file(tmp_path):
+    """config.json is not covered by the sha256, the file's own config is: an edit that changes the network
+    (isometric true -> false changes every distance, the shapes stay the same) is refused."""
+    m = _model(isometric=True)
+    d = m.save_pretrained(tmp_path / "iso")
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["arch_config"]["isometric"] is True
+    cfg["arch_config"]["isometric"] = False
+    (d / "config.json").write_text(json.dumps(cfg))
+    msg = (
+        f"{str(d / 'config.json')!r}: arch_config.isometric is false but the weights file's own config (its lipsim "
+        "metadata, covered by the sha256) says true; config.json was changed after the weights were saved and "
+        "would build another network: restore it"
+    )
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+        LipSim(weights=d)
+    cfg["arch_config"]["isometric"] = True
+    cfg["constant_coordinate"] = "none"
+    (d / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(WeightsError, match=r": constant_coordinate is \"none\" but the weights file's own config"):
+        LipSim(weights=d)
+    plain = _model().save_pretrained(tmp_path / "plain")  # a default written out is the same network
+    cfg = json.loads((plain / "config.json").read_text())
+    cfg["arch_config"].update(isometric=False, grid=1)
+    cfg["threshold"] = 0.1  # provenance may change (calibrate --write)
+    (plain / "config.json").write_text(json.dumps(cfg))
+    assert LipSim(weights=plain).threshold == 0.1
+
+
+def test_degenerate_weights_are_refused(tmp_path):
+    """All-zero weights embed every image alike: d = 0 and "same" for every pair, with a large radius."""
+    m = _model()
+    for p in m.parameters():
+        p.data.zero_()
+    d = m.save_pretrained(tmp_path / "zeros")
+    msg = (
+        f"weights {str(d / 'model.safetensors')!r} embed every image alike: black, white and a colour pattern all "
+        "get the same embedding (they differ by at most 0 in l2), so every distance would be 0; the weights are "
+        "zero, constant or broken"
+    )
+    with pytest.raises(WeightsError, match=f"^{_rx(msg)}$"):
+        LipSim(weights=d)
+    head_only = _model()
+    head_only.backbone.head[2].weight.data.zero_()  # the last layer alone: a constant embedding too
+    with pytest.raises(WeightsError, match="embed every image alike"):
+        LipSim(weights=head_only.save_pretrained(tmp_path / "head"))
 
 
 # ---------------------------------------------------------------------------------------------- permissions
@@ -467,8 +605,8 @@ def test_loading_skips_the_weight_initialisation(saved, monkeypatch):
 def test_half_precision_file_loads_as_float32(tmp_path):
     m = _model()
     sd = {k: v.half() for k, v in m.backbone.state_dict().items()}
-    write_safetensors(tmp_path / "h.safetensors", sd, m.config)
-    loaded = LipSim(weights=tmp_path / "h.safetensors")
+    sha = write_safetensors(tmp_path / "h.safetensors", sd, m.config)
+    loaded = LipSim(weights=tmp_path / "h.safetensors", expected_sha256=sha)
     assert {t.dtype for t in loaded.state_dict().values()} == {torch.float32}
     for k, v in sd.items():
         assert torch.equal(loaded.backbone.state_dict()[k], v.float())

@@ -75,7 +75,7 @@ def test_registered_names_stay_bare(no_network):
 
 def test_hub_references_are_explicit(monkeypatch):
     seen = []
-    monkeypatch.setattr(resolve_mod, "_from_hub_repo", lambda repo, rev: seen.append((repo, rev)) or "resolved")
+    monkeypatch.setattr(resolve_mod, "_from_hub_repo", lambda repo, rev, *pins: seen.append((repo, rev)) or "resolved")
     assert resolve_mod.resolve_weights("hf-hub:org/name", None) == "resolved"
     assert resolve_mod.resolve_weights("hf-hub:org/name@v2", None) == "resolved"
     assert seen == [("org/name", None), ("org/name", "v2")]

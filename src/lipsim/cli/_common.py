@@ -73,7 +73,21 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         help="safetensors file, save_pretrained directory, registered name "
         "(`lipsim list-weights`) or Hub repo as hf-hub:org/name[@revision] (default: the bundled weights)",
     )
-    p.add_argument("--arch", help="architecture (see `lipsim list-archs`)")
+    p.add_argument(
+        "--expected-sha256",
+        metavar="HEX",
+        help="the sha256 the weights file must have: loads a file nothing else pins (a file of your own, a "
+        "directory without weights_sha256) once you have checked its digest",
+    )
+    p.add_argument(
+        "--trust-unverified",
+        action="store_true",
+        help="load a weights file no sha256 is pinned for (by the registry, its config or --expected-sha256), "
+        "with a warning giving its digest, instead of refusing it",
+    )
+    p.add_argument(
+        "--arch", help="architecture (see `lipsim list-archs`); builds a weights file that carries no lipsim config"
+    )
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or mps (default: cpu)")
     p.add_argument("--batch-size", type=int, default=16, help="images per forward pass (default: 16)")
     p.add_argument(
@@ -122,4 +136,6 @@ def model_from_args(args: argparse.Namespace):  # -> LipSim
         weights=args.weights,
         device=device,
         constant_coordinate=args.constant_coordinate,
+        expected_sha256=getattr(args, "expected_sha256", None),
+        trust_unverified=getattr(args, "trust_unverified", False),
     )

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from ..errors import UnknownWeightsError, WeightsError
 
-__all__ = ["WeightsSpec", "get_weights_spec", "default_weights_for", "list_weights", "register_weights"]
+__all__ = [
+    "WeightsSpec",
+    "get_weights_spec",
+    "default_weights_for",
+    "list_weights",
+    "register_weights",
+    "weights_with_sha256",
+]
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,19 @@ def get_weights_spec(name: str) -> WeightsSpec:
         return _REGISTRY[name]
     except (KeyError, TypeError):
         raise UnknownWeightsError(f"unknown weights {name!r}; registered: {list_weights()}") from None
+
+
+def weights_with_sha256(sha256: str) -> WeightsSpec | None:
+    """The registered weights whose file has this sha256 (a file the registry pins, whatever its path), or None.
+
+    Example:
+        >>> weights_with_sha256("0" * 64) is None
+        True
+    """
+    for spec in _REGISTRY.values():
+        if spec.sha256 is not None and spec.sha256.lower() == sha256.lower():
+            return spec
+    return None
 
 
 def default_weights_for(arch: str) -> WeightsSpec:

@@ -9,12 +9,19 @@ A reference is read as:
 - a registered name (:func:`lipsim.list_weights`), written bare;
 - anything that looks like a path (contains a path separator, starts with ``.`` or ``~``, or ends with
   ``.safetensors``) and does not exist: a WeightsError "no such file or directory" naming it.
+
+Whatever the reference, the file read must match a sha256 pinned for it: by the registry (a registered name, or a
+file whose digest the registry knows), by a save_pretrained config (``weights_sha256``) or by the caller
+(``expected_sha256``). A file nothing pins is refused, naming its sha256, unless the caller passes
+``trust_unverified=True``; it then loads with a warning. A file without a lipsim config is built only from an
+architecture the caller names (``arch`` and its options), never from defaults.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +45,10 @@ __all__ = [
 
 HUB_PREFIX = "hf-hub:"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-def _from_spec(spec: WeightsSpec) -> ResolvedWeights:
+def _from_spec(spec: WeightsSpec, expected_sha256: str | None = None) -> ResolvedWeights:
     """The registered file (bundled, else from the Hub), verified; its own metadata says how to build it."""
     if spec.sha256 is None:
         raise WeightsError(
@@ -60,7 +68,8 @@ def _from_spec(spec: WeightsSpec) -> ResolvedWeights:
                 f"weights {spec.name!r} are not bundled in this wheel (the last release that bundled them is lipsim "
                 f"{spec.bundled_in}: pip install 'lipsim=={spec.bundled_in}'), and {e}"
             ) from None
-    resolved = read_weights_file(path, f"{spec.name} ({path})", expected_sha256=spec.sha256)
+    pins = [spec.sha256] + ([expected_sha256] if expected_sha256 is not None else [])
+    resolved = read_weights_file(path, f"{spec.name} ({path})", expected_sha256=pins)
     if resolved.config["arch"] != spec.arch:
         raise WeightsError(
             f"weights {resolved.source!r} hold arch {resolved.config['arch']!r}, but are registered as {spec.arch!r}"
@@ -68,12 +77,14 @@ def _from_spec(spec: WeightsSpec) -> ResolvedWeights:
     return resolved
 
 
-def _from_hub_repo(repo_id: str, revision: str | None) -> ResolvedWeights:
+def _from_hub_repo(
+    repo_id: str, revision: str | None, expected_sha256: str | None = None, trust_unverified: bool = False
+) -> ResolvedWeights:
     cfg_path = hub_download(repo_id, CONFIG_NAME, revision)
     w_path = hub_download(repo_id, WEIGHTS_NAME, revision)
     if cfg_path.parent != w_path.parent:  # pragma: no cover - the Hub cache keeps one snapshot folder
         raise WeightsError(f"Hub repo {repo_id!r}: config and weights resolved to different snapshots")
-    return read_pretrained_dir(cfg_path.parent)
+    return read_pretrained_dir(cfg_path.parent, expected_sha256=expected_sha256, trust_unverified=trust_unverified)
 
 
 def parse_hub_reference(reference: str) -> tuple[str, str | None]:
@@ -108,17 +119,41 @@ def looks_like_path(reference: str) -> bool:
     )
 
 
-def resolve_weights(weights: Any, arch: str | None) -> ResolvedWeights:
+def resolve_weights(
+    weights: Any,
+    arch: str | None,
+    *,
+    expected_sha256: str | None = None,
+    trust_unverified: bool = False,
+    arch_config: Mapping[str, Any] | None = None,
+) -> ResolvedWeights:
     """Turn ``weights`` into tensors + config (the rules are in the module docstring).
 
-    ``None`` means the registered default of ``arch``.
+    Args:
+        weights: the reference; ``None`` means the registered default of ``arch``.
+        arch: the architecture asked for (checked by the caller against the weights' own); for a file without a
+            lipsim config, the one to build.
+        expected_sha256: a digest the weights file must have (64 hex digits), on top of any the registry or the
+            config pins.
+        trust_unverified: load a file nothing pins, with a warning, instead of refusing it.
+        arch_config: architecture options, only for a file without a lipsim config.
     """
     from ..archs import DEFAULT_ARCH
 
+    if expected_sha256 is not None and not (isinstance(expected_sha256, str) and _SHA256.match(expected_sha256)):
+        raise ValueError(f"expected_sha256 must be 64 hex digits, got {expected_sha256!r:.100}")
+    options = dict(arch_config or {})
+
+    def no_options() -> None:
+        if options:
+            raise ValueError(f"architecture options {sorted(options)} apply only with pretrained=False")
+
     if weights is None:
-        return _from_spec(default_weights_for(arch or DEFAULT_ARCH))
+        no_options()
+        return _from_spec(default_weights_for(arch or DEFAULT_ARCH), expected_sha256)
     if isinstance(weights, WeightsSpec):
-        return _from_spec(weights)
+        no_options()
+        return _from_spec(weights, expected_sha256)
     if not isinstance(weights, (str, os.PathLike)):
         raise TypeError(
             f"weights must be a path, registered name or 'hf-hub:org/name' reference, got {type(weights).__name__}"
@@ -127,13 +162,16 @@ def resolve_weights(weights: Any, arch: str | None) -> ResolvedWeights:
     if isinstance(name, bytes):
         raise TypeError("weights must be a str path, not bytes")
     if isinstance(weights, str) and name.startswith(HUB_PREFIX):
-        return _from_hub_repo(*parse_hub_reference(name))
+        no_options()
+        return _from_hub_repo(*parse_hub_reference(name), expected_sha256, trust_unverified)
     p = Path(name).expanduser()
     kind = describe_path(p)
     if kind == "directory":
-        return read_pretrained_dir(p)
+        no_options()
+        return read_pretrained_dir(p, expected_sha256=expected_sha256, trust_unverified=trust_unverified)
     if kind == "regular file":
-        return read_weights_file(p, str(p), default_arch=arch or DEFAULT_ARCH)
+        sha, trust = expected_sha256, trust_unverified
+        return read_weights_file(p, str(p), expected_sha256=sha, trust_unverified=trust, arch=arch, arch_config=options)
     if kind not in ("missing", "broken symbolic link"):
         raise WeightsError(f"expected a weights file or directory, got a {kind}: {name!r}")
     if not isinstance(weights, str) or looks_like_path(name):
@@ -142,8 +180,9 @@ def resolve_weights(weights: Any, arch: str | None) -> ResolvedWeights:
             hint = f"; for the Hugging Face Hub repo write '{HUB_PREFIX}{name}'"
         what = "broken symbolic link" if kind == "broken symbolic link" else "no such file or directory"
         raise WeightsError(f"weights: {what}: {name!r}{hint}")
+    no_options()
     if name in list_weights():
-        return _from_spec(get_weights_spec(name))
+        return _from_spec(get_weights_spec(name), expected_sha256)
     raise UnknownWeightsError(
         f"unknown weights {name!r}: not a registered name ({', '.join(list_weights())}) and not an existing path; "
         f"Hub repos are written '{HUB_PREFIX}org/name' or '{HUB_PREFIX}org/name@revision'"

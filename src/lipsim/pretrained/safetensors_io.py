@@ -7,7 +7,7 @@ import json
 import os
 import stat
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +56,17 @@ def _check_finite(tensors: Mapping[str, torch.Tensor], p: Path) -> None:
 
 
 def read_safetensors(
-    path: str | os.PathLike[str], expected_sha256: str | None = None
+    path: str | os.PathLike[str], expected_sha256: str | Sequence[str] | None = None
 ) -> tuple[dict[str, torch.Tensor], Any]:
     """Load tensors (on CPU) and the lipsim config stored in the file's metadata, if any.
 
     Every floating-point tensor is checked to be finite. The config is returned as parsed (validated by the
     caller, :func:`lipsim.pretrained.config_check.validate_config`).
+
+    Args:
+        path: the safetensors file.
+        expected_sha256: a digest the file must have, or several (a registry's and a caller's: it must have each);
+            the file is hashed once.
 
     Raises:
         WeightsError: missing file, sha256 mismatch (corrupt, truncated or other weights), not safetensors,
@@ -70,13 +75,15 @@ def read_safetensors(
     p = Path(path)
     if not p.is_file():
         raise WeightsError(f"weights file not found: {str(p)!r}")
-    if expected_sha256 is not None:
+    pins = [expected_sha256] if isinstance(expected_sha256, str) else list(expected_sha256 or [])
+    if pins:
         found = sha256_file(p)
-        if found != expected_sha256.lower():
-            raise WeightsError(
-                f"weights file {str(p)!r} failed its sha256 check: expected {expected_sha256}, found {found} "
-                f"({p.stat().st_size} bytes); the file is corrupt, truncated or not the registered weights"
-            )
+        for pin in pins:
+            if found != pin.lower():
+                raise WeightsError(
+                    f"weights file {str(p)!r} failed its sha256 check: expected {pin}, found {found} "
+                    f"({p.stat().st_size} bytes); the file is corrupt, truncated or not the registered weights"
+                )
     try:
         with safe_open(str(p), framework="pt", device="cpu") as f:
             meta = f.metadata() or {}
