@@ -296,8 +296,10 @@ def test_head_for_grid_starts_as_the_global_pool_network():
     """A global-pool network widened by head_for_grid computes the same embedding where the cells are equal."""
     from lipsim.archs.efficient import head_for_grid
 
-    plain = _net("efficient", dict(GRID, grid=1), random=True)
-    grid = _net("efficient", GRID, random=False)
+    wide = dict(GRID, head_width=64)  # 4 cells x 16 channels -> 64: the widened layer keeps input-side AOL rescaling
+    plain = _net("efficient", dict(wide, grid=1), random=True)
+    grid = _net("efficient", wide, random=False)
+    assert grid.head[0].rescale == plain.head[0].rescale == "in"
     state = plain.state_dict()
     state["head.0.weight"] = head_for_grid(state["head.0.weight"], 2)
     grid.load_state_dict(state)

@@ -172,8 +172,8 @@ def head_for_grid(weight: torch.Tensor, grid: int) -> torch.Tensor:
     ``[W/g, ..., W/g]`` (g*g copies, cell-major like :class:`~lipsim.layers.GridSumPool`) applied to the cells
     gives ``W`` applied to their mean, which is the global pool when the cells are equal in size
     (``global = sum_c cell_c / g`` there), and AOL's input rescaling is unchanged: the columns' absolute Gram
-    row sums stay those of ``W`` (for AOL's default input-side rescaling). A network widened this way starts as
-    the global-pool network.
+    row sums stay those of ``W``. This holds for AOL's input-side rescaling, which an isometric network uses when the
+    head is at least as wide as its g*g*C inputs; a network widened this way starts as the global-pool network.
 
     Example:
         >>> w, cells = torch.randn(4, 3), torch.randn(4, 3)  # 4 cells of 3 channels; their global pool:
