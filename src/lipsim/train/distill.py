@@ -136,7 +136,8 @@ def _load_init(model: LipSim, init: str, verbose: bool) -> list[dict[str, Any]]:
     if widen:
         from ..archs.efficient import head_for_grid
 
-        if getattr(model.backbone.head[0], "rescale", "in") != "in":
+        first = model.backbone.head[0]  # type: ignore[index]  # an efficient backbone (checked above)
+        if getattr(first, "rescale", "in") != "in":
             raise ValueError(
                 f"--init {init}: widening to grid={grid} makes the first head layer narrowing (AOL rescales outputs), "
                 "so it would not start from the earlier network; use a head_width of at least grid*grid times the "
