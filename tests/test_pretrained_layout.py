@@ -52,11 +52,8 @@ def test_the_issue_table_on_chelsea(model):
 def _jpeg_copy(path: Path, quality: int) -> torch.Tensor:
     import io
 
-    import numpy as np
     from PIL import Image
 
     buf = io.BytesIO()
     Image.open(path).convert("RGB").save(buf, "JPEG", quality=quality)
-    buf.seek(0)
-    a = np.asarray(Image.open(buf).convert("RGB"), dtype=np.float32) / 255
-    return torch.from_numpy(a).permute(2, 0, 1).contiguous()
+    return lipsim.load_image(buf.getvalue())

@@ -57,6 +57,18 @@ class Runner:
         self._pool.shutdown(wait=True)
 
 
+def run_compare(argv: list[str], capsys) -> tuple[int, str, str]:
+    """``lipsim-compare argv`` in this process: (exit status, stdout, stderr)."""
+    from lipsim.cli.compare import main
+
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
 # ---------------------------------------------------------------------------------------------- the cases
 def _png(path: Path, x: torch.Tensor) -> Path:
     Image.fromarray((x.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(path)

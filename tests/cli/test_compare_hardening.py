@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from lipsim import LipSim
-from lipsim.cli.compare import main
 from lipsim.pretrained import write_safetensors
 from tests._helpers import structured_images, tiny_model
 from tests.cli._runner import _png
+from tests.cli._runner import run_compare as _run
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +35,6 @@ def setup(tmp_path_factory) -> dict[str, Path]:
         f[f"i{i}"] = _png(d / f"i{i}.png", imgs[i])
     f["dir"] = d
     return f
-
-
-def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _in_thread(fn, timeout: float = 60.0):

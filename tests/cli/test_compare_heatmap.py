@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from lipsim.cli.compare import main
 from tests._helpers import structured_images, tiny_model
 from tests.cli._runner import _png
+from tests.cli._runner import run_compare as _run
 
 pytest.importorskip("matplotlib")  # the train extra (or pip install matplotlib)
 
@@ -30,15 +30,6 @@ def setup(tmp_path_factory) -> dict[str, Path]:
         "b": _png(root / "b.png", y),
         "small": _png(root / "small.png", x[:, :16, :24]),
     }
-
-
-def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_heatmap_is_written_beside_the_usual_output(setup, capsys):

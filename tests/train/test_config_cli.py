@@ -21,6 +21,10 @@ from lipsim.train.configs import DistillConfig, FinetuneConfig
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 CONFIGS = {"distill": DistillConfig, "finetune": FinetuneConfig}
+#: the --extra-pools of the v3-v5 scripts and the grid stage: native-scale crops of the larger training photos
+HIRES_POOLS = [
+    {"images": "W/photos/train_hires", "pool_size": 3000, "image_size": 128, "batch_size": 16, "side_px": [96, 256]}
+]
 
 
 def _config(argv: list[str]):
@@ -125,15 +129,7 @@ def test_grid_stage_script_flags():
         **dict(recipe, crop_scale=tuple(recipe["crop_scale"])),
         images="W/photos/train/tiny-imagenet",
         out="W/distill",
-        extra_pools=[
-            {
-                "images": "W/photos/train_hires",
-                "pool_size": 3000,
-                "image_size": 128,
-                "batch_size": 16,
-                "side_px": [96, 256],
-            }
-        ],
+        extra_pools=HIRES_POOLS,
         init="efficient-native-v5",
         two_afc="W/triplets/joint",
     )
@@ -163,15 +159,7 @@ def _v3_distill_config() -> DistillConfig:
         pool_size=45463,
         crop_scale=(0.5, 1.0),
         distort_share=0.3,
-        extra_pools=[
-            {
-                "images": "W/photos/train_hires",
-                "pool_size": 3000,
-                "image_size": 128,
-                "batch_size": 16,
-                "side_px": [96, 256],
-            }
-        ],
+        extra_pools=HIRES_POOLS,
         warmup_steps=200,
         batch_size=256,
         lr=0.001,

@@ -82,17 +82,13 @@ def layout_check(
         ``copies_called_same`` with a threshold (``threshold`` or a LipSim model's own), ``photos`` and ``protocol``.
     """
     refs, copies, changed = layout_triplets(images_dir, size, seed, limit)
-    if isinstance(metric, LipSim):
-        model = metric
-        distance: Distance = lambda x, y: model(x, y)  # noqa: E731
-        threshold = model.threshold if threshold is None else threshold
-    else:
-        distance = metric
-    d_copy = _batched(distance, refs, copies, batch_size).double().cpu()
+    if isinstance(metric, LipSim) and threshold is None:
+        threshold = metric.threshold
+    d_copy = _batched(metric, refs, copies, batch_size).double().cpu()
     by_change: dict[str, dict[str, float]] = {}
     wins, same = [], []
     for c in LAYOUT_CHANGES:
-        d = _batched(distance, refs, changed[c], batch_size).double().cpu()
+        d = _batched(metric, refs, changed[c], batch_size).double().cpu()
         win = (d_copy < d).double() + 0.5 * (d_copy == d).double()
         wins.append(win)
         by_change[c] = {"two_afc": float(win.mean()), "median": float(d.median())}
